@@ -1,0 +1,48 @@
+// Package ctxattrs carries request-scoped log attributes in a context.Context.
+// logging.WithAttrs is the public door; the errors and middleware packages read
+// and write the same list here without importing logging.
+package ctxattrs
+
+import (
+	"context"
+	"log/slog"
+)
+
+type key struct{}
+
+// list is immutable once stored, so contexts derived on other goroutines never race.
+type list struct{ attrs []slog.Attr }
+
+// With returns a context whose attribute list is the parent's followed by attrs.
+func With(ctx context.Context, attrs ...slog.Attr) context.Context {
+	if len(attrs) == 0 {
+		return ctx
+	}
+	prev := From(ctx)
+	merged := make([]slog.Attr, 0, len(prev)+len(attrs))
+	merged = append(merged, prev...)
+	merged = append(merged, attrs...)
+	return context.WithValue(ctx, key{}, &list{merged})
+}
+
+// From returns the attributes stored in ctx. The caller must not modify the slice.
+func From(ctx context.Context) []slog.Attr {
+	if ctx == nil {
+		return nil
+	}
+	if l, ok := ctx.Value(key{}).(*list); ok {
+		return l.attrs
+	}
+	return nil
+}
+
+// Lookup returns the string value of the last attribute named key, if any.
+func Lookup(ctx context.Context, key string) (string, bool) {
+	attrs := From(ctx)
+	for i := len(attrs) - 1; i >= 0; i-- {
+		if attrs[i].Key == key {
+			return attrs[i].Value.String(), true
+		}
+	}
+	return "", false
+}

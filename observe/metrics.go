@@ -1,0 +1,104 @@
+package observe
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/vigil-go/vigil/metrics"
+)
+
+func (o *Observer) initMetrics(context.Context) error {
+	cfg := o.cfg.Metrics
+	if cfg.Logger == nil {
+		cfg.Logger = o.base
+	}
+	r, err := metrics.New(cfg)
+	if err != nil {
+		r, _ = metrics.New(metrics.Config{DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true})
+		o.registry = r
+		return err
+	}
+	o.registry = r
+	o.addPart("metrics", r.Shutdown)
+	return nil
+}
+
+// MetricsHandler serves the Prometheus exposition of o's registry (OpenMetrics when the
+// scraper asks for it).
+func (o *Observer) MetricsHandler() http.Handler { return o.registry.Handler() }
+
+// Counter defines (or returns the existing) counter family. A conflicting definition is
+// logged and yields a working family that is not exported, so callers need no error check.
+func (o *Observer) Counter(name, help string, labels ...string) *metrics.Counter {
+	c, err := o.registry.Counter(name, help, labels...)
+	if err != nil {
+		o.definitionError(name, err)
+		c, _ = detached().Counter(name, help, labels...)
+	}
+	return c
+}
+
+// Gauge defines (or returns the existing) gauge family; see Counter.
+func (o *Observer) Gauge(name, help string, labels ...string) *metrics.Gauge {
+	g, err := o.registry.Gauge(name, help, labels...)
+	if err != nil {
+		o.definitionError(name, err)
+		g, _ = detached().Gauge(name, help, labels...)
+	}
+	return g
+}
+
+// Histogram defines (or returns the existing) histogram family with default buckets; see Counter.
+func (o *Observer) Histogram(name, help string, labels ...string) *metrics.Histogram {
+	h, err := o.registry.Histogram(name, help, labels...)
+	if err != nil {
+		o.definitionError(name, err)
+		h, _ = detached().Histogram(name, help, labels...)
+	}
+	return h
+}
+
+// Timer defines (or returns the existing) timer family; see Counter.
+func (o *Observer) Timer(name, help string, labels ...string) *metrics.Timer {
+	t, err := o.registry.Timer(name, help, labels...)
+	if err != nil {
+		o.definitionError(name, err)
+		t, _ = detached().Timer(name, help, labels...)
+	}
+	return t
+}
+
+func (o *Observer) definitionError(name string, err error) {
+	o.base.Error("vigil: metric definition rejected; the returned metric is not exported",
+		slog.String("metric", name), slog.Any("error", err))
+}
+
+// detached returns a fresh, unexported registry for families whose definition failed.
+func detached() *metrics.Registry {
+	r, _ := metrics.New(metrics.Config{DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true})
+	return r
+}
+
+// MetricsHandler serves the default Observer's metrics.
+func MetricsHandler() http.Handler { return Default().MetricsHandler() }
+
+// Counter defines a counter family on the default Observer.
+func Counter(name, help string, labels ...string) *metrics.Counter {
+	return Default().Counter(name, help, labels...)
+}
+
+// Gauge defines a gauge family on the default Observer.
+func Gauge(name, help string, labels ...string) *metrics.Gauge {
+	return Default().Gauge(name, help, labels...)
+}
+
+// Histogram defines a histogram family on the default Observer.
+func Histogram(name, help string, labels ...string) *metrics.Histogram {
+	return Default().Histogram(name, help, labels...)
+}
+
+// Timer defines a timer family on the default Observer.
+func Timer(name, help string, labels ...string) *metrics.Timer {
+	return Default().Timer(name, help, labels...)
+}

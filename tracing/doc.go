@@ -1,0 +1,2 @@
+// Package tracing sets up OpenTelemetry tracing from the standard OTEL_* variables.
+package tracing
