@@ -57,7 +57,7 @@ func New(ctx context.Context, cfg Config) (o *Observer, err error) {
 	o = &Observer{cfg: cfg}
 	var errs []error
 	for _, step := range []func(context.Context) error{
-		o.initLogging, o.initTracing, o.initMetrics, o.initErrors, o.initHTTP,
+		o.initLogging, o.initMetrics, o.initTracing, o.initErrors, o.initHTTP,
 	} {
 		if err := step(ctx); err != nil {
 			errs = append(errs, err)
