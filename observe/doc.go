@@ -1,0 +1,38 @@
+// Package observe is vigil's facade: one call in main gives a service structured logs,
+// error reporting, metrics and traces, and one wrapper gives its HTTP handlers all of it
+// per request.
+//
+//	o, err := observe.Init(ctx, observe.Config{Service: "checkout"})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer o.Shutdown(context.Background())
+//	mux.Handle("GET /metrics", observe.MetricsHandler())
+//	http.ListenAndServe(":8080", observe.Middleware(mux))
+//
+// # Observers and the default
+//
+// An Observer owns one configured set of parts: the logger (package logging), the Sentry
+// reporter (errors), the tracer provider (tracing), the metrics registry (metrics) and the
+// HTTP and gRPC instrumentation (middleware). Init builds one, makes it the package
+// default used by the package-level functions (Logger, Capture, Start, Counter,
+// Middleware, MetricsHandler, ...), and unless Config.NoGlobals is set installs it as
+// slog's default logger and OpenTelemetry's global tracer provider and propagator. New
+// builds one without touching any global, for tests and libraries.
+//
+// Before Init and after Shutdown every function is still safe: logs go to stdout as JSON,
+// metrics to a private registry, spans get ids but are not exported, and Capture logs the
+// error. Nothing here panics into the host program or blocks a request on a backend.
+//
+// # Configuration
+//
+// Config fields win over environment variables, which win over defaults, and the zero
+// Config works. Init validates everything before it starts anything and returns one error
+// naming every bad field or variable with its value; when it fails nothing is left
+// running. The README lists every variable.
+//
+// # Shutdown
+//
+// Shutdown flushes and stops the parts in parallel under one deadline, the context's, and
+// returns by it even if a backend hangs. It is idempotent.
+package observe
