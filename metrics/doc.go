@@ -1,3 +1,89 @@
 // Package metrics is a Registry of counters, gauges, histograms and timers exposed to
-// Prometheus and, when configured, pushed to StatsD or a Pushgateway.
+// Prometheus and, when configured, sent to StatsD, a Pushgateway or Graphite.
+//
+// # Families and series
+//
+// A family is defined once, by name, help and label names:
+//
+//	requests, err := reg.Counter("http_server_requests_total", "Requests.", "route", "code")
+//
+// With binds one series by its label values and returns the same type, so a bound
+// series is kept (per route, per method) and used directly; its operations are an atomic
+// add and allocate nothing. A family without labels is its own series. With itself
+// allocates nothing for an existing series: the values are hashed and looked up in a
+// read-mostly map behind an atomic pointer (no lock), then compared.
+//
+// Defining the same name, kind and labels again returns the same family, so packages may
+// define what they use without coordinating; a different kind, labels or buckets is an
+// error at definition time. Nothing on a hot path panics: a wrong number of label values
+// (or using a labelled family without With) goes to a series that is not exported, is
+// counted in vigil_metrics_label_errors_total and is logged once per family; a NaN or a
+// negative counter increment is counted in vigil_metrics_invalid_values_total.
+//
+// # Bounded memory
+//
+// Each family holds at most Config.SeriesLimit series (2000, like the OpenTelemetry SDK's
+// cardinality limit). Beyond it, new label values share one overflow series whose every
+// label value is "_overflow", and vigil_metrics_overflow_total counts the lookups routed
+// there. vigil_metrics_series shows each family's size.
+//
+// # Exposition
+//
+// Registry.Handler serves the Prometheus text format, or OpenMetrics when the scraper
+// asks. Histogram.ObserveContext and Timer.ObserveContext record the trace and span id of
+// a sampled OpenTelemetry span in the context as the exemplar of the observation's
+// bucket, so a latency spike leads to a trace.
+//
+// # Collectors
+//
+// The Go runtime and process collectors of client_golang, and a host collector reading
+// Linux's /proc through github.com/prometheus/procfs, named after the OpenTelemetry
+// system conventions: system_cpu_time_seconds_total{cpu_mode},
+// system_cpu_load_average_{1m,5m,15m}, system_memory_usage_bytes{system_memory_state},
+// system_filesystem_usage_bytes{...,system_filesystem_mountpoint,system_filesystem_state},
+// system_network_{io_bytes,packets,errors,dropped}_total{network_interface_name,
+// network_io_direction}. Network filesystems are skipped: statfs on a dead NFS server
+// would hang the scrape. Each collector can be switched off.
+//
+// # StatsD
+//
+// With StatsD.Addr set, every family is also sent over UDP from one background
+// goroutine, so the caller never touches the network: resolving and dialing happen there
+// too, retried at each flush, and what cannot be sent is counted in
+// vigil_metrics_statsd_dropped_total{reason}. Per flush interval, a counter is sent as
+// its increase ("|c"), read from the same atomic the Prometheus side uses, so turning
+// StatsD on adds nothing to Counter.Inc; a gauge is sent with its last value ("|g") when
+// it changed (and every tenth flush regardless); histogram and timer observations are
+// sent one by one ("|h" in DogStatsD, "|ms" otherwise; timers in milliseconds) because
+// percentiles are the server's job. Above 1024 observations per series and flush they are
+// reservoir-sampled and sent with "|@rate", keeping the server's counts right and memory
+// bounded. Lines are packed into packets of at most StatsD.MaxPacketSize bytes.
+//
+// Four dialects: dogstatsd (name:1|c|#k:v,k:v), influx (name,k=v:1|c, Telegraf),
+// graphite (name;k=v:1|c) and plain, where the label values are folded into the name
+// (name.v1.v2:1|c), so an HTTP status class label becomes a chartable name segment.
+// Names keep only [A-Za-z0-9_-] and tag values lose every byte that is syntax in some
+// dialect (':', '|', '@', ',', '#', '=', ';', space, quotes, control bytes), so no label
+// value can inject a line or a tag.
+//
+// Why not a client library: datadog-go aggregates but speaks only DogStatsD; the
+// alexcesaro family and go-kit speak DogStatsD and Influx (go-kit also Graphite paths) but
+// do not aggregate, and all of them format the name and tags on every call. A family here
+// encodes each series' name and tags once, when the series is created, and aggregates in
+// the series' own atomics, which no per-call client API can match; the encoder left to
+// write is a few dozen lines (statsd.go).
+//
+// # Push
+//
+// For batch jobs, Push.URL sends the whole registry to a Prometheus Pushgateway every
+// Push.Interval and once more at Shutdown (client_golang's push package, PUT, so the
+// group holds the job's last state). Graphite.Addr does the same in Graphite's plaintext
+// protocol through client_golang's graphite bridge. Failures are counted in
+// vigil_metrics_push_failures_total{target} and logged when the state changes.
+//
+// # Configuration
+//
+// Config fields win over the VIGIL_* environment variables (see the Env constants),
+// which win over the defaults; an invalid value is an error from New naming the field,
+// the variable and the value.
 package metrics

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vigil-go/vigil/metrics"
 )
 
@@ -15,13 +17,45 @@ func (o *Observer) initMetrics(context.Context) error {
 	}
 	r, err := metrics.New(cfg)
 	if err != nil {
-		r, _ = metrics.New(metrics.Config{DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true})
-		o.registry = r
+		o.registry = detached()
 		return err
 	}
 	o.registry = r
 	o.addPart("metrics", r.Shutdown)
+	// The other parts start after metrics; their drop counters are read at scrape time.
+	if err := r.Prometheus().Register(dropsCollector{o}); err != nil {
+		return err
+	}
 	return nil
+}
+
+// Dropper is what a part implements to have its drops exported: the number of events,
+// spans or records it had to discard since start (a dead backend, a full queue).
+type Dropper interface{ Dropped() uint64 }
+
+var (
+	descErrorsDropped = prometheus.NewDesc("vigil_errors_dropped_total",
+		"Error events dropped (Sentry unreachable, queue full, rate limited).", nil, nil)
+	descTracingDropped = prometheus.NewDesc("vigil_tracing_dropped_total",
+		"Spans dropped (exporter unreachable, queue full).", nil, nil)
+)
+
+// dropsCollector exports the drop counts of the parts that implement Dropper. It is
+// unchecked (describes nothing), so a part without one exports nothing rather than a
+// misleading zero.
+type dropsCollector struct{ o *Observer }
+
+func (dropsCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (c dropsCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range []struct {
+		part any
+		desc *prometheus.Desc
+	}{{c.o.reporter, descErrorsDropped}, {c.o.tracer, descTracingDropped}} {
+		if d, ok := p.part.(Dropper); ok && p.part != nil {
+			ch <- prometheus.MustNewConstMetric(p.desc, prometheus.CounterValue, float64(d.Dropped()))
+		}
+	}
 }
 
 // MetricsHandler serves the Prometheus exposition of o's registry (OpenMetrics when the
@@ -75,8 +109,10 @@ func (o *Observer) definitionError(name string, err error) {
 }
 
 // detached returns a fresh, unexported registry for families whose definition failed.
+// It ignores the environment, so it never starts a StatsD or push goroutine.
 func detached() *metrics.Registry {
-	r, _ := metrics.New(metrics.Config{DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true})
+	r, _ := metrics.New(metrics.Config{IgnoreEnv: true,
+		DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true})
 	return r
 }
 

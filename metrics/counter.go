@@ -1,0 +1,91 @@
+package metrics
+
+import (
+	"math"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Counter is a counter family, or one bound series of it. A family with labels is bound
+// with With; a label-less family is itself its only series. Counters only go up: a
+// negative or NaN Add is counted as invalid and ignored.
+//
+// In StatsD a counter is sent as the increase since the previous flush ("|c"), so the
+// hot path is the same atomic add whether StatsD is on or off.
+type Counter struct {
+	vec     *vec[Counter]
+	unbound bool          // a labelled family used without With
+	n       atomic.Uint64 // integral increments: one atomic add, the common case
+	frac    atomic.Uint64 // float64 bits of the non-integral increments
+}
+
+// With returns the series for the label values, in the order the labels were defined.
+// Keep the result (per route, per method...) to skip even the lookup. A wrong number of
+// values returns a series that is not exported, counts the misuse and logs it once;
+// once the family holds its series limit, new values share one overflow series.
+func (c *Counter) With(values ...string) *Counter { return c.vec.with(values) }
+
+// Inc adds 1.
+func (c *Counter) Inc() {
+	if c.unbound {
+		c.vec.mismatch(0)
+		return
+	}
+	c.n.Add(1)
+}
+
+// Add adds v, which must be zero or positive.
+func (c *Counter) Add(v float64) {
+	if c.unbound {
+		c.vec.mismatch(0)
+		return
+	}
+	if !(v >= 0) || math.IsInf(v, 1) { // also catches NaN
+		c.vec.invalidValue(v)
+		return
+	}
+	if u := uint64(v); float64(u) == v {
+		c.n.Add(u)
+		return
+	}
+	addFloat(&c.frac, v)
+}
+
+func (c *Counter) value() float64 {
+	return float64(c.n.Load()) + math.Float64frombits(c.frac.Load())
+}
+
+// addFloat adds v to the float64 stored as bits in a.
+func addFloat(a *atomic.Uint64, v float64) {
+	for {
+		old := a.Load()
+		if a.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+v)) {
+			return
+		}
+	}
+}
+
+func newCounterVec(f *family) *vec[Counter] {
+	return newVec(f, func(v *vec[Counter], n *node[Counter]) { n.val.vec = v })
+}
+
+type counterFamily struct{ *vec[Counter] }
+
+func (f counterFamily) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
+
+func (f counterFamily) Collect(ch chan<- prometheus.Metric) {
+	for _, n := range f.series() {
+		ch <- prometheus.MustNewConstMetric(f.desc, prometheus.CounterValue, n.val.value(), n.values...)
+	}
+}
+
+func (f counterFamily) flushStatsD(w *statsdWriter) {
+	for _, n := range f.series() {
+		cur := n.val.value()
+		if d := cur - n.stat.last; d > 0 {
+			w.line(&n.stat, d, "c")
+			n.stat.last = cur
+		}
+	}
+}

@@ -1,0 +1,167 @@
+package metrics
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Histogram is a histogram family, or one bound series of it; see Counter for With.
+//
+// In StatsD every observation is sent as a sample ("|h" in DogStatsD, "|ms" elsewhere):
+// percentiles are the server's job. Above maxSamples per series and flush the samples
+// are thinned by reservoir sampling and sent with the matching "@rate", so the server's
+// counts stay right and memory stays bounded.
+type Histogram struct {
+	vec     *vec[Histogram]
+	unbound bool
+	h       histValue
+}
+
+// With returns the series for the label values; see Counter.With.
+func (h *Histogram) With(values ...string) *Histogram { return h.vec.with(values) }
+
+// Observe records v.
+func (h *Histogram) Observe(v float64) {
+	if h.unbound {
+		h.vec.mismatch(0)
+		return
+	}
+	h.h.observe(h.vec.family, v)
+}
+
+// ObserveContext records v; when ctx holds a sampled OpenTelemetry span, its trace and
+// span ids become the exemplar of v's bucket (shown in the OpenMetrics exposition).
+func (h *Histogram) ObserveContext(ctx context.Context, v float64) {
+	if h.unbound {
+		h.vec.mismatch(0)
+		return
+	}
+	if i := h.h.observe(h.vec.family, v); i >= 0 {
+		h.h.exemplar(ctx, i, v)
+	}
+}
+
+// histValue is the state of one histogram or timer series.
+type histValue struct {
+	upper  []float64       // bucket upper bounds, shared by the family
+	counts []atomic.Uint64 // per bucket, not cumulative; the last is +Inf
+	sum    atomic.Uint64   // float64 bits
+	ex     atomic.Pointer[[]exemplarSlot]
+	st     *sampleBuf // StatsD samples; nil when StatsD is off
+}
+
+func (h *histValue) init(upper []float64, statsd bool) {
+	h.upper = upper
+	h.counts = make([]atomic.Uint64, len(upper)+1)
+	if statsd {
+		h.st = &sampleBuf{}
+	}
+}
+
+// observe records v and returns its bucket, or -1 when v is NaN (counted as invalid).
+func (h *histValue) observe(f *family, v float64) int {
+	if math.IsNaN(v) {
+		f.invalidValue(v)
+		return -1
+	}
+	var i int
+	if len(h.upper) < 32 {
+		for i < len(h.upper) && v > h.upper[i] {
+			i++
+		}
+	} else {
+		i = sort.SearchFloat64s(h.upper, v)
+	}
+	h.counts[i].Add(1)
+	addFloat(&h.sum, v)
+	if h.st != nil {
+		h.st.add(v)
+	}
+	return i
+}
+
+// snapshot returns the count, sum and cumulative bucket counts for the exposition.
+func (h *histValue) snapshot() (uint64, float64, map[float64]uint64) {
+	buckets := make(map[float64]uint64, len(h.upper))
+	var cum uint64
+	for i, u := range h.upper {
+		cum += h.counts[i].Load()
+		buckets[u] = cum
+	}
+	cum += h.counts[len(h.upper)].Load()
+	return cum, math.Float64frombits(h.sum.Load()), buckets
+}
+
+func (h *histValue) metric(desc *prometheus.Desc, values []string) prometheus.Metric {
+	count, sum, buckets := h.snapshot()
+	m := prometheus.MustNewConstHistogram(desc, count, sum, buckets, values...)
+	if exs := h.exemplars(); len(exs) > 0 {
+		if mx, err := prometheus.NewMetricWithExemplars(m, exs...); err == nil {
+			return mx
+		}
+	}
+	return m
+}
+
+// maxSamples bounds the StatsD samples kept per series and flush.
+const maxSamples = 1024
+
+// sampleBuf collects one series' samples between flushes. Its own mutex keeps
+// contention per series; the flusher swaps the slice out rather than encoding under it.
+type sampleBuf struct {
+	mu    sync.Mutex
+	vals  []float64
+	seen  uint64
+	spare []float64 // flusher-owned, swapped in on take
+}
+
+func (b *sampleBuf) add(v float64) {
+	b.mu.Lock()
+	b.seen++
+	if len(b.vals) < maxSamples {
+		b.vals = append(b.vals, v)
+	} else if j := rand.Uint64N(b.seen); j < maxSamples {
+		b.vals[j] = v
+	}
+	b.mu.Unlock()
+}
+
+// take returns the samples since the last take and how many observations they stand
+// for. The returned slice is valid until the next take.
+func (b *sampleBuf) take() ([]float64, uint64) {
+	b.mu.Lock()
+	vals, seen := b.vals, b.seen
+	b.vals, b.seen = b.spare[:0], 0
+	b.mu.Unlock()
+	b.spare = vals
+	return vals, seen
+}
+
+func newHistogramVec(f *family) *vec[Histogram] {
+	return newVec(f, func(v *vec[Histogram], n *node[Histogram]) {
+		n.val.vec = v
+		n.val.h.init(f.buckets, f.reg.statsd != nil)
+	})
+}
+
+type histogramFamily struct{ *vec[Histogram] }
+
+func (f histogramFamily) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
+
+func (f histogramFamily) Collect(ch chan<- prometheus.Metric) {
+	for _, n := range f.series() {
+		ch <- n.val.h.metric(f.desc, n.values)
+	}
+}
+
+func (f histogramFamily) flushStatsD(w *statsdWriter) {
+	for _, n := range f.series() {
+		w.samples(&n.stat, n.val.h.st, 1, w.histType)
+	}
+}

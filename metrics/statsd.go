@@ -1,0 +1,359 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// format is a StatsD tag dialect.
+type format uint8
+
+const (
+	fmtDogStatsD format = iota // name:1|c|#k:v,k:v
+	fmtInflux                  // name,k=v,k=v:1|c  (Telegraf)
+	fmtGraphite                // name;k=v;k=v:1|c  (Graphite tags, statsd 0.9+)
+	fmtPlain                   // name.v.v:1|c      (labels folded into the name)
+)
+
+var formats = map[string]format{
+	"dogstatsd": fmtDogStatsD, "influx": fmtInflux, "graphite": fmtGraphite, "plain": fmtPlain,
+}
+
+// Reasons a StatsD line is dropped, as the reason label of vigil_metrics_statsd_dropped_total.
+const (
+	dropUnresolved = iota // no connection: the address does not resolve or dial
+	dropSend              // the write failed (e.g. ICMP port unreachable)
+	dropOversize          // one line is larger than MaxPacketSize
+	numDropReasons
+)
+
+var dropReasonNames = [numDropReasons]string{"unresolved", "send", "oversize"}
+
+// statLine is a series' StatsD encoding, built once when the series is created, and the
+// flusher's state for it (only the flusher goroutine touches last, sent and idle).
+type statLine struct {
+	head []byte // name and, for influx and graphite, the tags: everything before ':'
+	tail []byte // dogstatsd's "|#tags"
+	last float64
+	sent bool
+	idle int
+}
+
+// statsdClient aggregates between flushes and sends from one background goroutine, so
+// the caller's operations never touch the network.
+type statsdClient struct {
+	cfg    StatsDConfig
+	format format
+	prefix string // sanitized, with a trailing '.' when set
+	r      *Registry
+
+	ctx    context.Context // canceled by stop: interrupts a slow resolve
+	cancel context.CancelFunc
+	stopCh chan struct{}
+	done   chan struct{}
+	once   sync.Once
+
+	conn     net.Conn // flusher-owned
+	down     bool     // flusher-owned: the last attempt failed (for logging transitions)
+	w        statsdWriter
+	packets  atomic.Uint64
+	dropped  [numDropReasons]atomic.Uint64
+	thinned  atomic.Uint64 // histogram/timer samples left out by reservoir sampling
+	flushing sync.Mutex    // serialises flushes (the ticker and a test's Flush)
+}
+
+func newStatsD(cfg StatsDConfig, r *Registry) *statsdClient {
+	c := &statsdClient{cfg: cfg, format: formats[cfg.Format], r: r,
+		stopCh: make(chan struct{}), done: make(chan struct{})}
+	if cfg.Prefix != "" {
+		c.prefix = string(appendName(nil, cfg.Prefix, true)) + "."
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.w = statsdWriter{c: c, max: cfg.MaxPacketSize, buf: make([]byte, 0, cfg.MaxPacketSize), histType: "ms"}
+	if c.format == fmtDogStatsD {
+		c.w.histType = "h"
+	}
+	go c.run()
+	return c
+}
+
+func (c *statsdClient) run() {
+	defer close(c.done)
+	t := time.NewTicker(c.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			c.flush()
+		case <-c.stopCh:
+			c.flush()
+			c.flushing.Lock()
+			if c.conn != nil {
+				c.conn.Close()
+				c.conn = nil
+			}
+			c.flushing.Unlock()
+			return
+		}
+	}
+}
+
+// stop makes the last flush and waits for it within ctx. A nil client is off.
+func (c *statsdClient) stop(ctx context.Context) error {
+	if c == nil {
+		return nil
+	}
+	c.once.Do(func() { close(c.stopCh) })
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		c.cancel()
+		return errors.New("metrics: statsd: final flush: " + ctx.Err().Error())
+	}
+}
+
+// flush encodes every family's aggregate into packets and sends them.
+func (c *statsdClient) flush() {
+	c.flushing.Lock()
+	defer c.flushing.Unlock()
+	c.connect()
+	for _, f := range *c.r.list.Load() {
+		if f.flush != nil {
+			f.flush(&c.w)
+		}
+	}
+	c.w.send()
+}
+
+// connect resolves and dials in the flusher goroutine, retrying at every flush while it
+// fails; the state changes are logged, not every failure.
+func (c *statsdClient) connect() {
+	if c.conn != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, min(c.cfg.FlushInterval, 2*time.Second))
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "udp", c.cfg.Addr)
+	if err != nil {
+		if !c.down {
+			c.r.logger.Warn("metrics: statsd server unreachable; dropping until it resolves", "addr", c.cfg.Addr, "error", err)
+			c.down = true
+		}
+		return
+	}
+	c.conn = conn
+}
+
+func (c *statsdClient) sendPacket(p []byte, lines int) {
+	if c.conn == nil {
+		c.dropped[dropUnresolved].Add(uint64(lines))
+		return
+	}
+	_ = c.conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := c.conn.Write(p); err != nil {
+		c.dropped[dropSend].Add(uint64(lines))
+		if !c.down {
+			c.r.logger.Warn("metrics: statsd send failed; dropping until it recovers", "addr", c.cfg.Addr, "error", err)
+			c.down = true
+		}
+		return
+	}
+	if c.down {
+		c.r.logger.Info("metrics: statsd sending again", "addr", c.cfg.Addr)
+		c.down = false
+	}
+	c.packets.Add(1)
+}
+
+// line builds a series' encoding in the configured dialect.
+func (c *statsdClient) line(f *family, values []string) statLine {
+	var st statLine
+	head := append([]byte(c.prefix), appendName(nil, f.name, false)...)
+	switch c.format {
+	case fmtPlain:
+		for _, v := range values {
+			head = append(head, '.')
+			if v == "" {
+				v = "_"
+			}
+			head = appendName(head, v, false)
+		}
+	case fmtInflux, fmtGraphite:
+		sep := byte(',')
+		if c.format == fmtGraphite {
+			sep = ';'
+		}
+		for i, v := range values {
+			if v == "" {
+				continue // neither dialect has empty tag values
+			}
+			head = append(head, sep)
+			head = append(head, f.labels[i]...)
+			head = append(head, '=')
+			head = appendTagValue(head, v)
+		}
+	case fmtDogStatsD:
+		for i, v := range values {
+			if i == 0 {
+				st.tail = append(st.tail, "|#"...)
+			} else {
+				st.tail = append(st.tail, ',')
+			}
+			st.tail = append(st.tail, f.labels[i]...)
+			st.tail = append(st.tail, ':')
+			st.tail = appendTagValue(st.tail, v)
+		}
+	}
+	st.head = head
+	return st
+}
+
+// appendName appends s with every byte outside [A-Za-z0-9_-] replaced by '_'; dots are
+// kept only when keepDots (a prefix's own hierarchy). Graphite stores names as paths,
+// so nothing else is safe there.
+func appendName(dst []byte, s string, keepDots bool) []byte {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		switch {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '_', b == '-':
+		case b == '.' && keepDots:
+		default:
+			b = '_'
+		}
+		dst = append(dst, b)
+	}
+	return dst
+}
+
+// appendTagValue appends s with every byte that is syntax in some dialect (':', '|',
+// '@', ',', '#', '=', ';', space, '\\', quotes), a control byte or non-ASCII replaced by '_'.
+func appendTagValue(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b <= ' ' || b >= 0x7f {
+			b = '_'
+		} else {
+			switch b {
+			case ':', '|', '@', ',', '#', '=', ';', '\\', '"', '\'':
+				b = '_'
+			}
+		}
+		dst = append(dst, b)
+	}
+	return dst
+}
+
+// statsdWriter packs lines into packets of at most max bytes.
+type statsdWriter struct {
+	c        *statsdClient
+	max      int
+	buf      []byte
+	lines    int
+	scratch  []byte
+	histType string
+}
+
+// line writes one "head:value|typ tail" line.
+func (w *statsdWriter) line(st *statLine, v float64, typ string) {
+	w.scratch = appendLine(w.scratch[:0], st, v, typ, 1)
+	w.unit(w.scratch, 1)
+}
+
+// gauge writes an absolute gauge. Outside DogStatsD a leading sign means "adjust by",
+// so a negative value is sent as 0 then the value, in one packet.
+func (w *statsdWriter) gauge(st *statLine, v float64) {
+	w.scratch = w.scratch[:0]
+	n := 1
+	if v < 0 && w.c.format != fmtDogStatsD {
+		w.scratch = appendLine(w.scratch, st, 0, "g", 1)
+		w.scratch = append(w.scratch, '\n')
+		n = 2
+	}
+	w.scratch = appendLine(w.scratch, st, v, "g", 1)
+	w.unit(w.scratch, n)
+}
+
+// samples writes the series' samples since the last flush, scaled (seconds to ms for
+// timers), with "@rate" when reservoir sampling thinned them.
+func (w *statsdWriter) samples(st *statLine, b *sampleBuf, scale float64, typ string) {
+	if b == nil {
+		return
+	}
+	vals, seen := b.take()
+	if len(vals) == 0 {
+		return
+	}
+	rate := 1.0
+	if seen > uint64(len(vals)) {
+		rate = float64(len(vals)) / float64(seen)
+		w.c.thinned.Add(seen - uint64(len(vals)))
+	}
+	for _, v := range vals {
+		w.scratch = appendLine(w.scratch[:0], st, v*scale, typ, rate)
+		w.unit(w.scratch, 1)
+	}
+}
+
+func appendLine(dst []byte, st *statLine, v float64, typ string, rate float64) []byte {
+	dst = append(dst, st.head...)
+	dst = append(dst, ':')
+	dst = strconv.AppendFloat(dst, v, 'f', -1, 64)
+	dst = append(dst, '|')
+	dst = append(dst, typ...)
+	if rate < 1 {
+		dst = append(dst, "|@"...)
+		dst = strconv.AppendFloat(dst, rate, 'f', 6, 64)
+	}
+	return append(dst, st.tail...)
+}
+
+// unit appends lines that must travel in one packet, sending the current packet first
+// when they would not fit.
+func (w *statsdWriter) unit(p []byte, lines int) {
+	if len(p) > w.max {
+		w.c.dropped[dropOversize].Add(uint64(lines))
+		return
+	}
+	need := len(p)
+	if len(w.buf) > 0 {
+		need++ // the '\n' separator
+	}
+	if len(w.buf)+need > w.max {
+		w.send()
+	}
+	if len(w.buf) > 0 {
+		w.buf = append(w.buf, '\n')
+	}
+	w.buf = append(w.buf, p...)
+	w.lines += lines
+}
+
+func (w *statsdWriter) send() {
+	if len(w.buf) == 0 {
+		return
+	}
+	w.c.sendPacket(w.buf, w.lines)
+	w.buf, w.lines = w.buf[:0], 0
+}
+
+// splitHostPort checks a host:port address without resolving it.
+func splitHostPort(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 {
+		return "", 0, errors.New("port must be 1-65535")
+	}
+	if host == "" {
+		return "", 0, errors.New("host is empty")
+	}
+	return host, p, nil
+}

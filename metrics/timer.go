@@ -1,0 +1,89 @@
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Timer is a family of durations, or one bound series of it; see Counter for With.
+// Prometheus gets a histogram in seconds, StatsD gets each duration in milliseconds
+// ("|ms").
+type Timer struct {
+	vec     *vec[Timer]
+	unbound bool
+	h       histValue // seconds
+}
+
+// With returns the series for the label values; see Counter.With.
+func (t *Timer) With(values ...string) *Timer { return t.vec.with(values) }
+
+// Observe records d.
+func (t *Timer) Observe(d time.Duration) {
+	if t.unbound {
+		t.vec.mismatch(0)
+		return
+	}
+	t.h.observe(t.vec.family, d.Seconds())
+}
+
+// ObserveContext records d, with ctx's sampled span as exemplar; see
+// Histogram.ObserveContext.
+func (t *Timer) ObserveContext(ctx context.Context, d time.Duration) {
+	if t.unbound {
+		t.vec.mismatch(0)
+		return
+	}
+	s := d.Seconds()
+	if i := t.h.observe(t.vec.family, s); i >= 0 {
+		t.h.exemplar(ctx, i, s)
+	}
+}
+
+// Start returns a Stopwatch; `defer t.Start().Stop()` times the rest of a function.
+func (t *Timer) Start() Stopwatch { return Stopwatch{t: t, start: time.Now()} }
+
+// Stopwatch measures one duration for a Timer. It is a value: starting one allocates
+// nothing.
+type Stopwatch struct {
+	t     *Timer
+	start time.Time
+}
+
+// Stop records the time since Start and returns it.
+func (s Stopwatch) Stop() time.Duration {
+	d := time.Since(s.start)
+	s.t.Observe(d)
+	return d
+}
+
+// StopContext records the time since Start with ctx's span as exemplar and returns it.
+func (s Stopwatch) StopContext(ctx context.Context) time.Duration {
+	d := time.Since(s.start)
+	s.t.ObserveContext(ctx, d)
+	return d
+}
+
+func newTimerVec(f *family) *vec[Timer] {
+	return newVec(f, func(v *vec[Timer], n *node[Timer]) {
+		n.val.vec = v
+		n.val.h.init(f.buckets, f.reg.statsd != nil)
+	})
+}
+
+type timerFamily struct{ *vec[Timer] }
+
+func (f timerFamily) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
+
+func (f timerFamily) Collect(ch chan<- prometheus.Metric) {
+	for _, n := range f.series() {
+		ch <- n.val.h.metric(f.desc, n.values)
+	}
+}
+
+func (f timerFamily) flushStatsD(w *statsdWriter) {
+	for _, n := range f.series() {
+		w.samples(&n.stat, n.val.h.st, 1000, "ms") // seconds to milliseconds
+	}
+}
