@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,9 @@ func (c Config) withDefaults() Config {
 		c.Service = os.Getenv("OTEL_SERVICE_NAME")
 	}
 	if c.Service == "" {
+		c.Service = resourceServiceName(os.Getenv("OTEL_RESOURCE_ATTRIBUTES"))
+	}
+	if c.Service == "" {
 		c.Service = filepath.Base(os.Args[0])
 	}
 	if c.Environment == "" {
@@ -83,4 +87,19 @@ func (c Config) withDefaults() Config {
 		c.Metrics.Service = c.Service
 	}
 	return c
+}
+
+// resourceServiceName returns service.name from an OTEL_RESOURCE_ATTRIBUTES value, which
+// the specification ranks below OTEL_SERVICE_NAME and above the executable's name.
+// Malformed input is the tracing part's to report; here it just yields "".
+func resourceServiceName(attrs string) string {
+	for _, kv := range strings.Split(attrs, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && strings.TrimSpace(k) == "service.name" {
+			if u, err := url.PathUnescape(strings.TrimSpace(v)); err == nil {
+				return u
+			}
+		}
+	}
+	return ""
 }

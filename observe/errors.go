@@ -2,6 +2,9 @@ package observe
 
 import (
 	"context"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	verrors "github.com/vigil-go/vigil/errors"
 )
@@ -13,12 +16,42 @@ func (o *Observer) initErrors(context.Context) error {
 	}
 	r, err := verrors.New(cfg)
 	if err != nil {
-		r, _ = verrors.New(verrors.Config{Logger: o.base})
+		// Keep a Reporter that logs, so Capture works while New reports the error.
+		if r == nil {
+			r, _ = verrors.New(verrors.Config{Logger: o.base})
+		}
 		o.reporter = r
 		return err
 	}
 	o.reporter = r
 	o.bridges = append(o.bridges, r.Handler())
 	o.addPart("errors", r.Shutdown)
+	if err := o.registry.Prometheus().Register(errorsCollector{r}); err != nil {
+		o.base.Error("vigil: error event metrics not registered", slog.Any("error", err))
+	}
 	return nil
+}
+
+// errorsCollector exposes the Reporter's counts at scrape time, so capturing costs no
+// metric updates of its own.
+type errorsCollector struct{ r *verrors.Reporter }
+
+var (
+	errorsEventsDesc = prometheus.NewDesc("vigil_errors_events_total",
+		"Error events by what happened to them: sent to Sentry, or why not.", []string{"outcome"}, nil)
+	errorsCapturedDesc = prometheus.NewDesc("vigil_errors_captured_total",
+		"Errors and panics captured (each is also logged).", nil, nil)
+)
+
+func (c errorsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- errorsEventsDesc
+	ch <- errorsCapturedDesc
+}
+
+func (c errorsCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.r.Stats()
+	ch <- prometheus.MustNewConstMetric(errorsCapturedDesc, prometheus.CounterValue, float64(s.Captured))
+	for outcome, n := range s.Outcomes() {
+		ch <- prometheus.MustNewConstMetric(errorsEventsDesc, prometheus.CounterValue, float64(n), outcome)
+	}
 }

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/vigil-go/vigil/metrics"
 )
 
@@ -22,40 +20,7 @@ func (o *Observer) initMetrics(context.Context) error {
 	}
 	o.registry = r
 	o.addPart("metrics", r.Shutdown)
-	// The other parts start after metrics; their drop counters are read at scrape time.
-	if err := r.Prometheus().Register(dropsCollector{o}); err != nil {
-		return err
-	}
 	return nil
-}
-
-// Dropper is what a part implements to have its drops exported: the number of events,
-// spans or records it had to discard since start (a dead backend, a full queue).
-type Dropper interface{ Dropped() uint64 }
-
-var (
-	descErrorsDropped = prometheus.NewDesc("vigil_errors_dropped_total",
-		"Error events dropped (Sentry unreachable, queue full, rate limited).", nil, nil)
-	descTracingDropped = prometheus.NewDesc("vigil_tracing_dropped_total",
-		"Spans dropped (exporter unreachable, queue full).", nil, nil)
-)
-
-// dropsCollector exports the drop counts of the parts that implement Dropper. It is
-// unchecked (describes nothing), so a part without one exports nothing rather than a
-// misleading zero.
-type dropsCollector struct{ o *Observer }
-
-func (dropsCollector) Describe(chan<- *prometheus.Desc) {}
-
-func (c dropsCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, p := range []struct {
-		part any
-		desc *prometheus.Desc
-	}{{c.o.reporter, descErrorsDropped}, {c.o.tracer, descTracingDropped}} {
-		if d, ok := p.part.(Dropper); ok && p.part != nil {
-			ch <- prometheus.MustNewConstMetric(p.desc, prometheus.CounterValue, float64(d.Dropped()))
-		}
-	}
 }
 
 // MetricsHandler serves the Prometheus exposition of o's registry (OpenMetrics when the

@@ -83,6 +83,8 @@ func TestConfigPrecedence(t *testing.T) {
 	}{
 		{name: "defaults", wantSvc: "observe.test"},
 		{name: "env service", env: map[string]string{"OTEL_SERVICE_NAME": "from-env"}, wantSvc: "from-env"},
+		{name: "resource attribute service", env: map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "team=a,service.name=from%20attrs"}, wantSvc: "from attrs"},
+		{name: "OTEL_SERVICE_NAME beats resource attribute", env: map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "service.name=attrs", "OTEL_SERVICE_NAME": "name"}, wantSvc: "name"},
 		{name: "field beats env", env: map[string]string{"OTEL_SERVICE_NAME": "from-env"},
 			cfg: func(c *observe.Config) { c.Service = "from-field" }, wantSvc: "from-field"},
 		{name: "env environment", env: map[string]string{observe.EnvEnvironment: "staging"}, wantSvc: "observe.test", wantEnv: "staging"},

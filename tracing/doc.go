@@ -1,2 +1,49 @@
-// Package tracing sets up OpenTelemetry tracing from the standard OTEL_* variables.
+// Package tracing sets up OpenTelemetry tracing the standard way: from the OTEL_*
+// environment variables, overridden by [Config] fields, with the official SDK and
+// exporters (OTLP over gRPC or HTTP, and stdout). It adds what the SDK leaves to each
+// program: validation, an exact count of dropped spans, a Shutdown that really stops by
+// its deadline, and span helpers.
+//
+// # Configuration
+//
+// [New] resolves every setting as Config field, then variable, then default, and
+// returns one error naming each invalid field or variable with its value. The exporter
+// defaults to otlp when an endpoint is set (Config.Endpoint,
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT) and to none
+// otherwise. The protocol defaults to http/protobuf, as the specification says. The
+// resource is service.name, service.version, deployment.environment.name and
+// OTEL_RESOURCE_ATTRIBUTES, built without a schema URL so it cannot conflict with the
+// SDK's.
+//
+// # Ids without export
+//
+// Spans always get trace and span ids, so log lines and error events correlate even
+// when nothing is exported:
+//
+//   - exporter none: spans are sampled and recorded as usual (so the sampled flag
+//     propagated downstream is honest) and then discarded;
+//   - disabled (Config.Disabled or OTEL_SDK_DISABLED=true): nothing is recorded or
+//     exported, the cheapest setting; new ids are still generated, and outgoing
+//     traceparent headers carry sampled=0. No other setting is read, so
+//     Config{Disabled: true} is a fallback that cannot fail.
+//
+// # Never blocking the program
+//
+// Each exporter sits behind the SDK's batch span processor (never in blocking mode).
+// At most MaxQueueSize ended spans wait for export; beyond that a span is dropped and
+// counted, as are spans whose export fails after the exporter's retries and spans
+// still queued when Shutdown's deadline comes. [Provider.Dropped] returns the count
+// (observe exports it as vigil_tracing_spans_dropped_total). Each export, retries
+// included, is bounded by ExportTimeout; export failures are logged once per outage.
+//
+// [Provider.Shutdown] flushes within its context's deadline. Unlike the SDK's, it does
+// not leave the export running in the background: shortly before the deadline it
+// cancels what is in flight, counts it as dropped, and waits for the exporters to close.
+//
+// # Helpers
+//
+// [Provider.Start] and the package-level [Start] (OpenTelemetry's global provider)
+// start spans; [RecordError] marks a span failed; [TraceID] and [SpanID] read the ids
+// for logs; [Propagator] is the W3C tracecontext and baggage propagator, which ignores
+// malformed headers and bounds oversized ones.
 package tracing

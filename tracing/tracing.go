@@ -1,53 +1,254 @@
 package tracing
 
-// SKELETON: the tracing helper replaces this file. The exported API below is frozen
-// (other packages compile against it); add to it, do not change it.
-
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 )
 
-// Config configures the Provider. Fields win over OTEL_* variables.
+// ScopeName is the instrumentation scope of the spans this package starts.
+const ScopeName = "github.com/vigil-go/vigil"
+
+// Config configures the Provider. Fields win over OTEL_* variables, which win over
+// defaults; the zero Config reads everything from the environment.
 type Config struct {
-	Exporter      string // otlp | stdout | none
-	Endpoint      string
-	Protocol      string // grpc | http/protobuf
-	Headers       map[string]string
-	Insecure      bool
-	SampleRatio   *float64
-	Disabled      bool
-	SpanExporter  sdktrace.SpanExporter // override for tests
-	MaxQueueSize  int
+	// Exporter is otlp, stdout (console) or none, or a comma-separated list;
+	// OTEL_TRACES_EXPORTER. Default: otlp when an endpoint is set, else none.
+	Exporter string
+	// Endpoint is the OTLP traces endpoint: a URL (http://collector:4318/v1/traces,
+	// where an empty path means /v1/traces) or host:port;
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then OTEL_EXPORTER_OTLP_ENDPOINT (a base URL).
+	Endpoint string
+	// Protocol is grpc, http/protobuf or http/json; OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL.
+	// Default http/protobuf, as the specification says.
+	Protocol string
+	// Headers are sent with every export; they are added to (and win over)
+	// OTEL_EXPORTER_OTLP_(TRACES_)HEADERS.
+	Headers map[string]string
+	// Insecure sends without TLS; only true overrides OTEL_EXPORTER_OTLP_(TRACES_)INSECURE.
+	// An http:// or https:// endpoint decides by itself.
+	Insecure bool
+	// SampleRatio, when set, samples that fraction of new traces and follows the
+	// parent's decision otherwise; OTEL_TRACES_SAMPLER and _ARG. Default parentbased_always_on.
+	SampleRatio *float64
+	// Disabled stops recording and exporting; spans still get ids. When set, no
+	// variable is read, so New cannot fail. OTEL_SDK_DISABLED=true disables too, and
+	// then no other setting is read or validated.
+	Disabled bool
+	// SpanExporter, when set, replaces the configured exporters (for tests).
+	SpanExporter sdktrace.SpanExporter
+	// MaxQueueSize bounds the spans waiting for export; more are dropped and counted.
+	// OTEL_BSP_MAX_QUEUE_SIZE; default 2048.
+	MaxQueueSize int
+	// ExportTimeout bounds each export, retries included;
+	// OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT (milliseconds); default 10s.
 	ExportTimeout time.Duration
 
+	// Service, Version and Environment become service.name, service.version and
+	// deployment.environment.name, winning over OTEL_SERVICE_NAME and
+	// OTEL_RESOURCE_ATTRIBUTES.
 	Service, Version, Environment string
-	Logger                        *slog.Logger
+	// Logger receives export failures (once per outage); default slog.Default().
+	Logger *slog.Logger
+	// Output is where the stdout exporter writes, one JSON object per span; default os.Stdout.
+	Output io.Writer
 }
 
-// Provider owns the tracer provider and its exporter.
-type Provider struct{ tp trace.TracerProvider }
+// Provider owns the SDK tracer provider and its export pipelines.
+type Provider struct {
+	tp        trace.TracerProvider
+	sdk       *sdktrace.TracerProvider
+	tracer    trace.Tracer
+	pipelines []*pipeline
+	exporters []string
+	disabled  bool
+	dropped   atomic.Uint64
 
-// New validates cfg and builds the provider.
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// New validates cfg and builds the provider. The error names every invalid field or
+// variable with its value; nothing is left running when it is returned.
 func New(ctx context.Context, cfg Config) (*Provider, error) {
-	return &Provider{tp: noop.NewTracerProvider()}, nil
+	s, err := resolve(cfg)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	p := &Provider{disabled: s.disabled}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(newResource(s.resource))}
+	switch {
+	case s.disabled:
+		// Ids are still generated so that logs and errors correlate; nothing is recorded.
+		opts = append(opts, sdktrace.WithSampler(sdktrace.NeverSample()))
+	case cfg.SpanExporter != nil:
+		opts = append(opts, sdktrace.WithSampler(s.sampler))
+		p.addPipeline(cfg.SpanExporter, s, log)
+		p.exporters = []string{fmt.Sprintf("%T", cfg.SpanExporter)}
+	default:
+		opts = append(opts, sdktrace.WithSampler(s.sampler))
+		for _, name := range s.exporters {
+			exp, err := newExporter(ctx, name, s, cfg.Output)
+			if err != nil {
+				_ = p.shutdownPipelines(context.WithoutCancel(ctx))
+				return nil, err
+			}
+			p.addPipeline(exp, s, log)
+			p.exporters = append(p.exporters, name)
+		}
+	}
+	for _, pl := range p.pipelines {
+		opts = append(opts, sdktrace.WithSpanProcessor(pl))
+	}
+	p.sdk = sdktrace.NewTracerProvider(opts...)
+	p.tp = p.sdk
+	p.tracer = p.sdk.Tracer(ScopeName)
+	return p, nil
+}
+
+func (p *Provider) addPipeline(exp sdktrace.SpanExporter, s settings, log *slog.Logger) {
+	p.pipelines = append(p.pipelines, newPipeline(exp, s, &p.dropped, log))
+}
+
+// newExporter builds one of the SDK's exporters from resolved settings. Every setting
+// is passed explicitly, so the exporter's own reading of the environment (which
+// ignores invalid values) cannot disagree with what was validated here.
+func newExporter(ctx context.Context, name string, s settings, out io.Writer) (sdktrace.SpanExporter, error) {
+	if name == ExporterStdout {
+		if out == nil {
+			out = os.Stdout
+		}
+		exp, err := stdouttrace.New(stdouttrace.WithWriter(out))
+		if err != nil {
+			return nil, fmt.Errorf("tracing: stdout exporter: %w", err)
+		}
+		return exp, nil
+	}
+	scheme := "https"
+	if s.insecure {
+		scheme = "http"
+	}
+	endpoint := (&url.URL{Scheme: scheme, Host: s.host, Path: s.path}).String()
+	var exp sdktrace.SpanExporter
+	var err error
+	if s.protocol == "grpc" {
+		exp, err = otlptracegrpc.New(ctx,
+			otlptracegrpc.WithEndpointURL(endpoint),
+			otlptracegrpc.WithHeaders(s.headers),
+			otlptracegrpc.WithTimeout(s.timeout))
+	} else {
+		enc := otlptracehttp.EncodingProtobuf
+		if s.protocol == "http/json" {
+			enc = otlptracehttp.EncodingJSON
+		}
+		exp, err = otlptracehttp.New(ctx,
+			otlptracehttp.WithEndpointURL(endpoint),
+			otlptracehttp.WithEncoding(enc),
+			otlptracehttp.WithHeaders(s.headers),
+			otlptracehttp.WithTimeout(s.timeout))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tracing: OTLP %s exporter for %s: %w", s.protocol, endpoint, err)
+	}
+	return exp, nil
 }
 
 // TracerProvider returns the provider for instrumentation.
-func (p *Provider) TracerProvider() trace.TracerProvider { return p.tp }
-
-// Start starts a span from the provider's tracer.
-func (p *Provider) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
-	return p.tp.Tracer("github.com/vigil-go/vigil").Start(ctx, name, opts...)
+// A nil Provider returns OpenTelemetry's global provider.
+func (p *Provider) TracerProvider() trace.TracerProvider {
+	if p == nil {
+		return otel.GetTracerProvider()
+	}
+	return p.tp
 }
 
-// Shutdown flushes and stops the exporter within ctx's deadline.
-func (p *Provider) Shutdown(ctx context.Context) error { return nil }
+// Start starts a span from the provider's tracer. A nil Provider uses the global one.
+func (p *Provider) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if p == nil {
+		return Start(ctx, name, opts...)
+	}
+	return p.tracer.Start(ctx, name, opts...)
+}
+
+// Dropped returns how many sampled spans were not exported: the queue was full, the
+// export failed after the exporter's retries, or Shutdown's deadline cut it short.
+func (p *Provider) Dropped() uint64 {
+	if p == nil {
+		return 0
+	}
+	return p.dropped.Load()
+}
+
+// Exporters returns the names of the active exporters (empty when none or disabled;
+// the Go type of Config.SpanExporter when that is set).
+func (p *Provider) Exporters() []string {
+	if p == nil {
+		return nil
+	}
+	return append([]string(nil), p.exporters...)
+}
+
+// Disabled reports whether the provider records nothing (Config.Disabled or OTEL_SDK_DISABLED).
+func (p *Provider) Disabled() bool { return p == nil || p.disabled }
+
+// ForceFlush exports every ended span within ctx's deadline and reports a failed export.
+func (p *Provider) ForceFlush(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
+	var errs []error
+	for _, pl := range p.pipelines {
+		errs = append(errs, pl.ForceFlush(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Shutdown flushes and stops the exporters within ctx's deadline. It returns by then
+// even if the collector does not answer; what could not be sent is counted in Dropped,
+// and no goroutine of the provider is left running (unless ctx has no deadline and is
+// cancelled, when the cancelled exports finish in the background). Later calls return
+// the first call's result.
+func (p *Provider) Shutdown(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
+	p.shutdownOnce.Do(func() {
+		p.shutdownErr = p.shutdownPipelines(ctx)
+		// The pipelines are already stopped, so this only marks the provider shut down.
+		_ = p.sdk.Shutdown(context.WithoutCancel(ctx))
+	})
+	return p.shutdownErr
+}
+
+// shutdownPipelines stops all pipelines in parallel: the SDK's own Shutdown stops at
+// the first processor that misses the deadline, leaving the rest running.
+func (p *Provider) shutdownPipelines(ctx context.Context) error {
+	errs := make([]error, len(p.pipelines))
+	var wg sync.WaitGroup
+	for i, pl := range p.pipelines {
+		wg.Go(func() { errs[i] = pl.Shutdown(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
 
 // TraceID returns the hex trace id of the span in ctx, or "".
 func TraceID(ctx context.Context) string {

@@ -1,0 +1,592 @@
+package errors_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	stderrors "errors"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getsentry/sentry-go"
+	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/goleak"
+
+	verrors "github.com/vigil-go/vigil/errors"
+	"github.com/vigil-go/vigil/internal/ctxattrs"
+	"github.com/vigil-go/vigil/internal/sentrytest"
+)
+
+// logBuffer collects JSON log lines safely across goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range bytes.Split(bytes.TrimSpace(l.b.Bytes()), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		m := map[string]any{}
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func newReporter(t *testing.T, cfg verrors.Config) (*verrors.Reporter, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	}
+	r, err := verrors.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = r.Shutdown(ctx)
+	})
+	return r, logs
+}
+
+func flush(t *testing.T, r *verrors.Reporter) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if !r.Flush(ctx) {
+		t.Fatal("Flush timed out")
+	}
+}
+
+var errNotFound = stderrors.New("not found")
+
+func TestCaptureSendsExceptionChain(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, logs := newReporter(t, verrors.Config{DSN: srv.DSN(), Service: "checkout", Release: "v1.2.3", Environment: "test"})
+
+	err := fmt.Errorf("load order 42: %w", stderrors.Join(fmt.Errorf("db: %w", errNotFound), stderrors.New("cache miss")))
+	id := captureHere(r, err)
+	if len(id) != 32 {
+		t.Fatalf("event id %q, want 32 hex characters", id)
+	}
+	ev := srv.WaitForEvents(t, 1, 5*time.Second)[0]
+
+	if string(ev.EventID) != id {
+		t.Errorf("event id %q, Capture returned %q", ev.EventID, id)
+	}
+	if ev.Release != "v1.2.3" || ev.Environment != "test" || ev.ServerName != "checkout" || ev.Tags["service"] != "checkout" {
+		t.Errorf("release/environment/server/service = %q %q %q %q", ev.Release, ev.Environment, ev.ServerName, ev.Tags["service"])
+	}
+	if ev.Level != sentry.LevelError {
+		t.Errorf("level %q, want error", ev.Level)
+	}
+	// Sentry wants the outermost error last; the chain is walked depth first.
+	want := []struct{ typ, value string }{
+		{"*errors.errorString", "cache miss"},
+		{"*errors.errorString", "not found"},
+		{"*fmt.wrapError", "db: not found"},
+		{"*errors.joinError", "db: not found\ncache miss"},
+		{"*fmt.wrapError", err.Error()},
+	}
+	if len(ev.Exception) != len(want) {
+		t.Fatalf("got %d exceptions, want %d: %+v", len(ev.Exception), len(want), ev.Exception)
+	}
+	for i, w := range want {
+		if got := ev.Exception[i]; got.Type != w.typ || got.Value != w.value {
+			t.Errorf("exception %d = %s %q, want %s %q", i, got.Type, got.Value, w.typ, w.value)
+		}
+	}
+	join := ev.Exception[3]
+	if join.Mechanism == nil || !join.Mechanism.IsExceptionGroup || join.Mechanism.ParentID == nil || *join.Mechanism.ParentID != 0 {
+		t.Errorf("join mechanism %+v: want an exception group whose parent is exception 0", join.Mechanism)
+	}
+	main := ev.Exception[4]
+	if main.Stacktrace == nil || len(main.Stacktrace.Frames) == 0 {
+		t.Fatal("main exception has no stack trace")
+	}
+	last := main.Stacktrace.Frames[len(main.Stacktrace.Frames)-1]
+	if last.Function != "captureHere" || !last.InApp || last.Module != "github.com/vigil-go/vigil/errors_test" || last.Lineno == 0 {
+		t.Errorf("innermost frame %+v: want captureHere, in app", last)
+	}
+	for _, f := range main.Stacktrace.Frames {
+		if strings.HasPrefix(f.Module, "github.com/vigil-go/vigil/errors") && f.Module != "github.com/vigil-go/vigil/errors_test" {
+			t.Errorf("frame of the errors package itself in the trace: %+v", f)
+		}
+	}
+
+	lines := logs.lines(t)
+	if len(lines) != 1 {
+		t.Fatalf("got %d log lines, want 1", len(lines))
+	}
+	l := lines[0]
+	if l["level"] != "ERROR" || l["event_id"] != id || l["error"] != err.Error() || l["error_type"] != "*fmt.wrapError" {
+		t.Errorf("log line %v", l)
+	}
+	if s, _ := l["stack"].(string); !strings.Contains(s, "errors_test.captureHere") {
+		t.Errorf("log stack %q lacks the capture site", s)
+	}
+}
+
+//go:noinline
+func captureHere(r *verrors.Reporter, err error) string { return r.Capture(context.Background(), err) }
+
+func TestCaptureRequestContext(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, _ := newReporter(t, verrors.Config{DSN: srv.DSN()})
+
+	req := httptest.NewRequest("POST", "http://user:hunter2@shop.example/orders/7?token=tok-secret-1&page=2", nil)
+	req.Header.Set("Authorization", "Bearer bearer-secret-2")
+	req.Header.Set("X-Auth-Token", "xauth-secret-3")
+	req.Header.Set("X-Amz-Security-Token", "amz-secret-4")
+	req.Header.Set("Cookie", "session=cookie-secret-5")
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	req.Header.Set("Accept", "application/json")
+
+	ctx := verrors.WithRequest(context.Background(), req)
+	ctx = ctxattrs.With(ctx, slog.String("request_id", "req-1"), slog.String("route", "POST /orders/{id}"), slog.String("tenant", "acme"))
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	ctx = trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}))
+	ctx = verrors.SetUser(ctx, verrors.User{ID: "u-7", Data: map[string]string{"plan": "gold", "api_key": "user-secret-6"}})
+
+	r.Capture(ctx, stderrors.New("payment declined"), slog.Int("amount", 12), slog.String("password", "attr-secret-7"))
+	ev := srv.WaitForEvents(t, 1, 5*time.Second)[0]
+
+	for k, want := range map[string]string{"request_id": "req-1", "route": "POST /orders/{id}", "trace_id": tid.String()} {
+		if ev.Tags[k] != want {
+			t.Errorf("tag %s = %q, want %q", k, ev.Tags[k], want)
+		}
+	}
+	if tc := ev.Contexts["trace"]; tc["trace_id"] != tid.String() || tc["span_id"] != sid.String() {
+		t.Errorf("trace context %v", tc)
+	}
+	if ev.Transaction != "POST /orders/{id}" {
+		t.Errorf("transaction %q", ev.Transaction)
+	}
+	q := ev.Request
+	if q == nil {
+		t.Fatal("no request data")
+	}
+	if q.Method != "POST" || q.URL != "http://shop.example/orders/7" || q.QueryString != "token=[REDACTED]&page=2" {
+		t.Errorf("request %s %s ? %s", q.Method, q.URL, q.QueryString)
+	}
+	for _, h := range []string{"Authorization", "X-Auth-Token", "X-Amz-Security-Token", "Cookie"} {
+		if q.Headers[h] != "[REDACTED]" {
+			t.Errorf("header %s = %q, want redacted", h, q.Headers[h])
+		}
+	}
+	if q.Headers["Accept"] != "application/json" {
+		t.Errorf("Accept header %q", q.Headers["Accept"])
+	}
+	if _, ok := q.Headers["X-Forwarded-For"]; ok {
+		t.Error("client IP header sent without SendDefaultPII")
+	}
+	if ev.User.ID != "u-7" || ev.User.Data["plan"] != "gold" || ev.User.Data["api_key"] != "[REDACTED]" {
+		t.Errorf("user %+v", ev.User)
+	}
+	attrs := ev.Contexts["attributes"]
+	if attrs["amount"] != float64(12) || attrs["tenant"] != "acme" || attrs["password"] != "[REDACTED]" {
+		t.Errorf("attributes %v", attrs)
+	}
+
+	for _, body := range srv.RawBodies() {
+		for _, secret := range []string{"hunter2", "tok-secret-1", "bearer-secret-2", "xauth-secret-3", "amz-secret-4", "cookie-secret-5", "user-secret-6", "attr-secret-7", "203.0.113.9"} {
+			if bytes.Contains(body, []byte(secret)) {
+				t.Errorf("secret %q reached Sentry", secret)
+			}
+		}
+	}
+}
+
+func TestCapturePanicStack(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, logs := newReporter(t, verrors.Config{DSN: srv.DSN()})
+
+	tests := []struct {
+		name, fn string
+		do       func()
+	}{
+		{"panic(string)", "explode", explode},
+		{"nil map write", "writeNil", writeNil},
+		{"panic(error)", "explodeErr", explodeErr},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var id string
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						id = r.Capture(context.Background(), p)
+					}
+				}()
+				tc.do()
+			}()
+			flush(t, r)
+			var ev *sentry.Event
+			for _, e := range srv.Events() {
+				if string(e.EventID) == id {
+					ev = e
+				}
+			}
+			if ev == nil {
+				t.Fatalf("event %q not received", id)
+			}
+			main := ev.Exception[len(ev.Exception)-1]
+			if main.Stacktrace == nil {
+				t.Fatal("no stack trace")
+			}
+			frames := main.Stacktrace.Frames
+			if last := frames[len(frames)-1]; last.Function != tc.fn {
+				t.Errorf("innermost frame %s.%s, want the panicking %s", last.Module, last.Function, tc.fn)
+			}
+			for _, f := range frames {
+				if f.Module == "runtime" {
+					t.Errorf("runtime frame %s kept in a panic trace", f.Function)
+				}
+			}
+			if ev.Level != sentry.LevelFatal || ev.Tags["panic"] != "true" {
+				t.Errorf("level %q, panic tag %q", ev.Level, ev.Tags["panic"])
+			}
+			if m := main.Mechanism; m == nil || m.Type != "panic" || m.Handled == nil || *m.Handled {
+				t.Errorf("mechanism %+v, want unhandled panic", m)
+			}
+		})
+	}
+	for _, l := range logs.lines(t) {
+		if l["msg"] != "panic recovered" || l["panic"] != true {
+			t.Errorf("log line %v", l)
+		}
+	}
+}
+
+//go:noinline
+func explode() { panic("boom") }
+
+//go:noinline
+func writeNil() {
+	var m map[string]int
+	//lint:ignore SA5000 the runtime panic is what this test captures
+	m["x"] = 1
+}
+
+//go:noinline
+func explodeErr() { panic(fmt.Errorf("wrapped: %w", errNotFound)) }
+
+// stackErr carries its own stack the way github.com/pkg/errors does.
+type stackErr struct {
+	msg string
+	pcs []uintptr
+}
+
+type frame uintptr
+
+type stackTrace []frame
+
+func (e *stackErr) Error() string { return e.msg }
+func (e *stackErr) StackTrace() stackTrace {
+	st := make(stackTrace, len(e.pcs))
+	for i, pc := range e.pcs {
+		st[i] = frame(pc)
+	}
+	return st
+}
+
+//go:noinline
+func makeErr() error {
+	pcs := make([]uintptr, 32)
+	n := runtime.Callers(1, pcs)
+	return &stackErr{msg: "made", pcs: pcs[:n]}
+}
+
+func TestCaptureUsesTheErrorsOwnStack(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, logs := newReporter(t, verrors.Config{DSN: srv.DSN()})
+	r.Capture(context.Background(), fmt.Errorf("outer: %w", makeErr()))
+	ev := srv.WaitForEvents(t, 1, 5*time.Second)[0]
+	if len(ev.Exception) != 2 {
+		t.Fatalf("%d exceptions", len(ev.Exception))
+	}
+	inner := ev.Exception[0]
+	if inner.Stacktrace == nil || inner.Stacktrace.Frames[len(inner.Stacktrace.Frames)-1].Function != "makeErr" {
+		t.Errorf("inner exception stack %+v, want it to end in makeErr", inner.Stacktrace)
+	}
+	if ev.Exception[1].Stacktrace != nil {
+		t.Error("outer exception got the capture site stack although the chain carries its own")
+	}
+	if s, _ := logs.lines(t)[0]["stack"].(string); !strings.HasPrefix(s, "github.com/vigil-go/vigil/errors_test.makeErr") {
+		t.Errorf("log stack %q, want the error's own", s)
+	}
+}
+
+func TestNoDSNLogsEverything(t *testing.T) {
+	t.Setenv("SENTRY_DSN", "")
+	r, logs := newReporter(t, verrors.Config{})
+	if id := r.Capture(context.Background(), "plain message", slog.String("job", "nightly")); id != "" {
+		t.Errorf("event id %q without a DSN", id)
+	}
+	if id := r.Capture(context.Background(), nil); id != "" {
+		t.Error("nil capture returned an id")
+	}
+	lines := logs.lines(t)
+	if len(lines) != 1 {
+		t.Fatalf("%d lines, want 1 (nil is a no-op)", len(lines))
+	}
+	l := lines[0]
+	if l["level"] != "ERROR" || l["error"] != "plain message" || l["job"] != "nightly" || l["stack"] == "" {
+		t.Errorf("line %v", l)
+	}
+	if _, ok := l["event_id"]; ok {
+		t.Error("event_id logged although nothing was sent")
+	}
+	if r.Shutdown(context.Background()) != nil {
+		t.Error("Shutdown without a DSN failed")
+	}
+}
+
+func TestHangingEndpointNeverBlocks(t *testing.T) {
+	// Registered first, so it runs after the server's own cleanup has closed it.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	srv := sentrytest.NewServer(t)
+	srv.Hang()
+	logs := &logBuffer{}
+	r, err := verrors.New(verrors.Config{DSN: srv.DSN(), QueueSize: 4, DedupWindow: -1, MaxEventsPerSecond: -1,
+		Timeout: time.Minute, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for i := range 50 {
+		r.Capture(context.Background(), fmt.Errorf("failure %d", i))
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("50 captures against a hanging Sentry took %v", d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	err = r.Shutdown(ctx)
+	if d := time.Since(start); d > 400*time.Millisecond {
+		t.Errorf("Shutdown returned after %v, deadline was 200ms", d)
+	}
+	if !stderrors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown error %v, want deadline exceeded", err)
+	}
+	s := r.Stats()
+	if s.QueueFull == 0 || s.Captured != 50 {
+		t.Errorf("stats %+v: want queue drops counted", s)
+	}
+	if n := len(logs.lines(t)); n != 50 {
+		t.Errorf("%d log lines, want 50", n)
+	}
+}
+
+func TestStormIsDeduplicated(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, _ := newReporter(t, verrors.Config{DSN: srv.DSN(), Logger: slog.New(slog.DiscardHandler)})
+	err := stderrors.New("connection refused")
+	ids := map[string]int{}
+	for range 10000 {
+		ids[r.Capture(context.Background(), err)]++
+	}
+	flush(t, r)
+	if n := len(srv.Events()); n != 1 {
+		t.Errorf("%d events for 10000 identical errors, want 1", n)
+	}
+	if len(ids) != 1 {
+		t.Errorf("identical errors returned %d distinct ids, want the one sent", len(ids))
+	}
+	if s := r.Stats(); s.Deduplicated != 9999 || s.Sent != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestStormOfDistinctErrorsIsCapped(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, _ := newReporter(t, verrors.Config{DSN: srv.DSN(), MaxEventsPerSecond: 5, Logger: slog.New(slog.DiscardHandler)})
+	for i := range 1000 {
+		r.Capture(context.Background(), fmt.Errorf("request %d failed", i))
+	}
+	flush(t, r)
+	if n := len(srv.Events()); n < 5 || n > 7 {
+		t.Errorf("%d events, want about 5 (the burst)", n)
+	}
+	if s := r.Stats(); s.RateCapped+s.Sent != 1000 {
+		t.Errorf("stats %+v: every capture must be sent or counted", s)
+	}
+}
+
+func TestDedupCarriesTheSuppressedCount(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, _ := newReporter(t, verrors.Config{DSN: srv.DSN(), DedupWindow: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	err := stderrors.New("flaky")
+	for i := range 4 { // one call site: one fingerprint
+		if i == 3 {
+			time.Sleep(60 * time.Millisecond)
+		}
+		r.Capture(context.Background(), err)
+	}
+	evs := srv.WaitForEvents(t, 2, 5*time.Second)
+	if got := evs[1].Contexts["dedup"]["suppressed_before"]; got != float64(2) {
+		t.Errorf("second event suppressed_before = %v, want 2", got)
+	}
+}
+
+func TestRateLimitedBySentry(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	srv.RateLimit(map[string]string{"Retry-After": "60"})
+	r, _ := newReporter(t, verrors.Config{DSN: srv.DSN(), Logger: slog.New(slog.DiscardHandler)})
+	r.Capture(context.Background(), stderrors.New("first"))
+	flush(t, r)
+	r.Capture(context.Background(), stderrors.New("second"))
+	flush(t, r)
+	if n := srv.Requests(); n != 1 {
+		t.Errorf("%d requests, want 1: Retry-After must hold back the second event", n)
+	}
+	if s := r.Stats(); s.RateLimited != 2 || s.Sent != 0 {
+		t.Errorf("stats %+v, want 2 rate limited", s)
+	}
+}
+
+func TestBeforeSendRunsBeforeScrubbing(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, _ := newReporter(t, verrors.Config{DSN: srv.DSN(), Logger: slog.New(slog.DiscardHandler),
+		BeforeSend: func(ev *sentry.Event, h *sentry.EventHint) *sentry.Event {
+			if h.OriginalException != nil && h.OriginalException.Error() == "drop me" {
+				return nil
+			}
+			ev.Tags["api_key"] = "hook-secret"
+			ev.Tags["team"] = "payments"
+			return ev
+		}})
+	r.Capture(context.Background(), stderrors.New("drop me"))
+	r.Capture(context.Background(), stderrors.New("keep me"))
+	ev := srv.WaitForEvents(t, 1, 5*time.Second)[0]
+	flush(t, r)
+	if ev.Tags["api_key"] != "[REDACTED]" || ev.Tags["team"] != "payments" {
+		t.Errorf("tags %v", ev.Tags)
+	}
+	if s := r.Stats(); s.DroppedByHook != 1 || s.Sent != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestBridge(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, _ := newReporter(t, verrors.Config{DSN: srv.DSN()})
+	logger := slog.New(r.Handler()).With("component", "billing")
+	ctx := verrors.WithRequest(context.Background(), httptest.NewRequest("GET", "/invoices", nil))
+
+	logger.InfoContext(ctx, "loading invoice", "invoice", 9, "session_id", "crumb-secret")
+	logger.WarnContext(ctx, "slow query", slog.Duration("took", time.Second))
+	logger.ErrorContext(ctx, "invoice failed", "error", errNotFound, "invoice", 9)
+	logger.Info("outside a request") // no scope: ignored
+
+	ev := srv.WaitForEvents(t, 1, 5*time.Second)[0]
+	if ev.Message != "invoice failed" || len(ev.Exception) != 1 || ev.Exception[0].Value != "not found" {
+		t.Errorf("message %q exceptions %+v", ev.Message, ev.Exception)
+	}
+	if a := ev.Contexts["attributes"]; a["invoice"] != float64(9) || a["component"] != "billing" || a["error"] != nil {
+		t.Errorf("attributes %v", a)
+	}
+	if len(ev.Breadcrumbs) != 2 {
+		t.Fatalf("%d breadcrumbs, want 2", len(ev.Breadcrumbs))
+	}
+	b := ev.Breadcrumbs[0]
+	if b.Message != "loading invoice" || b.Level != sentry.LevelInfo || b.Data["invoice"] != float64(9) || b.Data["session_id"] != "[REDACTED]" {
+		t.Errorf("breadcrumb %+v", b)
+	}
+	if ev.Breadcrumbs[1].Level != sentry.LevelWarning || ev.Breadcrumbs[1].Data["took"] != "1s" {
+		t.Errorf("breadcrumb %+v", ev.Breadcrumbs[1])
+	}
+	frames := ev.Exception[0].Stacktrace.Frames
+	if last := frames[len(frames)-1]; last.Function != "TestBridge" {
+		t.Errorf("innermost frame %s, want the logging call site", last.Function)
+	}
+}
+
+func TestWithRequestIsCheap(t *testing.T) {
+	req := httptest.NewRequest("GET", "/", nil)
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() { _ = verrors.WithRequest(ctx, req) }); n > 1 {
+		t.Errorf("WithRequest allocates %v times, want 1", n)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     verrors.Config
+		env     map[string]string
+		want    []string
+		notWant string
+	}{
+		{"bad DSN field", verrors.Config{DSN: "https://abcdef123456@/42"}, nil, []string{"errors.DSN", "abcd****"}, "abcdef123456"},
+		{"bad DSN env", verrors.Config{}, map[string]string{"SENTRY_DSN": "ftp://abcdef123456@sentry.io/1"}, []string{"SENTRY_DSN", "abcd****"}, "abcdef123456"},
+		{"sample rate field", verrors.Config{SampleRate: 1.5}, nil, []string{"errors.SampleRate=1.5"}, ""},
+		{"sample rate env", verrors.Config{}, map[string]string{"VIGIL_SENTRY_SAMPLE_RATE": "2"}, []string{`VIGIL_SENTRY_SAMPLE_RATE="2"`}, ""},
+		{"dedup env", verrors.Config{}, map[string]string{"VIGIL_SENTRY_DEDUP_WINDOW": "soon"}, []string{`VIGIL_SENTRY_DEDUP_WINDOW="soon"`}, ""},
+		{"rate env", verrors.Config{}, map[string]string{"VIGIL_SENTRY_MAX_EVENTS_PER_SECOND": "-3"}, []string{`VIGIL_SENTRY_MAX_EVENTS_PER_SECOND="-3"`}, ""},
+		{"debug env", verrors.Config{}, map[string]string{"VIGIL_SENTRY_DEBUG": "yes please"}, []string{`VIGIL_SENTRY_DEBUG="yes please"`}, ""},
+		{"timeout env", verrors.Config{}, map[string]string{"VIGIL_SENTRY_TIMEOUT": "0s"}, []string{`VIGIL_SENTRY_TIMEOUT="0s"`}, ""},
+		{"queue field", verrors.Config{QueueSize: -1}, nil, []string{"errors.QueueSize=-1"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("SENTRY_DSN", "")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			_, err := verrors.New(tc.cfg)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if tc.notWant != "" && strings.Contains(err.Error(), tc.notWant) {
+				t.Errorf("error %q shows the secret %q", err, tc.notWant)
+			}
+		})
+	}
+}
+
+func TestConfigFromEnvironment(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	t.Setenv("SENTRY_DSN", srv.DSN())
+	t.Setenv("SENTRY_ENVIRONMENT", "staging")
+	t.Setenv("SENTRY_RELEASE", "r9")
+	t.Setenv("VIGIL_SENTRY_DEDUP_WINDOW", "0")
+	r, _ := newReporter(t, verrors.Config{Logger: slog.New(slog.DiscardHandler)})
+	err := stderrors.New("same")
+	r.Capture(context.Background(), err)
+	r.Capture(context.Background(), err)
+	evs := srv.WaitForEvents(t, 2, 5*time.Second)
+	if evs[0].Environment != "staging" || evs[0].Release != "r9" {
+		t.Errorf("environment %q release %q", evs[0].Environment, evs[0].Release)
+	}
+}

@@ -1,0 +1,409 @@
+package errors
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/getsentry/sentry-go"
+
+	"github.com/vigil-go/vigil/internal/scrub"
+)
+
+// HTTP results the sending goroutine observes through roundTripper.
+const (
+	httpNone int32 = iota // no request was made: sentry-go's rate-limit backoff dropped it
+	httpOK
+	httpRateLimited
+	httpFailed
+)
+
+// newHTTPTransport builds sentry-go's synchronous transport over an HTTP client whose
+// requests time out, can be aborted at Shutdown's deadline, and report their result.
+// Synchronous is right here: the Reporter's own goroutine is the queue, so there is one
+// bounded buffer (whose drops are counted) instead of two, and sentry-go's handling of
+// 429, Retry-After and X-Sentry-Rate-Limits stays in force inside the transport.
+func (r *Reporter) newHTTPTransport() (sentry.Transport, *http.Transport) {
+	base := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: r.cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   r.cfg.Timeout,
+		ResponseHeaderTimeout: r.cfg.Timeout,
+		MaxIdleConns:          2,
+		IdleConnTimeout:       30 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	client := &http.Client{Transport: &roundTripper{base: base, r: r}, Timeout: r.cfg.Timeout}
+	t := sentry.NewHTTPSyncTransport()
+	t.Timeout = r.cfg.Timeout
+	t.Configure(sentry.ClientOptions{Dsn: r.cfg.DSN, HTTPClient: client})
+	return t, base
+}
+
+type roundTripper struct {
+	base http.RoundTripper
+	r    *Reporter
+}
+
+func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	stop := context.AfterFunc(t.r.sendCtx, cancel)
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		stop()
+		cancel()
+		t.r.outcome.Store(httpFailed)
+		return nil, err
+	}
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		t.r.outcome.Store(httpOK)
+	case resp.StatusCode == http.StatusTooManyRequests:
+		t.r.outcome.Store(httpRateLimited)
+	default:
+		t.r.outcome.Store(httpFailed)
+	}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { stop(); cancel() }}
+	return resp, nil
+}
+
+type releaseBody struct {
+	io.ReadCloser
+	release func()
+}
+
+func (b *releaseBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.release()
+	return err
+}
+
+// run is the sending goroutine.
+func (r *Reporter) run() {
+	defer close(r.exited)
+	defer func() {
+		r.transport.Close()
+		if r.httpBase != nil {
+			r.httpBase.CloseIdleConnections()
+		}
+		r.cancelSend()
+	}()
+	for {
+		select {
+		case p := <-r.queue:
+			r.process(p)
+		case <-r.stop:
+			for {
+				select {
+				case p := <-r.queue:
+					if r.sendCtx.Err() != nil {
+						if p.flush == nil {
+							r.stats.closed.Add(1)
+						} else {
+							close(p.flush)
+						}
+						continue
+					}
+					r.process(p)
+				default:
+					if r.httpBase == nil {
+						// A custom transport may queue; give it what is left of the deadline.
+						r.transport.FlushWithContext(r.sendCtx)
+					}
+					return
+				}
+			}
+		}
+	}
+}
+
+func (r *Reporter) process(p *pending) {
+	if p.flush != nil {
+		if r.httpBase == nil {
+			r.transport.FlushWithContext(r.sendCtx)
+		}
+		close(p.flush)
+		return
+	}
+	defer func() {
+		if x := recover(); x != nil {
+			r.stats.failed.Add(1)
+			r.log.Error("vigil: building or sending a Sentry event panicked", slog.String("panic", fmt.Sprint(x)))
+		}
+	}()
+	ev := r.buildEvent(p)
+	if r.cfg.BeforeSend != nil {
+		hint := &sentry.EventHint{OriginalException: p.err}
+		if p.site.panicked {
+			hint.RecoveredException = p.v
+		}
+		if ev = r.cfg.BeforeSend(ev, hint); ev == nil {
+			r.stats.droppedByHook.Add(1)
+			return
+		}
+	}
+	r.scrubEvent(ev)
+	r.outcome.Store(httpNone)
+	r.transport.SendEvent(ev)
+	result := "sent"
+	if r.httpBase == nil {
+		r.stats.sent.Add(1)
+	} else {
+		switch r.outcome.Load() {
+		case httpOK:
+			r.stats.sent.Add(1)
+		case httpRateLimited, httpNone:
+			r.stats.rateLimited.Add(1)
+			result = "rate_limited"
+		default:
+			r.stats.failed.Add(1)
+			result = "failed"
+		}
+	}
+	if r.cfg.Debug {
+		r.log.Debug("vigil: sentry event", slog.String("event_id", p.id), slog.String("result", result))
+	}
+}
+
+// buildEvent turns a pending capture into a Sentry event, on the sending goroutine.
+func (r *Reporter) buildEvent(p *pending) *sentry.Event {
+	level := sentry.LevelError
+	if p.site.panicked {
+		level = sentry.LevelFatal
+	}
+	ev := &sentry.Event{
+		EventID:     sentry.EventID(p.id),
+		Timestamp:   p.when,
+		Level:       level,
+		Platform:    "go",
+		Message:     p.message,
+		Release:     r.cfg.Release,
+		Environment: r.cfg.Environment,
+		ServerName:  r.cfg.Service,
+		Transaction: p.route,
+		Sdk: sentry.SdkInfo{
+			Name: "sentry.go", Version: sentry.SDKVersion,
+			Integrations: []string{"vigil"},
+			Packages:     []sentry.SdkPackage{{Name: "sentry-go", Version: sentry.SDKVersion}},
+		},
+		Tags:     map[string]string{},
+		Contexts: map[string]sentry.Context{},
+		Request:  p.req,
+	}
+	if ev.ServerName == "" {
+		ev.ServerName = r.hostname
+	}
+	if r.cfg.Service != "" {
+		ev.Tags["service"] = r.cfg.Service
+	}
+	if p.requestID != "" {
+		ev.Tags["request_id"] = p.requestID
+	}
+	if p.route != "" {
+		ev.Tags["route"] = p.route
+	}
+	if p.traceID != "" {
+		ev.Tags["trace_id"] = p.traceID
+		ev.Contexts["trace"] = sentry.Context{"trace_id": p.traceID, "span_id": p.spanID}
+	}
+	if p.site.panicked {
+		ev.Tags["panic"] = "true"
+	}
+
+	if p.err != nil {
+		ev.Exception = r.exceptions(p.err)
+	} else {
+		ev.Exception = []sentry.Exception{{Type: p.typ, Value: p.msg}}
+	}
+	main := &ev.Exception[len(ev.Exception)-1]
+	if main.Stacktrace == nil && (p.site.panicked || !p.hasOwn) {
+		main.Stacktrace = &sentry.Stacktrace{Frames: slices.Clone(p.site.frames)}
+	}
+	if p.site.panicked {
+		handled := false
+		if main.Mechanism == nil {
+			main.Mechanism = &sentry.Mechanism{ExceptionID: len(ev.Exception) - 1}
+		}
+		main.Mechanism.Type, main.Mechanism.Handled = "panic", &handled
+	} else if len(ev.Exception) == 1 {
+		main.Mechanism = nil // a lone error is not a chain
+	}
+
+	attrs := map[string]any{}
+	for _, a := range p.ctxAttrs {
+		if a.Key != "request_id" && a.Key != "route" {
+			addAttr(attrs, a, r.matcher)
+		}
+	}
+	if p.rec != nil {
+		p.h.collect(*p.rec, r.matcher, attrs)
+	}
+	for _, a := range p.attrs {
+		addAttr(attrs, a, r.matcher)
+	}
+	if len(attrs) > 0 {
+		ev.Contexts["attributes"] = attrs
+	}
+	if p.suppressed > 0 {
+		ev.Contexts["dedup"] = sentry.Context{
+			"suppressed_before": p.suppressed,
+			"window":            time.Duration(r.dedup.window).String(),
+		}
+	}
+	ev.Contexts["runtime"] = sentry.Context{"name": "go", "version": runtime.Version(), "go_maxprocs": runtime.GOMAXPROCS(0)}
+	ev.Contexts["os"] = sentry.Context{"name": runtime.GOOS}
+	ev.Contexts["device"] = sentry.Context{"arch": runtime.GOARCH, "num_cpu": runtime.NumCPU()}
+
+	if p.user != nil {
+		ev.User = sentry.User{ID: p.user.ID, Username: p.user.Username, Email: p.user.Email, IPAddress: p.user.IPAddress}
+		if len(p.user.Data) > 0 {
+			ev.User.Data = make(map[string]string, len(p.user.Data))
+			for k, v := range p.user.Data {
+				ev.User.Data[k] = v
+			}
+		}
+	}
+	ev.Breadcrumbs = breadcrumbs(p.crumbs, r.matcher)
+	return ev
+}
+
+// addAttr stores a's value in m under its key, as JSON-safe data, redacting sensitive
+// keys; groups become nested maps.
+func addAttr(m map[string]any, a slog.Attr, sm *scrub.Matcher) {
+	a.Value = a.Value.Resolve()
+	if a.Key == "" && a.Value.Kind() != slog.KindGroup {
+		return
+	}
+	if a.Key != "" && sm.Sensitive(a.Key) {
+		m[a.Key] = scrub.Redacted
+		return
+	}
+	if a.Value.Kind() == slog.KindGroup {
+		dst := m
+		if a.Key != "" {
+			sub, ok := m[a.Key].(map[string]any)
+			if !ok {
+				sub = map[string]any{}
+				m[a.Key] = sub
+			}
+			dst = sub
+		}
+		for _, g := range a.Value.Group() {
+			addAttr(dst, g, sm)
+		}
+		return
+	}
+	m[a.Key] = plainValue(a.Value)
+}
+
+func plainValue(v slog.Value) any {
+	switch v.Kind() {
+	case slog.KindString:
+		return v.String()
+	case slog.KindInt64:
+		return v.Int64()
+	case slog.KindUint64:
+		return v.Uint64()
+	case slog.KindFloat64:
+		f := v.Float64()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Sprint(f) // JSON has no NaN or Inf
+		}
+		return f
+	case slog.KindBool:
+		return v.Bool()
+	case slog.KindDuration:
+		return v.Duration().String()
+	case slog.KindTime:
+		return v.Time().Format(time.RFC3339Nano)
+	}
+	x := v.Any()
+	if e, ok := x.(error); ok {
+		return safeError(e)
+	}
+	return safeSprint(x)
+}
+
+func safeSprint(x any) (s string) {
+	defer func() {
+		if p := recover(); p != nil {
+			s = fmt.Sprintf("%T (formatting panicked)", x)
+		}
+	}()
+	return fmt.Sprint(x)
+}
+
+// scrubEvent is the last step before the transport: whatever BeforeSend added, values
+// under sensitive names do not leave the process.
+func (r *Reporter) scrubEvent(ev *sentry.Event) {
+	m := r.matcher
+	for k := range ev.Tags {
+		if m.Sensitive(k) {
+			ev.Tags[k] = scrub.Redacted
+		}
+	}
+	for name, c := range ev.Contexts {
+		if name == "trace" {
+			continue
+		}
+		scrubMap(c, m)
+	}
+	if q := ev.Request; q != nil {
+		for k := range q.Headers {
+			if m.Sensitive(k) {
+				q.Headers[k] = scrub.Redacted
+			}
+		}
+		if q.Cookies != "" {
+			q.Cookies = scrub.Redacted
+		}
+		q.QueryString = m.Query(q.QueryString)
+		if u, err := url.Parse(q.URL); err == nil {
+			if u.RawQuery != "" || u.User != nil {
+				q.URL = m.URL(u)
+			}
+		} else if q.URL != "" {
+			q.URL = scrub.Redacted
+		}
+		if q.Data != "" {
+			ct := ""
+			for k, v := range q.Headers {
+				if strings.EqualFold(k, "Content-Type") {
+					ct = v
+				}
+			}
+			q.Data = string(m.Body(ct, []byte(q.Data)))
+		}
+	}
+	for k := range ev.User.Data {
+		if m.Sensitive(k) {
+			ev.User.Data[k] = scrub.Redacted
+		}
+	}
+	for _, b := range ev.Breadcrumbs {
+		if b != nil {
+			scrubMap(b.Data, m)
+		}
+	}
+}
+
+func scrubMap(c map[string]any, m *scrub.Matcher) {
+	for k, v := range c {
+		if m.Sensitive(k) {
+			c[k] = scrub.Redacted
+			continue
+		}
+		if sub, ok := v.(map[string]any); ok {
+			scrubMap(sub, m)
+		}
+	}
+}

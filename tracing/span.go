@@ -1,0 +1,53 @@
+package tracing
+
+import (
+	"context"
+	"reflect"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// globalTracer caches the tracer of OpenTelemetry's global provider, so that Start
+// does not look the tracer up (a locked map access in the SDK) on every call.
+type globalTracer struct {
+	tp         trace.TracerProvider
+	tracer     trace.Tracer
+	comparable bool // == on tp panics for non-comparable dynamic types
+}
+
+var cachedGlobal atomic.Pointer[globalTracer]
+
+// Start starts a span from OpenTelemetry's global tracer provider (which observe.Init
+// sets); end it with span.End. Before any provider is set the span is a no-op that
+// carries the parent's span context.
+func Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	tp := otel.GetTracerProvider()
+	g := cachedGlobal.Load()
+	if g == nil || !g.comparable || g.tp != tp {
+		g = &globalTracer{tp: tp, tracer: tp.Tracer(ScopeName), comparable: reflect.TypeOf(tp).Comparable()}
+		cachedGlobal.Store(g)
+	}
+	return g.tracer.Start(ctx, name, opts...)
+}
+
+// RecordError marks span as failed: status Error with err's message, and an
+// "exception" event with exception.type and exception.message. A nil err or span
+// does nothing.
+func RecordError(span trace.Span, err error, opts ...trace.EventOption) {
+	if err == nil || span == nil {
+		return
+	}
+	span.RecordError(err, opts...)
+	span.SetStatus(codes.Error, err.Error())
+}
+
+// Propagator returns the W3C tracecontext and baggage propagator that observe.Init
+// installs globally. It ignores malformed headers, and bounds what it accepts (the
+// baggage header to 8192 bytes and 64 members), so a hostile header costs little.
+func Propagator() propagation.TextMapPropagator { return propagator }
+
+var propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
