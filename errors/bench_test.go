@@ -13,6 +13,7 @@ import (
 	"github.com/getsentry/sentry-go"
 
 	verrors "github.com/vigil-go/vigil/errors"
+	"github.com/vigil-go/vigil/logging"
 )
 
 // discardTransport is the no-op transport both implementations send to, so the
@@ -43,7 +44,12 @@ func sentryHub(b *testing.B) *sentry.Hub {
 func vigilReporter(b *testing.B, cfg verrors.Config) *verrors.Reporter {
 	cfg.DSN, cfg.Transport, cfg.Release = benchDSN, discardTransport{}, "bench"
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		// The logger observe hands the Reporter: vigil's JSON handler.
+		l, err := logging.New(logging.Config{Output: io.Discard, Service: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.Logger = l
 	}
 	r, err := verrors.New(cfg)
 	if err != nil {

@@ -225,7 +225,7 @@ func (r *Reporter) logCapture(ctx context.Context, now time.Time, pc uintptr, ms
 		return
 	}
 	var buf [8]slog.Attr
-	a := append(buf[:0], slog.String("error", msg), slog.String("error_type", typ), slog.String("stack", t.text))
+	a := append(buf[:0], slog.String("error", msg), slog.String("error_type", typ), slog.Any("stack", t.text))
 	if id != "" {
 		a = append(a, slog.String("event_id", id))
 	}

@@ -1,6 +1,7 @@
 package errors
 
 import (
+	"github.com/vigil-go/vigil/internal/jsonstr"
 	"hash/maphash"
 	"reflect"
 	"runtime"
@@ -24,10 +25,10 @@ const maxCachedTraces = 2048
 // program counters is symbolized once and shared (read-only) by every later capture.
 type stackTrace struct {
 	hash     uint64
-	frames   []sentry.Frame // oldest first, as Sentry wants them
-	text     string         // newest first, like a Go panic trace, for the log line
-	panicked bool           // the stack runs through runtime.gopanic
-	pc       uintptr        // the innermost kept frame, as a return address, for log sources
+	frames   []sentry.Frame  // oldest first, as Sentry wants them
+	text     *jsonstr.Quoted // newest first, like a Go panic trace; encoded once for log lines
+	panicked bool            // the stack runs through runtime.gopanic
+	pc       uintptr         // the innermost kept frame, as a return address, for log sources
 }
 
 type traceCache struct {
@@ -126,7 +127,7 @@ func symbolize(pcs []uintptr) *stackTrace {
 		sb.WriteString(strconv.Itoa(f.Line))
 		sb.WriteByte('\n')
 	}
-	t.text = sb.String()
+	t.text = jsonstr.Quote(sb.String())
 	return t
 }
 

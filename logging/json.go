@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vigil-go/vigil/internal/ctxattrs"
+	"github.com/vigil-go/vigil/internal/jsonstr"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
 
@@ -262,6 +263,8 @@ func appendAny(buf []byte, v any) (out []byte) {
 	switch x := v.(type) {
 	case nil:
 		return append(buf, "null"...)
+	case *jsonstr.Quoted:
+		return append(buf, x.JSON()...)
 	case error:
 		return appendString(buf, x.Error())
 	case json.Marshaler:
