@@ -1,3 +1,157 @@
 // Package middleware records HTTP and gRPC traffic: spans, metrics, access logs and
 // error scopes, in one pass per request.
+//
+// # HTTP servers
+//
+// NewHTTP takes the backends (a metrics Registry, a TracerProvider, a Logger, a Capture
+// func: each optional) and Handler wraps a handler once:
+//
+//	h, err := middleware.NewHTTP(middleware.HTTPConfig{
+//		Registry: reg, TracerProvider: tp, Logger: logger, Capture: reporter.Capture,
+//	})
+//	http.ListenAndServe(":8080", h.Handler(mux))
+//
+// For every request, with one allocation of its own plus one context value each for the
+// span, the log attributes and the error scope, the handler:
+//
+//   - gives the request an id: an inbound X-Request-ID is kept when it is at most 64
+//     characters of [A-Za-z0-9._:-], else 128 random bits in hex are generated (from the
+//     runtime's per-thread generator: no syscall, no lock). The id is echoed in the
+//     response, stored in the logging context (request_id), and set on the span;
+//   - starts a server span continuing the caller's W3C trace context, named
+//     "METHOD route" once routing is done, with the OpenTelemetry HTTP attributes
+//     (http.request.method, http.route, http.response.status_code, url.path, url.query
+//     with secrets redacted, url.scheme, server.address, server.port, client.address,
+//     user_agent.original, network.protocol.version) and status Error for 5xx;
+//   - records http_server_request_duration_seconds (with the span's trace id as
+//     exemplar), http_server_request_body_size_bytes and
+//     http_server_response_body_size_bytes, labelled http_request_method, http_route,
+//     http_response_status_code and http_response_status_class ("2xx" ... "5xx"; it adds
+//     no series, since the class follows from the code, and lets StatsD dashboards chart
+//     4xx and 5xx without enumerating codes), and the http_server_active_requests gauge
+//     by method;
+//   - writes one access-log line, "http request", at Info for 1xx-3xx, Warn for 4xx and
+//     Error for 5xx, with method, path, query (secrets redacted), status, duration,
+//     bytes_in, bytes_out, remote_addr and user_agent; request_id, route, trace_id and
+//     span_id come from the context, which vigil's log handler renders;
+//   - puts the request in the error scope (errors.WithRequest), so a Capture in the
+//     handler carries the request's method, URL, headers, id and route;
+//   - recovers panics: the value is reported through Capture with the request; if
+//     nothing was written the client gets a 500, and if the response had started the
+//     connection is aborted (panic(http.ErrAbortHandler)) so a truncated body never
+//     looks complete; http.ErrAbortHandler itself is re-raised without a report. The
+//     span, the metrics and the log line record the failure as a 500.
+//
+// Paths on HTTPConfig.Skip (default /healthz, /readyz, /livez, /metrics) get no span and
+// no log line, but are counted.
+//
+// # Bounded labels
+//
+// Label values come from bounded sets only. The route is the pattern http.ServeMux
+// matched (r.Pattern, read after routing, without its method and host), never the path;
+// requests no pattern matched share the route "unmatched". Methods outside the standard
+// nine become "_OTHER" (the span keeps the original in http.request.method_original).
+// Status codes are those net/http accepts. The bound series are cached per (method,
+// route, status), so the request path hashes no labels.
+//
+// Other routers plug in through HTTPConfig.Route, which runs after the router: with chi,
+// mount the middleware with r.Use and return chi.RouteContext(r.Context()).RoutePattern();
+// with gorilla/mux, router.Use and mux.CurrentRoute(r).GetPathTemplate(). A router that
+// cannot be read from the request can call SetRoute from a handler. When a handler
+// between the middleware and an http.ServeMux passes on a copy of the request
+// (r.WithContext: http.TimeoutHandler, most auth middlewares), the mux's pattern lands on
+// the copy and every request would read "unmatched": use Route: MuxRoute(mux) there.
+//
+// Log lines the handler writes with the request's context carry the route too: the
+// context's route attribute resolves when a line is written, so the context built
+// before routing needs no second value after it.
+//
+// # The response writer
+//
+// The wrapper keeps http.Flusher, http.Hijacker and io.ReaderFrom (sendfile), and
+// Unwrap gives http.ResponseController the underlying writer (deadlines, full duplex).
+// The status defaults to 200 on the first Write or Flush; informational 1xx headers
+// other than 101 are not final; a hijacked connection that set no status is recorded as
+// 101 Switching Protocols, which is what WebSocket upgrades send.
+//
+// # Metrics only
+//
+// HTTPConfig.MetricsOnly keeps the metrics and drops everything else: no request id,
+// context, span, log or recovery (a panic is counted as a 500 and propagates). It does
+// promhttp.InstrumentHandlerDuration's job at well under its cost: one allocation per
+// request (see BenchmarkServer).
+//
+// # HTTP clients
+//
+// Transport wraps an http.RoundTripper: a client span named after the method, the trace
+// context injected into a copy of the request's headers, and
+// http_client_request_duration_seconds by http_request_method, server_address,
+// http_response_status_code and http_response_status_class ("error" when no response
+// came back). Client spans fail on 4xx and 5xx and on transport errors, whose kind
+// (timeout, canceled, dns, connection) is the error.type attribute.
+//
+// # gRPC
+//
+// NewGRPC takes the same backends; ServerOptions go to grpc.NewServer and DialOptions to
+// grpc.NewClient:
+//
+//	g, err := middleware.NewGRPC(middleware.GRPCConfig{
+//		Registry: reg, TracerProvider: tp, Logger: logger, Capture: reporter.Capture,
+//	})
+//	srv := grpc.NewServer(g.ServerOptions()...)
+//	conn, err := grpc.NewClient(target, append(g.DialOptions(), creds)...)
+//
+// The telemetry comes from a stats.Handler on each side, the hook grpc-go recommends
+// for observability and the one OpenTelemetry's otelgrpc moved to when it deprecated
+// its interceptors. grpc-go calls a stats handler for every RPC, unary or streaming,
+// before the request headers are read or written (so the span is in the handler's
+// context and its context goes into the outgoing metadata) and always ends the call,
+// including calls that fail before any interceptor runs, streams the caller abandons,
+// and statuses set by other interceptors. Interceptors cannot see all of that: a client
+// stream interceptor never learns when a stream the caller stopped reading ends. A stats
+// handler, though, does not run on the handler's stack, so panic recovery needs server
+// interceptors; ServerOptions installs both, and the interceptors also echo the request
+// id and spot calls routed to a grpc.UnknownServiceHandler.
+//
+// For every call the server side:
+//
+//   - continues the caller's W3C trace context from the metadata with a server span
+//     named "package.Service/Method", with rpc.system, rpc.service, rpc.method,
+//     rpc.grpc.status_code, network.peer.address and .port, request_id, message counts
+//     for streams, and status Error for the server-fault codes (Unknown,
+//     DeadlineExceeded, Unimplemented, Internal, Unavailable, DataLoss);
+//   - takes the x-request-id metadata under the HTTP rule (at most 64 characters of
+//     [A-Za-z0-9._:-]) or generates one, puts request_id and route (the full method)
+//     in the logging context, which is also the scope Capture reads inside handlers,
+//     and echoes the id in the response header;
+//   - records rpc_server_call_duration_seconds by rpc_system, rpc_service, rpc_method
+//     and rpc_grpc_status_code, and for streaming calls rpc_server_requests_per_rpc and
+//     rpc_server_responses_per_rpc (messages received and sent per call; a unary call is
+//     always one of each, so it is not recorded);
+//   - writes one "grpc server call" line: Info when OK, Warn for the caller's errors,
+//     Error for the server faults, with rpc_service, rpc_method, grpc_code, duration_ms,
+//     peer, messages_sent and messages_received for streams, the status message, and
+//     panic=true after a recovered panic;
+//   - recovers a panic in a unary or streaming handler: the value goes to Capture with
+//     rpc_method and the incoming metadata, secrets redacted by the internal/scrub rules
+//     (Authorization, cookies, API keys, tokens, ...); the span gets an exception event;
+//     the client gets codes.Internal with the message "internal error" and nothing of
+//     the panic. Panics on goroutines the handler starts are beyond any recovery.
+//
+// Method labels are bounded: a client can send any method string, so only registered
+// methods (the ones grpc-go began a handler for) are labelled by name; calls to unknown
+// methods, which grpc-go rejects with Unimplemented, and calls routed to an
+// unknown-service handler share rpc_service="_OTHER", rpc_method="_OTHER" (the span keeps
+// the name in rpc.method_original). Each side labels at most 1000 methods. Peer
+// addresses are span attributes and log fields, never labels.
+//
+// The client side starts a client span, injects its context and the caller's request_id
+// (when the context has one) into the outgoing metadata, records
+// rpc_client_call_duration_seconds (and the per-stream message histograms), and writes a
+// "grpc client call" line at Debug when OK (the server logs the call) and Warn or Error
+// otherwise. Client spans fail on any non-OK code. grpc-go tags each attempt separately,
+// so with retries enabled every attempt is its own span and duration sample.
+//
+// Services and methods on GRPCConfig.Skip (default the grpc.health.v1 health service)
+// get no span and no log line, but are counted.
 package middleware

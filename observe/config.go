@@ -31,6 +31,7 @@ type Config struct {
 	Tracing tracing.Config
 	Metrics metrics.Config
 	HTTP    HTTPConfig
+	GRPC    GRPCConfig
 
 	// NoGlobals leaves other libraries' process-wide state alone: Init then neither calls
 	// slog.SetDefault nor sets OpenTelemetry's global tracer provider and propagator. The

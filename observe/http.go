@@ -1,24 +1,137 @@
 package observe
 
-// SKELETON: the HTTP helper owns this file.
-
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/vigil-go/vigil/middleware"
 )
 
-// HTTPConfig configures Middleware and Transport.
-type HTTPConfig struct{}
+// HTTPConfig configures Middleware and Transport. The zero value instruments everything
+// with the defaults described in package middleware.
+type HTTPConfig struct {
+	// Skip lists exact paths that get no access-log line and no span (they are still
+	// counted). Nil means VIGIL_HTTP_SKIP (comma separated, "none" for nothing), else
+	// /healthz, /readyz, /livez and /metrics.
+	Skip []string
+	// Route returns the matched route for routers other than http.ServeMux; it runs
+	// after routing. See middleware.HTTPConfig.Route.
+	Route func(*http.Request) string
+	// MetricsOnly records metrics and nothing else (also VIGIL_HTTP_METRICS_ONLY=true).
+	MetricsOnly bool
+	// DisableAccessLog drops the per-request log line (also VIGIL_HTTP_ACCESS_LOG=false).
+	DisableAccessLog bool
+	// RequestIDHeader names the request-id header; "" means VIGIL_HTTP_REQUEST_ID_HEADER,
+	// else X-Request-ID.
+	RequestIDHeader string
+	// DurationBuckets overrides the request-duration histogram buckets, in seconds.
+	DurationBuckets []float64
+}
 
-type httpParts struct{}
+// Environment variables read by HTTPConfig.
+const (
+	EnvHTTPSkip            = "VIGIL_HTTP_SKIP"
+	EnvHTTPMetricsOnly     = "VIGIL_HTTP_METRICS_ONLY"
+	EnvHTTPAccessLog       = "VIGIL_HTTP_ACCESS_LOG"
+	EnvHTTPRequestIDHeader = "VIGIL_HTTP_REQUEST_ID_HEADER"
+)
+
+type httpParts struct {
+	mw *middleware.HTTP
+}
+
+func (c HTTPConfig) fromEnv() (HTTPConfig, error) {
+	var errs []error
+	if c.Skip == nil {
+		if v := strings.TrimSpace(os.Getenv(EnvHTTPSkip)); v == "none" {
+			c.Skip = []string{}
+		} else if v != "" {
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					c.Skip = append(c.Skip, p)
+				}
+			}
+			for _, p := range c.Skip {
+				if !strings.HasPrefix(p, "/") {
+					errs = append(errs, fmt.Errorf("%s=%q: %q is not a path starting with /", EnvHTTPSkip, v, p))
+				}
+			}
+		}
+	}
+	boolEnv := func(name string, dst *bool, invert bool) {
+		v := strings.TrimSpace(os.Getenv(name))
+		if v == "" {
+			return
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+			return
+		}
+		if invert {
+			b = !b
+		}
+		*dst = *dst || b
+	}
+	boolEnv(EnvHTTPMetricsOnly, &c.MetricsOnly, false)
+	boolEnv(EnvHTTPAccessLog, &c.DisableAccessLog, true)
+	if c.RequestIDHeader == "" {
+		c.RequestIDHeader = strings.TrimSpace(os.Getenv(EnvHTTPRequestIDHeader))
+	}
+	return c, errors.Join(errs...)
+}
 
 func (o *Observer) initHTTP(context.Context) error {
-	o.http = &httpParts{}
+	cfg, envErr := o.cfg.HTTP.fromEnv()
+	mcfg := middleware.HTTPConfig{
+		Registry:        o.registry,
+		Propagator:      propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		Logger:          o.base, // not the app logger: 5xx lines must not become Sentry events twice
+		Capture:         o.Capture,
+		Route:           cfg.Route,
+		Skip:            cfg.Skip,
+		MetricsOnly:     cfg.MetricsOnly,
+		RequestIDHeader: cfg.RequestIDHeader,
+		DurationBuckets: cfg.DurationBuckets,
+		RedactKeys:      o.cfg.Logging.RedactKeys,
+	}
+	if o.tracer != nil { // nil only when tracing failed to start; Init fails then anyway
+		mcfg.TracerProvider = o.tracer.TracerProvider()
+	}
+	if cfg.DisableAccessLog {
+		mcfg.Logger = nil
+	}
+	mw, err := middleware.NewHTTP(mcfg)
+	if err != nil || envErr != nil {
+		// Keep Middleware usable; New reports the error and shuts down.
+		mw, _ = middleware.NewHTTP(middleware.HTTPConfig{})
+		o.http = &httpParts{mw: mw}
+		return errors.Join(envErr, err)
+	}
+	o.http = &httpParts{mw: mw}
 	return nil
 }
 
-// Middleware wraps next with all per-request telemetry.
-func (o *Observer) Middleware(next http.Handler) http.Handler { return next }
+// Middleware wraps next with all per-request telemetry: request id, server span, metrics,
+// access log, error scope and panic recovery (see package middleware).
+func (o *Observer) Middleware(next http.Handler) http.Handler { return o.http.mw.Handler(next) }
 
-// Middleware wraps next with the default Observer's per-request telemetry.
+// Transport wraps base (nil means http.DefaultTransport) with a client span, trace
+// context propagation and the client duration histogram.
+func (o *Observer) Transport(base http.RoundTripper) http.RoundTripper {
+	return o.http.mw.Transport(base)
+}
+
+// Middleware wraps next with the default Observer's per-request telemetry. The default
+// is resolved now: call Init first.
 func Middleware(next http.Handler) http.Handler { return Default().Middleware(next) }
+
+// Transport wraps base with the default Observer's client instrumentation.
+func Transport(base http.RoundTripper) http.RoundTripper { return Default().Transport(base) }

@@ -13,6 +13,7 @@ import (
 	verrors "github.com/vigil-go/vigil/errors"
 	"github.com/vigil-go/vigil/logging"
 	"github.com/vigil-go/vigil/metrics"
+	"github.com/vigil-go/vigil/middleware"
 	"github.com/vigil-go/vigil/tracing"
 )
 
@@ -27,6 +28,7 @@ type Observer struct {
 	tracer   *tracing.Provider
 	registry *metrics.Registry
 	http     *httpParts
+	grpc     *middleware.GRPC
 
 	// bridges are slog handlers other parts add to the application's logger fan-out.
 	bridges []slog.Handler
@@ -57,7 +59,7 @@ func New(ctx context.Context, cfg Config) (o *Observer, err error) {
 	o = &Observer{cfg: cfg}
 	var errs []error
 	for _, step := range []func(context.Context) error{
-		o.initLogging, o.initMetrics, o.initTracing, o.initErrors, o.initHTTP,
+		o.initLogging, o.initMetrics, o.initTracing, o.initErrors, o.initHTTP, o.initGRPC,
 	} {
 		if err := step(ctx); err != nil {
 			errs = append(errs, err)

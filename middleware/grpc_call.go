@@ -1,0 +1,185 @@
+package middleware
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// rpcCall is the state of one call (one attempt, on the client), created in TagRPC and
+// finished by the End event. grpc-go may deliver payload events from the caller's
+// goroutines, so the counters are atomic and the addresses sit behind a mutex.
+type rpcCall struct {
+	start      time.Time
+	fullMethod string
+	span       trace.Span // nil when skipped or without a tracer
+	skip       bool
+
+	// Server only, written on the call's own goroutine before End.
+	began          bool // Begin seen: a registered method (or the unknown-service handler) runs
+	unknownService bool // the stream interceptor saw grpc.UnknownServiceHandler
+	panicked       bool
+
+	stream bool // set at Begin, before other goroutines see the call
+
+	sent, received atomic.Int64
+
+	mu        sync.Mutex
+	peer      net.Addr
+	authority string // client: the :authority sent
+
+	finished atomic.Bool
+	carrier  incomingCarrier
+	out      outgoingCarrier
+	outBuf   [6]string
+}
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *rpcCall {
+	c, _ := ctx.Value(callKey{}).(*rpcCall)
+	return c
+}
+
+// serverFault reports the codes that mean the server failed (OpenTelemetry's gRPC list);
+// the others are the caller's problem.
+func serverFault(c codes.Code) bool {
+	switch c {
+	case codes.Unknown, codes.DeadlineExceeded, codes.Unimplemented, codes.Internal,
+		codes.Unavailable, codes.DataLoss:
+		return true
+	}
+	return false
+}
+
+// finish records a finished call exactly once: the metrics always, the span and the
+// access line unless the method is skipped.
+func (g *GRPC) finish(ctx context.Context, c *rpcCall, server bool, err error) {
+	if !c.finished.CompareAndSwap(false, true) {
+		return
+	}
+	d := time.Since(c.start)
+	code := status.Code(err)
+	t, known := g.client, true
+	if server {
+		// Registered methods begin; unknown ones are rejected before Begin or handed
+		// to the unknown-service handler. Either way the client chose the name.
+		t, known = g.server, c.began && !c.unknownService
+	}
+	m := t.resolve(c.fullMethod, known)
+	requests, responses := c.sent.Load(), c.received.Load()
+	if server {
+		requests, responses = responses, requests
+	}
+	m.observe(ctx, code, d.Seconds(), c.stream, requests, responses)
+	if c.skip {
+		return
+	}
+	c.mu.Lock()
+	peer, authority := c.peer, c.authority
+	c.mu.Unlock()
+	var peerStr string
+	if peer != nil {
+		peerStr = peer.String()
+	}
+	other := m == t.other
+
+	if sp := c.span; sp != nil {
+		if sp.IsRecording() {
+			var buf [10]attribute.KeyValue
+			attrs := append(buf[:0], attribute.Int("rpc.grpc.status_code", int(code)))
+			if other {
+				sp.SetName(methodOther)
+				attrs = append(attrs,
+					attribute.String("rpc.service", methodOther),
+					attribute.String("rpc.method", methodOther),
+					attribute.String("rpc.method_original", c.fullMethod))
+			}
+			if authority != "" {
+				host, port := hostPort(authority)
+				attrs = append(attrs, attribute.String("server.address", host))
+				if port > 0 {
+					attrs = append(attrs, attribute.Int("server.port", port))
+				}
+			}
+			if peerStr != "" {
+				host, port := hostPort(peerStr)
+				attrs = append(attrs, attribute.String("network.peer.address", host))
+				if port > 0 {
+					attrs = append(attrs, attribute.Int("network.peer.port", port))
+				}
+			}
+			if c.stream {
+				attrs = append(attrs,
+					attribute.Int64("rpc.grpc.messages_sent", c.sent.Load()),
+					attribute.Int64("rpc.grpc.messages_received", c.received.Load()))
+			}
+			sp.SetAttributes(attrs...)
+			// Server spans fail only for server faults; a client's call failed whatever the code.
+			if code != codes.OK && (!server || serverFault(code)) {
+				sp.SetStatus(otelcodes.Error, status.Convert(err).Message())
+			}
+		}
+		sp.End()
+	}
+	if g.logger != nil {
+		g.accessLine(ctx, c, server, m, code, err, d, peerStr, authority)
+	}
+}
+
+// accessLine writes the call's one log line. Server lines are Info when OK, Warn for the
+// caller's errors and Error for the server's; client lines are leveled the same except
+// that success is Debug (the server has logged the call already).
+func (g *GRPC) accessLine(ctx context.Context, c *rpcCall, server bool, m *rpcMethod, code codes.Code, err error, d time.Duration, peer, authority string) {
+	level := slog.LevelInfo
+	switch {
+	case code == codes.OK && !server:
+		level = slog.LevelDebug
+	case code == codes.OK:
+	case serverFault(code):
+		level = slog.LevelError
+	default:
+		level = slog.LevelWarn
+	}
+	if !g.logger.Enabled(ctx, level) {
+		return
+	}
+	var l accessLine
+	l.add(slog.String("rpc_service", m.service))
+	l.add(slog.String("rpc_method", m.method))
+	l.add(slog.String("grpc_code", code.String()))
+	l.add(slog.Float64("duration_ms", float64(d.Nanoseconds())/1e6))
+	if m.service == methodOther {
+		l.add(slog.String("rpc_method_original", c.fullMethod))
+	}
+	if peer != "" {
+		l.add(slog.String("peer", peer))
+	}
+	if authority != "" {
+		l.add(slog.String("server_address", authority))
+	}
+	if c.stream {
+		l.add(slog.Int64("messages_sent", c.sent.Load()))
+		l.add(slog.Int64("messages_received", c.received.Load()))
+	}
+	if code != codes.OK {
+		l.add(slog.String("error", status.Convert(err).Message()))
+	}
+	if c.panicked {
+		l.add(slog.Bool("panic", true))
+	}
+	msg := "grpc client call"
+	if server {
+		msg = "grpc server call"
+	}
+	l.emit(ctx, g.logger, level, msg)
+}

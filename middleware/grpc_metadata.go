@@ -1,0 +1,105 @@
+package middleware
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc/metadata"
+
+	"github.com/vigil-go/vigil/internal/scrub"
+)
+
+// requestIDKey is the metadata key that carries the request id both ways.
+const requestIDKey = "x-request-id"
+
+// grpcRequestID returns the caller's id when it is acceptable (requestid.go's rule,
+// shared with HTTP), else a new one.
+func grpcRequestID(ctx context.Context) string {
+	var inbound string
+	if vs := metadata.ValueFromIncomingContext(ctx, requestIDKey); len(vs) > 0 {
+		inbound = vs[0]
+	}
+	return requestID(inbound)
+}
+
+// incomingCarrier reads the trace context from a server call's incoming metadata
+// without copying the whole metadata map.
+type incomingCarrier struct{ ctx context.Context }
+
+func (c *incomingCarrier) Get(key string) string {
+	if vs := metadata.ValueFromIncomingContext(c.ctx, key); len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+func (c *incomingCarrier) Set(string, string) {}
+
+func (c *incomingCarrier) Keys() []string {
+	md, _ := metadata.FromIncomingContext(c.ctx)
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// outgoingCarrier collects the pairs a propagator writes, to be appended to the
+// outgoing metadata in one step.
+type outgoingCarrier struct{ kv []string }
+
+func (c *outgoingCarrier) Get(key string) string {
+	for i := 0; i+1 < len(c.kv); i += 2 {
+		if c.kv[i] == key {
+			return c.kv[i+1]
+		}
+	}
+	return ""
+}
+
+func (c *outgoingCarrier) Set(key, value string) { c.kv = append(c.kv, key, value) }
+
+func (c *outgoingCarrier) Keys() []string {
+	keys := make([]string, 0, len(c.kv)/2)
+	for i := 0; i < len(c.kv); i += 2 {
+		keys = append(keys, c.kv[i])
+	}
+	return keys
+}
+
+// maxLoggedValue bounds one metadata value in a report.
+const maxLoggedValue = 256
+
+// scrubbedMetadata returns md as a group attribute with sensitive values replaced and
+// binary values summarized; keys are sorted so reports are stable.
+func scrubbedMetadata(m *scrub.Matcher, md metadata.MD) slog.Attr {
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	attrs := make([]slog.Attr, 0, len(keys))
+	for _, k := range keys {
+		var v string
+		switch {
+		case m.Sensitive(k):
+			v = scrub.Redacted
+		case strings.HasSuffix(k, "-bin"):
+			n := 0
+			for _, s := range md[k] {
+				n += len(s)
+			}
+			v = "[" + strconv.Itoa(n) + " bytes]"
+		default:
+			v = strings.Join(md[k], ", ")
+			if len(v) > maxLoggedValue {
+				v = v[:maxLoggedValue] + "…"
+			}
+		}
+		attrs = append(attrs, slog.String(k, v))
+	}
+	return slog.Attr{Key: "metadata", Value: slog.GroupValue(attrs...)}
+}

@@ -1,0 +1,143 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
+
+	"github.com/vigil-go/vigil/internal/ctxattrs"
+)
+
+// serverHandler is the server-side stats.Handler: grpc-go calls it for every RPC,
+// including calls that fail before or outside the handler, and always ends the call.
+type serverHandler struct{ g *GRPC }
+
+func (h *serverHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+
+func (h *serverHandler) HandleConn(context.Context, stats.ConnStats) {}
+
+// TagRPC runs before the handler and returns the context the handler gets: the span
+// continuing the caller's trace, and request_id and route for every log line and capture.
+func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	g := h.g
+	c := &rpcCall{start: time.Now(), fullMethod: info.FullMethodName, skip: g.skipped(info.FullMethodName)}
+	if !c.skip {
+		c.carrier.ctx = ctx
+		ctx = g.prop.Extract(ctx, &c.carrier)
+		c.carrier.ctx = nil
+		id := grpcRequestID(ctx)
+		if g.tracer != nil {
+			name, opts := g.server.startOptions(c.fullMethod)
+			ctx, c.span = g.tracer.Start(ctx, name, opts...)
+			if c.span.IsRecording() {
+				c.span.SetAttributes(attribute.String(attrRequestID, id))
+			}
+		}
+		ctx = ctxattrs.With(ctx, slog.String(attrRequestID, id), slog.String(attrRoute, c.fullMethod))
+	}
+	return context.WithValue(ctx, callKey{}, c)
+}
+
+func (h *serverHandler) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	c := callFrom(ctx)
+	if c == nil {
+		return
+	}
+	switch s := s.(type) {
+	case *stats.InHeader:
+		c.mu.Lock()
+		c.peer = s.RemoteAddr
+		c.mu.Unlock()
+	case *stats.Begin:
+		c.began = true
+		c.stream = s.IsClientStream || s.IsServerStream
+	case *stats.InPayload:
+		c.received.Add(1)
+	case *stats.OutPayload:
+		c.sent.Add(1)
+	case *stats.OutTrailer:
+		// grpc-go rejects an unregistered method after TagRPC with neither Begin nor
+		// End; its trailer is the only sign, so the call is recorded here.
+		if !c.began {
+			h.g.finish(ctx, c, true, errUnknownMethod)
+		}
+	case *stats.End:
+		h.g.finish(ctx, c, true, s.Error)
+	}
+}
+
+var errUnknownMethod = status.Error(codes.Unimplemented, "unknown method")
+
+// errPanic is all the client learns of a recovered panic.
+var errPanic = status.Error(codes.Internal, "internal error")
+
+// UnaryServerInterceptor recovers panics in unary handlers (a stats handler cannot: it
+// does not run on the handler's stack) and echoes the request id in the response header.
+func (g *GRPC) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		c := callFrom(ctx)
+		if c != nil && !c.skip {
+			if id, ok := ctxattrs.Lookup(ctx, attrRequestID); ok {
+				_ = grpc.SetHeader(ctx, metadata.MD{requestIDKey: {id}})
+			}
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				resp, err = nil, g.recovered(ctx, c, info.FullMethod, r)
+			}
+		}()
+		return handler(ctx, req)
+	}
+}
+
+// StreamServerInterceptor recovers panics in streaming handlers, echoes the request id,
+// and tells the stats handler when grpc-go routed the call to an unknown-service
+// handler (its method is then labelled _OTHER).
+func (g *GRPC) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		ctx := ss.Context()
+		c := callFrom(ctx)
+		if c != nil {
+			// grpc-go passes a nil service only to grpc.UnknownServiceHandler.
+			c.unknownService = srv == nil
+			if !c.skip {
+				if id, ok := ctxattrs.Lookup(ctx, attrRequestID); ok {
+					_ = ss.SetHeader(metadata.MD{requestIDKey: {id}})
+				}
+			}
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				err = g.recovered(ctx, c, info.FullMethod, r)
+			}
+		}()
+		return handler(srv, ss)
+	}
+}
+
+// recovered reports a handler's panic with the method and the scrubbed metadata, marks
+// the span, and returns what the client gets: Internal, without the panic's text.
+func (g *GRPC) recovered(ctx context.Context, c *rpcCall, fullMethod string, v any) error {
+	if c != nil {
+		c.panicked = true
+	}
+	if sp := trace.SpanFromContext(ctx); sp.IsRecording() {
+		sp.AddEvent("exception", trace.WithAttributes(
+			attribute.String("exception.type", fmt.Sprintf("%T", v)),
+			attribute.String("exception.message", fmt.Sprint(v))))
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	reportPanic(ctx, g.capture, g.logger, v, slog.String("rpc_method", fullMethod), scrubbedMetadata(g.matcher, md))
+	return errPanic
+}

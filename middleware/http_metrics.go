@@ -1,0 +1,150 @@
+package middleware
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/vigil-go/vigil/metrics"
+)
+
+// Metric names, after OpenTelemetry's HTTP semantic conventions in Prometheus form.
+const (
+	MetricServerDuration   = "http_server_request_duration_seconds"
+	MetricServerActive     = "http_server_active_requests"
+	MetricServerReqSize    = "http_server_request_body_size_bytes"
+	MetricServerRespSize   = "http_server_response_body_size_bytes"
+	MetricClientDuration   = "http_client_request_duration_seconds"
+	labelMethod            = "http_request_method"
+	labelRoute             = "http_route"
+	labelStatus            = "http_response_status_code"
+	labelStatusClass       = "http_response_status_class"
+	labelServerAddress     = "server_address"
+	statusClassClientError = "error" // client requests that got no response
+)
+
+var serverLabels = []string{labelMethod, labelRoute, labelStatus, labelStatusClass}
+
+// httpMetrics holds the families and the caches of bound series.
+type httpMetrics struct {
+	duration, reqSize, respSize *metrics.Histogram
+	active                      *metrics.Gauge
+	activeBy                    [numMethods]atomic.Pointer[metrics.Gauge]
+	server                      seriesCache[serverKey, *serverSeries]
+
+	client       *metrics.Histogram
+	clientSeries seriesCache[clientKey, *metrics.Histogram]
+}
+
+// serverKey is what a request's series depend on.
+type serverKey struct {
+	route  string
+	method uint8
+	status uint16
+}
+
+// serverSeries is everything bound for one key, span name included, so a request
+// resolves labels, exemplar series and span name with one lookup.
+type serverSeries struct {
+	route                       string
+	spanName                    string
+	duration, reqSize, respSize *metrics.Histogram
+}
+
+type clientKey struct {
+	host   string
+	method uint8
+	status uint16
+}
+
+// newHTTPMetrics defines the families on reg; with a nil reg it returns caches only
+// (span names still come from them) and every family is nil.
+func newHTTPMetrics(reg *metrics.Registry, durBuckets, sizeBuckets []float64) (*httpMetrics, error) {
+	m := &httpMetrics{}
+	if reg == nil {
+		return m, nil
+	}
+	var err error
+	def := func(name, help string, labels []string, buckets []float64) *metrics.Histogram {
+		if err != nil {
+			return nil
+		}
+		var h *metrics.Histogram
+		h, err = reg.NewHistogram(metrics.Opts{Name: name, Help: help, Labels: labels, Buckets: buckets})
+		if err != nil {
+			err = fmt.Errorf("middleware: defining %s: %w", name, err)
+		}
+		return h
+	}
+	m.duration = def(MetricServerDuration, "Duration of HTTP server requests.", serverLabels, durBuckets)
+	m.reqSize = def(MetricServerReqSize, "Size of HTTP server request bodies.", serverLabels, sizeBuckets)
+	m.respSize = def(MetricServerRespSize, "Size of HTTP server response bodies.", serverLabels, sizeBuckets)
+	m.client = def(MetricClientDuration, "Duration of HTTP client requests.",
+		[]string{labelMethod, labelServerAddress, labelStatus, labelStatusClass}, durBuckets)
+	if err != nil {
+		return nil, err
+	}
+	m.active, err = reg.NewGauge(metrics.Opts{Name: MetricServerActive, Help: "Number of HTTP server requests in flight.", Labels: []string{labelMethod}})
+	if err != nil {
+		return nil, fmt.Errorf("middleware: defining %s: %w", MetricServerActive, err)
+	}
+	return m, nil
+}
+
+// activeGauge returns the in-flight gauge of a method, bound on first use so unused
+// methods export no series.
+func (m *httpMetrics) activeGauge(mi uint8) *metrics.Gauge {
+	if m.active == nil {
+		return nil
+	}
+	if g := m.activeBy[mi].Load(); g != nil {
+		return g
+	}
+	g := m.active.With(methodNames[mi])
+	if m.activeBy[mi].CompareAndSwap(nil, g) {
+		return g
+	}
+	return m.activeBy[mi].Load()
+}
+
+// serverSeriesFor returns the bound series for a finished request.
+func (m *httpMetrics) serverSeriesFor(k serverKey) *serverSeries {
+	if s, ok := m.server.load(k); ok {
+		return s
+	}
+	// Keys outlive the request: copy strings a router may have built in a reused buffer.
+	k.route = strings.Clone(k.route)
+	method, code := methodNames[k.method], int(k.status)
+	s := &serverSeries{route: k.route, spanName: httpSpanName(method, k.route)}
+	if m.duration != nil {
+		labels := []string{method, k.route, statusCode(code), statusClass(code)}
+		s.duration = m.duration.With(labels...)
+		s.reqSize = m.reqSize.With(labels...)
+		s.respSize = m.respSize.With(labels...)
+	}
+	return m.server.store(k, s)
+}
+
+func (m *httpMetrics) clientSeriesFor(k clientKey) *metrics.Histogram {
+	if m.client == nil {
+		return nil
+	}
+	if h, ok := m.clientSeries.load(k); ok {
+		return h
+	}
+	k.host = strings.Clone(k.host)
+	code, class := "", statusClassClientError
+	if k.status != 0 {
+		code, class = statusCode(int(k.status)), statusClass(int(k.status))
+	}
+	return m.clientSeries.store(k, m.client.With(methodNames[k.method], k.host, code, class))
+}
+
+// httpSpanName is "METHOD route", or the method alone when no route matched, as the
+// semantic conventions ask (a raw path would make span names unbounded).
+func httpSpanName(method, route string) string {
+	if route == Unmatched {
+		return method
+	}
+	return method + " " + route
+}

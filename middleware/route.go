@@ -1,0 +1,109 @@
+package middleware
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/vigil-go/vigil/internal/ctxattrs"
+)
+
+// Unmatched is the route of every request no pattern matched (404s, 405s, redirects):
+// one fixed value, so scanning for paths cannot mint series.
+const Unmatched = "unmatched"
+
+// The keys the middleware stores in the logging context; the errors package reads them
+// back as Sentry tags.
+const (
+	attrRequestID = "request_id"
+	attrRoute     = "route"
+)
+
+// patternRoute returns the route of an http.ServeMux pattern: the path template without
+// the optional method and host ("GET example.com/orders/{id}" -> "/orders/{id}"), as
+// OpenTelemetry's http.route wants. It slices and never allocates.
+func patternRoute(pattern string) string {
+	if pattern == "" {
+		return ""
+	}
+	if i := strings.IndexByte(pattern, '/'); i > 0 {
+		return pattern[i:]
+	}
+	return pattern
+}
+
+// muxRoute is the default route function: the pattern http.ServeMux matched. ServeMux
+// sets Pattern on the request it was handed, which is the one the middleware passed on.
+func muxRoute(r *http.Request) string { return patternRoute(r.Pattern) }
+
+// routeValue is the "route" attribute of a request's logging context. The context is
+// built before routing, so the value resolves when a record is written: lines the handler
+// logs (after routing) carry the matched route without a second context value.
+type routeValue struct {
+	req   *http.Request // the request the middleware passes on; routers set Pattern on it
+	route func(*http.Request) string
+	set   atomic.Pointer[string] // SetRoute's value, which wins
+}
+
+// current returns the route known so far: "" before routing.
+func (v *routeValue) current() string {
+	if p := v.set.Load(); p != nil {
+		return *p
+	}
+	if v.req == nil {
+		return ""
+	}
+	return v.route(v.req)
+}
+
+// final returns the route for labels once the handler returned.
+func (v *routeValue) final() string {
+	if s := v.current(); s != "" {
+		return s
+	}
+	return Unmatched
+}
+
+// LogValue implements slog.LogValuer.
+func (v *routeValue) LogValue() slog.Value { return slog.StringValue(v.current()) }
+
+// String implements fmt.Stringer; ctxattrs.Lookup (the errors package) formats through it.
+func (v *routeValue) String() string { return v.current() }
+
+// SetRoute names the route of the request whose context ctx is, for routers whose match
+// the middleware cannot read from the request (for example when the middleware wraps
+// the router from outside). Call it from a handler or a router-level middleware; it
+// reports whether ctx belongs to an instrumented request. The value must come from a
+// bounded set (a pattern, never a raw path): it becomes a metric label.
+func SetRoute(ctx context.Context, route string) bool {
+	attrs := ctxattrs.From(ctx)
+	for i := len(attrs) - 1; i >= 0; i-- {
+		if attrs[i].Key != attrRoute || attrs[i].Value.Kind() != slog.KindLogValuer {
+			continue
+		}
+		if v, ok := attrs[i].Value.LogValuer().(*routeValue); ok {
+			v.set.Store(&route)
+			return true
+		}
+	}
+	return false
+}
+
+// MuxRoute returns a Route function for a ServeMux that the middleware does not wrap
+// directly. http.ServeMux records the matched pattern on the request it receives; when a
+// handler between the middleware and the mux passes on a copy (r.WithContext, as
+// http.TimeoutHandler and most authentication middlewares do), the middleware never sees
+// it. MuxRoute asks mux which pattern the request matches instead, at the price of a
+// second lookup per request (and per log line written before the handler returns).
+// Handlers that rewrite the path on the way (http.StripPrefix) need their own Route.
+func MuxRoute(mux *http.ServeMux) func(*http.Request) string {
+	return func(r *http.Request) string {
+		if r.Pattern != "" {
+			return patternRoute(r.Pattern)
+		}
+		_, pattern := mux.Handler(r)
+		return patternRoute(pattern)
+	}
+}

@@ -1,0 +1,462 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	verrors "github.com/vigil-go/vigil/errors"
+	"github.com/vigil-go/vigil/internal/scrub"
+	"github.com/vigil-go/vigil/logging"
+)
+
+// epoch anchors now. Durations only need the monotonic clock, and time.Since on a time
+// with a monotonic reading skips the wall-clock read that time.Now costs.
+var epoch = time.Now()
+
+// now returns the monotonic time since epoch.
+func now() time.Duration { return time.Since(epoch) }
+
+// instrumentationName names vigil's tracer, as OpenTelemetry asks of instrumentation.
+const instrumentationName = "github.com/vigil-go/vigil/middleware"
+
+// HTTP instruments net/http servers (Handler) and clients (Transport). Build one per
+// metrics registry with NewHTTP and wrap as many handlers and transports as needed; it
+// is safe for concurrent use.
+type HTTP struct {
+	m           *httpMetrics
+	tracer      trace.Tracer // nil: no spans
+	prop        propagation.TextMapPropagator
+	logger      *slog.Logger
+	capture     CaptureFunc
+	route       func(*http.Request) string
+	skip        []string
+	idHeader    string // canonical form, for direct map access
+	matcher     *scrub.Matcher
+	metricsOnly bool
+}
+
+// NewHTTP validates cfg, defines the metric families on cfg.Registry and returns the
+// instrumentation. Errors name the bad field and its value.
+func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.DurationBuckets == nil {
+		cfg.DurationBuckets = DefaultDurationBuckets
+	}
+	if cfg.SizeBuckets == nil {
+		cfg.SizeBuckets = DefaultSizeBuckets
+	}
+	m, err := newHTTPMetrics(cfg.Registry, cfg.DurationBuckets, cfg.SizeBuckets)
+	if err != nil {
+		return nil, err
+	}
+	h := &HTTP{
+		m:           m,
+		prop:        cfg.Propagator,
+		logger:      cfg.Logger,
+		capture:     cfg.Capture,
+		route:       cfg.Route,
+		skip:        cfg.Skip,
+		idHeader:    textproto.CanonicalMIMEHeaderKey(cfg.RequestIDHeader),
+		matcher:     newMatcher(cfg.RedactKeys),
+		metricsOnly: cfg.MetricsOnly,
+	}
+	if cfg.TracerProvider != nil {
+		h.tracer = cfg.TracerProvider.Tracer(instrumentationName)
+	}
+	if h.prop == nil {
+		h.prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	}
+	if h.route == nil {
+		h.route = muxRoute
+	}
+	if h.skip == nil {
+		h.skip = DefaultSkip
+	}
+	if h.idHeader == "" {
+		h.idHeader = "X-Request-Id"
+	}
+	return h, nil
+}
+
+// Handler wraps next with the per-request telemetry: request id, server span, metrics,
+// access log, error scope and panic recovery (or only the metrics, in MetricsOnly mode).
+func (h *HTTP) Handler(next http.Handler) http.Handler {
+	return &httpHandler{h: h, next: next}
+}
+
+type httpHandler struct {
+	h    *HTTP
+	next http.Handler
+}
+
+// requestCore is what metrics need of a request; in MetricsOnly mode it is the one
+// allocation per request.
+type requestCore struct {
+	w      responseWriter
+	body   countingBody
+	start  time.Duration // since epoch: see now
+	req    *http.Request // as received
+	method uint8
+	done   bool // the handler returned (metrics-only mode, which does not recover)
+}
+
+// serverRequest is the one allocation the full middleware makes per request for itself:
+// the response-writer wrapper, the route attribute, the body counter, the echoed header
+// value and the span attributes live together.
+type serverRequest struct {
+	requestCore
+	route routeValue
+	id    [1]string // the X-Request-ID header value slice, without its own allocation
+	attrs [maxSpanAttrs]attribute.KeyValue
+	ctx   context.Context
+	span  trace.Span
+	quiet bool // on the skip list: no span, no access log
+}
+
+func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := s.h
+	if h.metricsOnly {
+		s.serveMetricsOnly(w, r)
+		return
+	}
+	st := &serverRequest{requestCore: requestCore{start: now(), method: methodIndex(r.Method), req: r}}
+	if g := h.m.activeGauge(st.method); g != nil {
+		g.Inc()
+	}
+	st.w.reset(w)
+	st.quiet = h.skipped(r.URL.Path)
+
+	var inbound string
+	if v := r.Header[h.idHeader]; len(v) > 0 {
+		inbound = v[0]
+	}
+	id := requestID(inbound)
+	st.id[0] = id
+	w.Header()[h.idHeader] = st.id[:]
+
+	ctx := r.Context()
+	if h.tracer != nil && !st.quiet {
+		ctx = h.prop.Extract(ctx, headerCarrier(r.Header))
+		// The attributes are set once, at the end: one SetAttributes call costs the SDK
+		// one slice, and samplers see none set after Start anyway.
+		ctx, st.span = h.tracer.Start(ctx, methodNames[st.method], serverKind)
+	}
+	st.route.route = h.route
+	ctx = logging.WithAttrs(ctx, slog.String(attrRequestID, id), slog.Any(attrRoute, &st.route))
+	ctx = verrors.WithRequest(ctx, r)
+	r2 := r.WithContext(ctx)
+	st.route.req = r2
+	st.ctx = ctx
+	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+		st.body.rc = r.Body
+		r2.Body = &st.body
+	}
+
+	defer h.finish(st)
+	s.next.ServeHTTP(&st.w, r2)
+}
+
+// finish runs deferred: it recovers a panic, then records the request. Recording comes
+// before an abort so the failure is counted, traced and logged.
+func (h *HTTP) finish(st *serverRequest) {
+	v := recover()
+	status := 0
+	abort := false
+	if v != nil {
+		status = http.StatusInternalServerError
+		if v == http.ErrAbortHandler { // compared as net/http does, not errors.Is
+			abort = true // the handler chose to abort; net/http stays silent, so do we
+		} else {
+			reportPanic(st.ctx, h.capture, h.logger, v)
+			if st.w.started() {
+				abort = true // a 500 can no longer be sent; a truncated body must not look complete
+			} else {
+				h.writePanicResponse(&st.w)
+			}
+		}
+	}
+	if status == 0 {
+		status = st.w.code()
+	}
+	d := now() - st.start
+	route := st.route.final()
+	ser := h.m.serverSeriesFor(serverKey{route: route, method: st.method, status: uint16(status)})
+	// From now on log lines and captures say "unmatched" rather than "" for a 404; the
+	// cached series' string makes that free.
+	st.route.set.Store(&ser.route)
+	in := st.req.ContentLength
+	if in < 0 {
+		in = st.body.n
+	}
+	if ser.duration != nil {
+		ser.duration.ObserveContext(st.ctx, d.Seconds())
+		ser.reqSize.Observe(float64(in))
+		ser.respSize.Observe(float64(st.w.written))
+	}
+	if g := h.m.activeGauge(st.method); g != nil {
+		g.Dec()
+	}
+	if st.span != nil {
+		h.endSpan(st, ser, status, v)
+	}
+	if h.logger != nil && !st.quiet {
+		h.logAccess(st, status, d, in, v, abort)
+	}
+	if abort {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// writePanicResponse sends a bare 500, dropping headers the handler set for the body
+// it never wrote.
+func (h *HTTP) writePanicResponse(w *responseWriter) {
+	defer func() { _ = recover() }() // a broken connection must not panic twice
+	hdr := w.Header()
+	for _, k := range []string{"Content-Length", "Content-Encoding", "Etag", "Last-Modified"} {
+		delete(hdr, k)
+	}
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+func (h *HTTP) skipped(path string) bool {
+	for _, p := range h.skip {
+		if p == path {
+			return true
+		}
+	}
+	return false
+}
+
+// serveMetricsOnly is MetricsOnly mode: one allocation, no context, and no recover; a
+// panic is recorded as a 500 on its way up.
+func (s *httpHandler) serveMetricsOnly(w http.ResponseWriter, r *http.Request) {
+	h := s.h
+	st := &requestCore{start: now(), method: methodIndex(r.Method), req: r}
+	st.w.reset(w)
+	if g := h.m.activeGauge(st.method); g != nil {
+		g.Inc()
+	}
+	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+		st.body.rc = r.Body
+		r.Body = &st.body
+	}
+	defer h.finishMetricsOnly(st)
+	s.next.ServeHTTP(&st.w, r)
+	st.done = true
+}
+
+func (h *HTTP) finishMetricsOnly(st *requestCore) {
+	status := st.w.code()
+	if !st.done {
+		status = http.StatusInternalServerError // panicking (or runtime.Goexit)
+	}
+	route := h.route(st.req)
+	if route == "" {
+		route = Unmatched
+	}
+	ser := h.m.serverSeriesFor(serverKey{route: route, method: st.method, status: uint16(status)})
+	if ser.duration != nil {
+		in := st.req.ContentLength
+		if in < 0 {
+			in = st.body.n
+		}
+		ser.duration.ObserveContext(st.req.Context(), (now() - st.start).Seconds())
+		ser.reqSize.Observe(float64(in))
+		ser.respSize.Observe(float64(st.w.written))
+	}
+	if g := h.m.activeGauge(st.method); g != nil {
+		g.Dec()
+	}
+}
+
+// Span attribute keys, from OpenTelemetry's HTTP semantic conventions.
+const (
+	keyMethod         = attribute.Key("http.request.method")
+	keyMethodOriginal = attribute.Key("http.request.method_original")
+	keyRoute          = attribute.Key("http.route")
+	keyStatus         = attribute.Key("http.response.status_code")
+	keyURLPath        = attribute.Key("url.path")
+	keyURLQuery       = attribute.Key("url.query")
+	keyURLScheme      = attribute.Key("url.scheme")
+	keyURLFull        = attribute.Key("url.full")
+	keyServerAddress  = attribute.Key("server.address")
+	keyServerPort     = attribute.Key("server.port")
+	keyClientAddress  = attribute.Key("client.address")
+	keyUserAgent      = attribute.Key("user_agent.original")
+	keyProtocol       = attribute.Key("network.protocol.version")
+	keyErrorType      = attribute.Key("error.type")
+	keyRequestID      = attribute.Key("request_id")
+)
+
+// headerCarrier reads propagation headers by their canonical names: http.Header.Get
+// would allocate to canonicalize "traceparent" on every request.
+type headerCarrier http.Header
+
+func (c headerCarrier) Get(key string) string {
+	var v []string
+	switch key {
+	case "traceparent":
+		v = c["Traceparent"]
+	case "tracestate":
+		v = c["Tracestate"]
+	case "baggage":
+		v = c["Baggage"]
+	default:
+		return http.Header(c).Get(key)
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+func (c headerCarrier) Set(key, value string) { http.Header(c).Set(key, value) }
+func (c headerCarrier) Keys() []string        { return propagation.HeaderCarrier(c).Keys() }
+
+// maxSpanAttrs is the most attributes a server span gets: requestAttrs' 11 at most,
+// then route, status and error type.
+const maxSpanAttrs = 14
+
+var (
+	serverKind = trace.WithSpanKind(trace.SpanKindServer)
+	clientKind = trace.WithSpanKind(trace.SpanKindClient)
+)
+
+// requestAttrs appends the request's span attributes to attrs (the per-request array,
+// which the SDK copies from).
+func (h *HTTP) requestAttrs(attrs []attribute.KeyValue, r *http.Request, mi uint8, id string) []attribute.KeyValue {
+	attrs = append(attrs, keyMethod.String(methodNames[mi]))
+	if mi == methodOtherIdx {
+		attrs = append(attrs, keyMethodOriginal.String(r.Method))
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	attrs = append(attrs, keyURLScheme.String(scheme), keyURLPath.String(r.URL.Path))
+	if r.URL.RawQuery != "" {
+		attrs = append(attrs, keyURLQuery.String(h.matcher.Query(r.URL.RawQuery)))
+	}
+	host, port := hostPort(r.Host)
+	if host != "" {
+		attrs = append(attrs, keyServerAddress.String(host))
+	}
+	if port > 0 {
+		attrs = append(attrs, keyServerPort.Int(port))
+	}
+	if client, _ := hostPort(r.RemoteAddr); client != "" {
+		attrs = append(attrs, keyClientAddress.String(client))
+	}
+	if ua := r.Header.Get("User-Agent"); ua != "" {
+		attrs = append(attrs, keyUserAgent.String(ua))
+	}
+	attrs = append(attrs, keyProtocol.String(protocolVersion(r)), keyRequestID.String(id))
+	return attrs
+}
+
+func (h *HTTP) endSpan(st *serverRequest, ser *serverSeries, status int, panicked any) {
+	sp := st.span
+	if sp.IsRecording() {
+		sp.SetName(ser.spanName)
+		attrs := h.requestAttrs(st.attrs[:0], st.req, st.method, st.id[0])
+		attrs = append(attrs, keyRoute.String(ser.route), keyStatus.Int(status))
+		if status >= 500 {
+			attrs = append(attrs, keyErrorType.String(statusCode(status)))
+		}
+		sp.SetAttributes(attrs...)
+		if panicked != nil {
+			sp.AddEvent("exception", trace.WithAttributes(
+				attribute.String("exception.type", fmt.Sprintf("%T", panicked)),
+				attribute.String("exception.message", fmt.Sprint(panicked)),
+			))
+		}
+		if status >= 500 {
+			// Server spans fail on 5xx only: a 4xx is the client's error.
+			sp.SetStatus(codes.Error, "")
+		}
+	}
+	sp.End()
+}
+
+func (h *HTTP) logAccess(st *serverRequest, status int, d time.Duration, in int64, panicked any, aborted bool) {
+	level := httpLevel(status)
+	if !h.logger.Enabled(st.ctx, level) {
+		return
+	}
+	r := st.req
+	var l accessLine
+	l.add(slog.String("method", r.Method))
+	l.add(slog.String("path", r.URL.Path))
+	if r.URL.RawQuery != "" {
+		l.add(slog.String("query", h.matcher.Query(r.URL.RawQuery)))
+	}
+	l.add(slog.Int("status", status))
+	l.add(slog.Duration("duration", d))
+	l.add(slog.Int64("bytes_in", in))
+	l.add(slog.Int64("bytes_out", st.w.written))
+	l.add(slog.String("remote_addr", r.RemoteAddr))
+	if ua := r.Header.Get("User-Agent"); ua != "" {
+		l.add(slog.String("user_agent", ua))
+	}
+	if panicked != nil {
+		l.add(slog.Bool("panic", true))
+	}
+	if aborted {
+		l.add(slog.Bool("aborted", true))
+	}
+	l.emit(st.ctx, h.logger, level, "http request")
+}
+
+// hostPort splits "host:port", "[v6]:port" or a bare host without allocating
+// (net.SplitHostPort allocates an error for a bare host); the port is 0 when absent or
+// not a number.
+func hostPort(hp string) (string, int) {
+	host, portStr := hp, ""
+	if strings.HasPrefix(hp, "[") {
+		end := strings.IndexByte(hp, ']')
+		if end < 0 {
+			return hp, 0
+		}
+		host = hp[1:end]
+		if rest := hp[end+1:]; strings.HasPrefix(rest, ":") {
+			portStr = rest[1:]
+		}
+	} else if i := strings.LastIndexByte(hp, ':'); i >= 0 && strings.IndexByte(hp[:i], ':') < 0 {
+		host, portStr = hp[:i], hp[i+1:]
+	}
+	port := 0
+	for i := 0; i < len(portStr); i++ {
+		c := portStr[i]
+		if c < '0' || c > '9' || port > 65535 {
+			return host, 0
+		}
+		port = port*10 + int(c-'0')
+	}
+	return host, port
+}
+
+func protocolVersion(r *http.Request) string {
+	switch {
+	case r.ProtoMajor == 1 && r.ProtoMinor == 1:
+		return "1.1"
+	case r.ProtoMajor == 2:
+		return "2"
+	case r.ProtoMajor == 1 && r.ProtoMinor == 0:
+		return "1.0"
+	case r.ProtoMajor == 3:
+		return "3"
+	}
+	return r.Proto
+}

@@ -1,0 +1,170 @@
+package observe_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/vigil-go/vigil/observe"
+)
+
+type grpcLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *grpcLog) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *grpcLog) find(t *testing.T, key, value string) map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range strings.Split(b.buf.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m[key] == value {
+			return m
+		}
+	}
+	return nil
+}
+
+// panicHealth is a health server whose Check panics.
+type panicHealth struct{ *health.Server }
+
+func (panicHealth) Check(context.Context, *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	panic("health exploded")
+}
+
+func startGRPC(t *testing.T, o *observe.Observer, svc healthpb.HealthServer) healthpb.HealthClient {
+	t.Helper()
+	lis := bufconn.Listen(1 << 16)
+	srv := grpc.NewServer(o.GRPCServerOptions()...)
+	healthpb.RegisterHealthServer(srv, svc)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///bufnet", append(o.GRPCDialOptions(),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(); srv.Stop(); <-done })
+	return healthpb.NewHealthClient(conn)
+}
+
+func newGRPCObserver(t *testing.T, out io.Writer) *observe.Observer {
+	t.Helper()
+	var cfg observe.Config
+	cfg.NoGlobals = true
+	cfg.Service = "grpc-test"
+	cfg.Logging.Output = out
+	cfg.Metrics.DisableHostCollector = true
+	cfg.Tracing.Exporter = "none"
+	o, err := observe.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.Shutdown(context.Background()) })
+	return o
+}
+
+func scrapeGRPC(t *testing.T, o *observe.Observer) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	o.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
+}
+
+func TestObserverGRPC(t *testing.T) {
+	t.Setenv(observe.EnvGRPCSkip, "none") // so the health service is logged here
+	t.Setenv(observe.EnvGRPCAccessLog, "")
+	leakOpt := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, leakOpt) }) // registered first, so it runs after the server stops
+	var out grpcLog
+	o := newGRPCObserver(t, &out)
+	if g1, g2 := o.GRPC(), o.GRPC(); g1 != g2 {
+		t.Fatal("GRPC() built twice")
+	}
+	client := startGRPC(t, o, panicHealth{health.NewServer()})
+
+	_, err := client.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	if status.Code(err) != codes.Internal || strings.Contains(err.Error(), "exploded") {
+		t.Fatalf("panic reached the client as %v", err)
+	}
+	// The server records the call after the client has its status: wait for the line.
+	var line map[string]any
+	for deadline := time.Now().Add(5 * time.Second); line == nil && time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		line = out.find(t, "msg", "grpc server call")
+	}
+	metrics := scrapeGRPC(t, o)
+	for _, want := range []string{
+		`rpc_server_call_duration_seconds_count{rpc_grpc_status_code="13",rpc_method="Check",rpc_service="grpc.health.v1.Health",rpc_system="grpc"} 1`,
+		`rpc_client_call_duration_seconds_count{rpc_grpc_status_code="13",rpc_method="Check",rpc_service="grpc.health.v1.Health",rpc_system="grpc"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if line == nil || line["level"] != "ERROR" || line["panic"] != true || line["service"] != "grpc-test" {
+		t.Errorf("access line = %v", line)
+	}
+	// The Reporter's capture line carries the call's scope.
+	var captured map[string]any
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	for _, l := range strings.Split(out.buf.String(), "\n") {
+		if strings.Contains(l, "health exploded") {
+			_ = json.Unmarshal([]byte(l), &captured)
+		}
+	}
+	if captured == nil || captured["request_id"] != line["request_id"] || captured["route"] != "/grpc.health.v1.Health/Check" {
+		t.Errorf("capture line = %v, access line = %v", captured, line)
+	}
+}
+
+func TestObserverGRPCBadEnvFailsInit(t *testing.T) {
+	tests := []struct {
+		name, skip, accessLog, want string
+	}{
+		{"access log", "", "perhaps", `VIGIL_GRPC_ACCESS_LOG="perhaps"`},
+		{"skip", "grpc.health.v1.Health,/bad path", "", observe.EnvGRPCSkip + `="grpc.health.v1.Health,/bad path"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(observe.EnvGRPCSkip, tt.skip)
+			t.Setenv(observe.EnvGRPCAccessLog, tt.accessLog)
+			var cfg observe.Config
+			cfg.Logging.Output = io.Discard
+			cfg.Metrics.DisableHostCollector = true
+			cfg.Tracing.Exporter = "none"
+			o, err := observe.New(context.Background(), cfg)
+			if err == nil {
+				o.Shutdown(context.Background())
+				t.Fatal("Init accepted the variable")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not name %s", err, tt.want)
+			}
+		})
+	}
+}
