@@ -1,0 +1,156 @@
+package benchmarks
+
+import (
+	"context"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/getsentry/sentry-go"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	verrors "github.com/vigil-go/vigil/errors"
+	"github.com/vigil-go/vigil/logging"
+	"github.com/vigil-go/vigil/metrics"
+	"github.com/vigil-go/vigil/observe"
+	"github.com/vigil-go/vigil/tracing"
+)
+
+// testDSN points at nothing: every side gets a transport that drops events, so the DSN
+// only has to parse.
+const testDSN = "https://public@sentry.invalid/1"
+
+// queueSize is the span queue of both tracer providers (the SDK's default).
+const queueSize = 2048
+
+// spanSink is a span exporter that drops every batch and counts the spans, so tests can
+// see that spans were really produced.
+type spanSink struct{ n atomic.Int64 }
+
+func (s *spanSink) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	s.n.Add(int64(len(spans)))
+	return nil
+}
+
+func (s *spanSink) Shutdown(context.Context) error { return nil }
+
+func (s *spanSink) count() int64 { return s.n.Load() }
+
+// eventSink is a Sentry transport that drops every event and counts them.
+type eventSink struct{ n atomic.Int64 }
+
+func (t *eventSink) Flush(time.Duration) bool              { return true }
+func (t *eventSink) FlushWithContext(context.Context) bool { return true }
+func (t *eventSink) Configure(sentry.ClientOptions)        {}
+func (t *eventSink) SendEvent(*sentry.Event)               { t.n.Add(1) }
+func (t *eventSink) Close()                                {}
+func (t *eventSink) count() int64                          { return t.n.Load() }
+
+// countingWriter is io.Discard that counts lines, for tests.
+type countingWriter struct {
+	mu    sync.Mutex
+	lines [][]byte
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.lines = append(w.lines, append([]byte(nil), p...))
+	w.mu.Unlock()
+	return len(p), nil
+}
+
+func (w *countingWriter) all() [][]byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([][]byte(nil), w.lines...)
+}
+
+// logSink is where a stack under test writes its log lines: io.Discard in benchmarks (on
+// both sides of every comparison), a countingWriter in tests so they can check the lines.
+func logSink(tb testing.TB) (io.Writer, *countingWriter) {
+	lines := &countingWriter{}
+	if _, isTest := tb.(*testing.T); isTest {
+		return lines, lines
+	}
+	return io.Discard, lines
+}
+
+// discardUDP returns the address of a bound UDP socket that nobody reads: datagrams sent
+// to it cost the sender a real syscall and are then dropped by the kernel once its
+// receive buffer is full. Both StatsD clients point at it.
+func discardUDP(tb testing.TB) string {
+	tb.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { pc.Close() })
+	return pc.LocalAddr().String()
+}
+
+// sdkProvider is the raw OpenTelemetry SDK set up as vigil sets itself up: parent-based
+// sampling at ratio, a batch processor with the default queue, and a dropping exporter.
+func sdkProvider(tb testing.TB, ratio float64, sink sdktrace.SpanExporter) *sdktrace.TracerProvider {
+	tb.Helper()
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))),
+		sdktrace.WithBatcher(sink, sdktrace.WithMaxQueueSize(queueSize)),
+	)
+	tb.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	return tp
+}
+
+// vigilSinks are where a test observer's telemetry goes.
+type vigilSinks struct {
+	logs   io.Writer
+	spans  sdktrace.SpanExporter
+	events sentry.Transport
+	statsd string // StatsD address, "" for none
+}
+
+// newObserver builds a vigil Observer that writes nothing anywhere real: logs to
+// sinks.logs (io.Discard by default), spans to a dropping exporter, events to a dropping
+// transport, no runtime or host collectors. It leaves process globals alone.
+func newObserver(tb testing.TB, sinks vigilSinks) *observe.Observer {
+	tb.Helper()
+	if sinks.logs == nil {
+		sinks.logs = io.Discard
+	}
+	if sinks.spans == nil {
+		sinks.spans = &spanSink{}
+	}
+	if sinks.events == nil {
+		sinks.events = &eventSink{}
+	}
+	ratio := 1.0
+	o, err := observe.New(context.Background(), observe.Config{
+		Service:   "bench",
+		NoGlobals: true,
+		Logging:   logging.Config{Output: sinks.logs, Format: "json"},
+		Errors: verrors.Config{
+			DSN:                testDSN,
+			Transport:          sinks.events,
+			DedupWindow:        time.Minute,
+			MaxEventsPerSecond: 1e9,
+		},
+		Tracing: tracing.Config{
+			SpanExporter: sinks.spans,
+			SampleRatio:  &ratio,
+			MaxQueueSize: queueSize,
+		},
+		Metrics: metrics.Config{
+			DisableGoCollector:      true,
+			DisableProcessCollector: true,
+			DisableHostCollector:    true,
+			StatsD:                  metrics.StatsDConfig{Addr: sinks.statsd},
+		},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = o.Shutdown(context.Background()) })
+	return o
+}

@@ -1,0 +1,348 @@
+package benchmarks
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/getsentry/sentry-go"
+	sentryhttp "github.com/getsentry/sentry-go/http"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/vigil-go/vigil/metrics"
+	"github.com/vigil-go/vigil/middleware"
+)
+
+// orderBody is what the handler writes; every stack serves the same mux and handler.
+const orderBody = `{"id":"42","status":"shipped"}`
+
+func orderMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, orderBody)
+	})
+	return mux
+}
+
+func orderRequest() *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/orders/42?expand=items", nil)
+	r.Header.Set("User-Agent", "bench/1.0")
+	r.Header.Set("Accept", "application/json")
+	return r
+}
+
+// httpStack is one way of serving orderMux.
+type httpStack struct {
+	impl    string
+	handler http.Handler
+	// check, when set, fails tb unless the stack recorded the request it just served.
+	check func(tb testing.TB)
+}
+
+// peerRegistry holds the three promhttp instruments the issue names: in-flight,
+// duration and a request counter, labelled as promhttp labels them.
+type peerRegistry struct {
+	reg      *prometheus.Registry
+	inFlight prometheus.Gauge
+	duration *prometheus.HistogramVec
+	requests *prometheus.CounterVec
+}
+
+func newPeerRegistry() *peerRegistry {
+	p := &peerRegistry{
+		reg: prometheus.NewRegistry(),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "http_requests_in_flight", Help: "Requests being served.",
+		}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "http_request_duration_seconds", Help: "Request latency.", Buckets: prometheus.DefBuckets,
+		}, []string{"code", "method"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_requests_total", Help: "Requests served.",
+		}, []string{"code", "method"}),
+	}
+	p.reg.MustRegister(p.inFlight, p.duration, p.requests)
+	return p
+}
+
+// statusRecorder is the response-writer wrapper a hand-written access-log middleware has.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(p)
+	s.bytes += n
+	return n, err
+}
+
+// accessLog is the plain slog access-log middleware teams write by hand, trace id
+// included because that is the first thing they add.
+func accessLog(l *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		l.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start)),
+			slog.Int("bytes", rec.bytes),
+			slog.String("remote_addr", r.RemoteAddr),
+			slog.String("user_agent", r.UserAgent()),
+			slog.String("trace_id", trace.SpanContextFromContext(r.Context()).TraceID().String()),
+		)
+	})
+}
+
+// initPeerSentry binds sentry-go's global hub (which sentryhttp clones per request) to a
+// client whose transport drops events.
+func initPeerSentry(tb testing.TB) {
+	tb.Helper()
+	if err := sentry.Init(sentry.ClientOptions{Dsn: testDSN, Transport: &eventSink{}}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+var w3c = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+
+// peerChain is otelhttp (span; its own metrics off, promhttp does those) around
+// sentryhttp around a slog access log around promhttp's in-flight, duration and
+// counter, around the mux.
+func peerChain(tb testing.TB) httpStack {
+	spans := &spanSink{}
+	tp := sdkProvider(tb, 1, spans)
+	initPeerSentry(tb)
+	out, logs := logSink(tb)
+	prom := newPeerRegistry()
+
+	var h http.Handler = orderMux()
+	h = promhttp.InstrumentHandlerCounter(prom.requests, h)
+	h = promhttp.InstrumentHandlerDuration(prom.duration, h)
+	h = promhttp.InstrumentHandlerInFlight(prom.inFlight, h)
+	h = accessLog(slog.New(slog.NewJSONHandler(out, nil)), h)
+	h = sentryhttp.New(sentryhttp.Options{Repanic: true}).Handle(h)
+	h = otelhttp.NewHandler(h, "server",
+		otelhttp.WithTracerProvider(tp),
+		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+		otelhttp.WithPropagators(w3c))
+	return httpStack{
+		impl:    "otelhttp+promhttp+sentryhttp+slog",
+		handler: h,
+		check: func(tb testing.TB) {
+			checkSeries(tb, prom.reg, "http_request_duration_seconds", "http_requests_total")
+			checkSpans(tb, tp.ForceFlush, spans)
+			checkLogLines(tb, logs, "msg", "status", "trace_id")
+		},
+	}
+}
+
+// peerMetricsOnly is promhttp's duration instrumentation alone.
+func peerMetricsOnly() httpStack {
+	prom := newPeerRegistry()
+	return httpStack{
+		impl:    "promhttp",
+		handler: promhttp.InstrumentHandlerDuration(prom.duration, orderMux()),
+		check: func(tb testing.TB) {
+			checkSeries(tb, prom.reg, "http_request_duration_seconds")
+		},
+	}
+}
+
+// vigilFull is observe's Middleware with every part on.
+func vigilFull(tb testing.TB) httpStack {
+	spans := &spanSink{}
+	out, logs := logSink(tb)
+	sinks := vigilSinks{spans: spans, logs: out}
+	o := newObserver(tb, sinks)
+	return httpStack{
+		impl:    "vigil",
+		handler: o.Middleware(orderMux()),
+		check: func(tb testing.TB) {
+			checkSeries(tb, o.Registry().Prometheus(), "http_server_request_duration_seconds")
+			checkSpans(tb, o.Shutdown, spans) // Shutdown flushes; the check runs last
+			checkLogLines(tb, logs, "msg", "trace_id", "request_id")
+		},
+	}
+}
+
+// vigilMetricsOnly is the middleware in metrics-only mode over a Registry: the
+// replacement for promhttp's handler instrumentation.
+func vigilMetricsOnly(tb testing.TB) httpStack {
+	tb.Helper()
+	reg, err := metrics.New(metrics.Config{
+		DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = reg.Shutdown(context.Background()) })
+	mw, err := middleware.NewHTTP(middleware.HTTPConfig{Registry: reg, MetricsOnly: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return httpStack{
+		impl:    "vigil",
+		handler: mw.Handler(orderMux()),
+		check: func(tb testing.TB) {
+			checkSeries(tb, reg.Prometheus(), "http_server_request_duration_seconds")
+		},
+	}
+}
+
+func bareStack() httpStack { return httpStack{impl: "bare", handler: orderMux()} }
+
+func httpStacks(tb testing.TB) map[string][]httpStack {
+	return map[string][]httpStack{
+		"full":    {bareStack(), peerChain(tb), vigilFull(tb)},
+		"metrics": {bareStack(), peerMetricsOnly(), vigilMetricsOnly(tb)},
+	}
+}
+
+var stackOrder = []string{"full", "metrics"}
+
+// BenchmarkHTTP serves one routed GET through each stack into a fresh
+// httptest.ResponseRecorder. Overhead is each impl minus impl=bare.
+func BenchmarkHTTP(b *testing.B) {
+	stacks := httpStacks(b)
+	for _, name := range stackOrder {
+		b.Run("stack="+name, func(b *testing.B) {
+			for _, s := range stacks[name] {
+				b.Run("impl="+s.impl, func(b *testing.B) {
+					if s.handler == nil {
+						b.Skip("TODO: vigil metrics-only middleware not available yet")
+					}
+					req := orderRequest()
+					b.ReportAllocs()
+					for b.Loop() {
+						w := httptest.NewRecorder()
+						s.handler.ServeHTTP(w, req)
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkHTTPParallel is BenchmarkHTTP with every P serving requests at once, where
+// shared counters, histograms and span queues contend.
+func BenchmarkHTTPParallel(b *testing.B) {
+	stacks := httpStacks(b)
+	for _, name := range stackOrder {
+		b.Run("stack="+name, func(b *testing.B) {
+			for _, s := range stacks[name] {
+				b.Run("impl="+s.impl, func(b *testing.B) {
+					if s.handler == nil {
+						b.Skip("TODO: vigil metrics-only middleware not available yet")
+					}
+					b.ReportAllocs()
+					b.RunParallel(func(pb *testing.PB) {
+						req := orderRequest() // the mux writes r.Pattern: one request per goroutine
+						for pb.Next() {
+							w := httptest.NewRecorder()
+							s.handler.ServeHTTP(w, req)
+						}
+					})
+				})
+			}
+		})
+	}
+}
+
+// TestHTTPStacksDoTheWork serves one request through each stack and checks the response
+// and, where the stack has them, its metric series, span and log line: a stack that
+// skipped its work would make the benchmark meaningless.
+func TestHTTPStacksDoTheWork(t *testing.T) {
+	stacks := httpStacks(t)
+	for _, name := range stackOrder {
+		for _, s := range stacks[name] {
+			t.Run(name+"/"+s.impl, func(t *testing.T) {
+				if s.handler == nil {
+					t.Skip("TODO: vigil metrics-only middleware not available yet")
+				}
+				w := httptest.NewRecorder()
+				s.handler.ServeHTTP(w, orderRequest())
+				if w.Code != http.StatusOK || w.Body.String() != orderBody {
+					t.Fatalf("got %d %q, want 200 %q", w.Code, w.Body.String(), orderBody)
+				}
+				if s.check != nil {
+					s.check(t)
+				}
+			})
+		}
+	}
+}
+
+// checkSpans flushes the spans ended so far and fails unless one reached sink.
+func checkSpans(tb testing.TB, flush func(context.Context) error, sink *spanSink) {
+	tb.Helper()
+	if err := flush(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	if sink.count() == 0 {
+		tb.Error("no span reached the exporter")
+	}
+}
+
+func checkSeries(tb testing.TB, g prometheus.Gatherer, names ...string) {
+	tb.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, mf := range mfs {
+		if len(mf.GetMetric()) > 0 {
+			have[mf.GetName()] = true
+		}
+	}
+	for _, n := range names {
+		if !have[n] {
+			tb.Errorf("no series for %s; have %v", n, have)
+		}
+	}
+}
+
+// checkLogLines fails unless the last line written is a JSON object with keys.
+func checkLogLines(tb testing.TB, w *countingWriter, keys ...string) {
+	tb.Helper()
+	lines := w.all()
+	if len(lines) == 0 {
+		tb.Fatal("no access-log line written")
+	}
+	last := lines[len(lines)-1]
+	var rec map[string]any
+	if err := json.Unmarshal(last, &rec); err != nil {
+		tb.Fatalf("access-log line is not JSON: %v: %s", err, last)
+	}
+	for _, k := range keys {
+		if _, ok := rec[k]; !ok {
+			tb.Errorf("access-log line lacks %q: %s", k, last)
+		}
+	}
+}
