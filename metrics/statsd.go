@@ -141,7 +141,8 @@ func (c *statsdClient) connect() {
 	defer cancel()
 	conn, err := (&net.Dialer{}).DialContext(ctx, "udp", c.cfg.Addr)
 	if err != nil {
-		if !c.down {
+		// A dial cut short by Shutdown's deadline says nothing about the server.
+		if !c.down && c.ctx.Err() == nil {
 			c.r.logger.Warn("metrics: statsd server unreachable; dropping until it resolves", "addr", c.cfg.Addr, "error", err)
 			c.down = true
 		}
