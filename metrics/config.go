@@ -104,6 +104,11 @@ func (cfg Config) resolve() (Config, error) {
 				bad(name, s, "not an integer")
 				return
 			}
+			if n == 0 {
+				// 0 would silently mean the default; unsetting the variable says that.
+				bad(name, s, "must not be 0 (unset the variable for the default)")
+				return
+			}
 			*dst = n
 		}
 	}
@@ -112,6 +117,10 @@ func (cfg Config) resolve() (Config, error) {
 			d, err := time.ParseDuration(strings.TrimSpace(s))
 			if err != nil {
 				bad(name, s, "not a duration (like 10s)")
+				return
+			}
+			if d == 0 {
+				bad(name, s, "must not be 0 (unset the variable for the default)")
 				return
 			}
 			*dst = d

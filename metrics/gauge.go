@@ -71,9 +71,6 @@ func (f gaugeFamily) flushStatsD(w *statsdWriter) {
 		if math.IsNaN(cur) || (st.sent && cur == st.last && st.idle < gaugeRefresh) {
 			continue
 		}
-		if !st.sent && cur == 0 {
-			continue // never set: nothing to say yet
-		}
 		w.gauge(st, cur)
 		st.last, st.sent, st.idle = cur, true, 0
 	}

@@ -347,7 +347,12 @@ func (w *statsdWriter) send() {
 func splitHostPort(addr string) (string, int, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", 0, err
+		// net's message repeats addr unquoted; the caller quotes it, so keep the reason only
+		// (a value holding a newline must not split the error into forged lines).
+		if ae, ok := err.(*net.AddrError); ok {
+			return "", 0, errors.New(ae.Err)
+		}
+		return "", 0, errors.New("want host:port")
 	}
 	p, err := strconv.Atoi(port)
 	if err != nil || p < 1 || p > 65535 {

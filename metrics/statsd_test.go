@@ -272,3 +272,16 @@ func TestStatsDFlushesInBackgroundAndAtShutdown(t *testing.T) {
 		t.Error("no packets self-metric")
 	}
 }
+
+// A gauge that went up and back down between flushes (in-flight requests) still reports.
+func TestStatsDGaugeBackToZeroIsSent(t *testing.T) {
+	s := newStatsDServer(t)
+	r := statsdRegistry(t, s, "dogstatsd", "", 0)
+	g := must[*Gauge](t)(r.Gauge("active_requests", "", "method")).With("GET")
+	g.Inc()
+	g.Dec()
+	r.statsd.flush()
+	if got := lines(s.packets()); !slices.Equal(got, []string{"active_requests:0|g|#method:GET"}) {
+		t.Fatalf("got %q", got)
+	}
+}

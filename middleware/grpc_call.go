@@ -80,7 +80,7 @@ func (g *GRPC) finish(ctx context.Context, c *rpcCall, server bool, err error) {
 	if server {
 		requests, responses = responses, requests
 	}
-	m.observe(ctx, code, d.Seconds(), c.stream, requests, responses)
+	m.observe(ctx, code, d, c.stream, requests, responses)
 	if c.skip {
 		return
 	}

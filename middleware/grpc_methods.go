@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -32,7 +33,8 @@ var codeLabels = func() (l [numCodes + 1]string) {
 
 // rpcFamilies are one side's metric families.
 type rpcFamilies struct {
-	duration, requests, responses *metrics.Histogram
+	duration            *metrics.Timer // seconds in Prometheus, milliseconds in StatsD
+	requests, responses *metrics.Histogram
 }
 
 // methodTable knows one side's methods: their label values, span start options and
@@ -49,7 +51,7 @@ type rpcMethod struct {
 	fams                      *rpcFamilies
 	service, method, spanName string
 	start                     []trace.SpanStartOption
-	byCode                    [numCodes + 1]atomic.Pointer[metrics.Histogram]
+	byCode                    [numCodes + 1]atomic.Pointer[metrics.Timer]
 	requests, responses       atomic.Pointer[metrics.Histogram]
 }
 
@@ -69,7 +71,7 @@ func newMethodTable(r *metrics.Registry, side string, buckets []float64) (*metho
 	if r != nil {
 		f := &rpcFamilies{}
 		var err error
-		if f.duration, err = r.NewHistogram(metrics.Opts{
+		if f.duration, err = r.NewTimer(metrics.Opts{
 			Name:    "rpc_" + side + "_call_duration_seconds",
 			Help:    "Duration of " + side + " gRPC calls, by method and status code.",
 			Labels:  append(rpcLabels[:3:3], "rpc_grpc_status_code"),
@@ -149,7 +151,7 @@ func (t *methodTable) resolve(fullMethod string, known bool) *rpcMethod {
 }
 
 // observe records one finished call.
-func (m *rpcMethod) observe(ctx context.Context, code codes.Code, seconds float64, stream bool, requests, responses int64) {
+func (m *rpcMethod) observe(ctx context.Context, code codes.Code, d time.Duration, stream bool, requests, responses int64) {
 	if m.fams == nil {
 		return
 	}
@@ -162,7 +164,7 @@ func (m *rpcMethod) observe(ctx context.Context, code codes.Code, seconds float6
 		h = m.fams.duration.With("grpc", m.service, m.method, codeLabels[i])
 		m.byCode[i].Store(h)
 	}
-	h.ObserveContext(ctx, seconds)
+	h.ObserveContext(ctx, d)
 	if !stream {
 		return // a unary call is one message each way: the histograms would say nothing
 	}

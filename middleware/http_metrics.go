@@ -27,13 +27,14 @@ var serverLabels = []string{labelMethod, labelRoute, labelStatus, labelStatusCla
 
 // httpMetrics holds the families and the caches of bound series.
 type httpMetrics struct {
-	duration, reqSize, respSize *metrics.Histogram
-	active                      *metrics.Gauge
-	activeBy                    [numMethods]atomic.Pointer[metrics.Gauge]
-	server                      seriesCache[serverKey, *serverSeries]
+	// Durations are Timers: seconds in Prometheus, milliseconds in StatsD.
+	duration, client  *metrics.Timer
+	reqSize, respSize *metrics.Histogram
+	active            *metrics.Gauge
+	activeBy          [numMethods]atomic.Pointer[metrics.Gauge]
+	server            seriesCache[serverKey, *serverSeries]
 
-	client       *metrics.Histogram
-	clientSeries seriesCache[clientKey, *metrics.Histogram]
+	clientSeries seriesCache[clientKey, *metrics.Timer]
 }
 
 // serverKey is what a request's series depend on.
@@ -46,9 +47,10 @@ type serverKey struct {
 // serverSeries is everything bound for one key, span name included, so a request
 // resolves labels, exemplar series and span name with one lookup.
 type serverSeries struct {
-	route                       string
-	spanName                    string
-	duration, reqSize, respSize *metrics.Histogram
+	route             string
+	spanName          string
+	duration          *metrics.Timer
+	reqSize, respSize *metrics.Histogram
 }
 
 type clientKey struct {
@@ -76,11 +78,22 @@ func newHTTPMetrics(reg *metrics.Registry, durBuckets, sizeBuckets []float64) (*
 		}
 		return h
 	}
-	m.duration = def(MetricServerDuration, "Duration of HTTP server requests.", serverLabels, durBuckets)
+	timer := func(name, help string, labels []string) *metrics.Timer {
+		if err != nil {
+			return nil
+		}
+		var t *metrics.Timer
+		t, err = reg.NewTimer(metrics.Opts{Name: name, Help: help, Labels: labels, Buckets: durBuckets})
+		if err != nil {
+			err = fmt.Errorf("middleware: defining %s: %w", name, err)
+		}
+		return t
+	}
+	m.duration = timer(MetricServerDuration, "Duration of HTTP server requests.", serverLabels)
 	m.reqSize = def(MetricServerReqSize, "Size of HTTP server request bodies.", serverLabels, sizeBuckets)
 	m.respSize = def(MetricServerRespSize, "Size of HTTP server response bodies.", serverLabels, sizeBuckets)
-	m.client = def(MetricClientDuration, "Duration of HTTP client requests.",
-		[]string{labelMethod, labelServerAddress, labelStatus, labelStatusClass}, durBuckets)
+	m.client = timer(MetricClientDuration, "Duration of HTTP client requests.",
+		[]string{labelMethod, labelServerAddress, labelStatus, labelStatusClass})
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +138,7 @@ func (m *httpMetrics) serverSeriesFor(k serverKey) *serverSeries {
 	return m.server.store(k, s)
 }
 
-func (m *httpMetrics) clientSeriesFor(k clientKey) *metrics.Histogram {
+func (m *httpMetrics) clientSeriesFor(k clientKey) *metrics.Timer {
 	if m.client == nil {
 		return nil
 	}

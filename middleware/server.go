@@ -201,7 +201,7 @@ func (h *HTTP) finish(st *serverRequest) {
 		in = st.body.n
 	}
 	if ser.duration != nil {
-		ser.duration.ObserveContext(st.ctx, d.Seconds())
+		ser.duration.ObserveContext(st.ctx, d)
 		ser.reqSize.Observe(float64(in))
 		ser.respSize.Observe(float64(st.w.written))
 	}
@@ -272,7 +272,7 @@ func (h *HTTP) finishMetricsOnly(st *requestCore) {
 		if in < 0 {
 			in = st.body.n
 		}
-		ser.duration.ObserveContext(st.req.Context(), (now() - st.start).Seconds())
+		ser.duration.ObserveContext(st.req.Context(), now()-st.start)
 		ser.reqSize.Observe(float64(in))
 		ser.respSize.Observe(float64(st.w.written))
 	}

@@ -56,7 +56,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		status = resp.StatusCode
 	}
 	if hist := h.m.clientSeriesFor(clientKey{host: host, method: mi, status: uint16(min(max(status, 0), 999))}); hist != nil {
-		hist.ObserveContext(out.Context(), (now() - start).Seconds())
+		hist.ObserveContext(out.Context(), now()-start)
 	}
 	if span != nil {
 		if span.IsRecording() {

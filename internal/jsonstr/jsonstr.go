@@ -6,7 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-
 // safe[c] is true for ASCII bytes that need no escaping inside a JSON string.
 var safe = func() (t [utf8.RuneSelf]bool) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
