@@ -3,8 +3,6 @@
 package integration
 
 import (
-	"bufio"
-	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -15,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-go/vigil/internal/sentrytest"
 )
 
 // sentryServer is the one stand-in of the suite: Sentry is a SaaS, so events go to a local
@@ -68,49 +68,25 @@ func (s *sentryServer) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// decodeEnvelope returns the payloads of the envelope's event items.
+// decodeEnvelope returns the payloads of the envelope's event items, as maps so the
+// assertions see exactly the JSON that crossed the wire.
 func decodeEnvelope(raw []byte) ([]map[string]any, error) {
-	rd := bufio.NewReader(bytes.NewReader(raw))
-	if _, err := rd.ReadBytes('\n'); err != nil {
-		return nil, fmt.Errorf("envelope header: %w", err)
+	env, err := sentrytest.Decode(raw)
+	if err != nil {
+		return nil, err
 	}
 	var events []map[string]any
-	for {
-		line, err := rd.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) == 0 {
-			if err == io.EOF {
-				return events, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			continue
-		}
-		var item struct {
-			Type   string `json:"type"`
-			Length *int   `json:"length"`
-		}
-		if err := json.Unmarshal(line, &item); err != nil {
-			return nil, fmt.Errorf("item header %q: %w", line, err)
-		}
-		var payload []byte
-		if item.Length != nil {
-			payload = make([]byte, *item.Length)
-			if _, err := io.ReadFull(rd, payload); err != nil {
-				return nil, fmt.Errorf("item payload: %w", err)
-			}
-		} else if payload, err = rd.ReadBytes('\n'); err != nil && err != io.EOF {
-			return nil, err
-		}
-		if item.Type != "event" {
+	for _, it := range env.Items {
+		if it.Type != "event" {
 			continue
 		}
 		var ev map[string]any
-		if err := json.Unmarshal(payload, &ev); err != nil {
+		if err := json.Unmarshal(it.Payload, &ev); err != nil {
 			return nil, fmt.Errorf("event payload: %w", err)
 		}
 		events = append(events, ev)
 	}
+	return events, nil
 }
 
 // Events returns the events received so far.
