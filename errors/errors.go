@@ -126,7 +126,7 @@ func (r *Reporter) capture(ctx context.Context, v any, attrs []slog.Attr, o capt
 		// Reporting must never take the program down: a hostile value or hook is logged.
 		if p := recover(); p != nil {
 			id = ""
-			r.log.LogAttrs(ctx, slog.LevelError, "vigil: error capture failed", slog.Any("panic", fmt.Sprint(p)))
+			r.log.LogAttrs(ctx, slog.LevelError, "vigil: error capture failed", slog.Any("panic", formatValue(p)))
 		}
 	}()
 	r.stats.captured.Add(1)
@@ -253,12 +253,7 @@ func describe(v any, err error) (msg, typ string) {
 	case string:
 		return x, "string"
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			msg = fmt.Sprintf("%T (String method panicked: %v)", v, p)
-		}
-	}()
-	return fmt.Sprint(v), reflect.TypeOf(v).String()
+	return formatValue(v), reflect.TypeOf(v).String()
 }
 
 // innermostPCs returns the stack recorded by the innermost error of the chain that
@@ -386,6 +381,15 @@ func (r *Reporter) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		r.cancelSend()
+		// Canceling aborts the request in flight; what is left is counting the unsent
+		// events as closed. Wait a moment for that, so nothing runs on after Shutdown and
+		// the counts are final, but not for a custom transport that ignores cancellation.
+		grace := time.NewTimer(50 * time.Millisecond)
+		defer grace.Stop()
+		select {
+		case <-r.exited:
+		case <-grace.C:
+		}
 		return fmt.Errorf("errors: shutdown: sending stopped with events unsent: %w", ctx.Err())
 	}
 }

@@ -137,7 +137,7 @@ func (r *Reporter) process(p *pending) {
 	defer func() {
 		if x := recover(); x != nil {
 			r.stats.failed.Add(1)
-			r.log.Error("vigil: building or sending a Sentry event panicked", slog.String("panic", fmt.Sprint(x)))
+			r.log.Error("vigil: building or sending a Sentry event panicked", slog.String("panic", formatValue(x)))
 		}
 	}()
 	ev := r.buildEvent(p)
@@ -330,16 +330,7 @@ func plainValue(v slog.Value) any {
 	if e, ok := x.(error); ok {
 		return safeError(e)
 	}
-	return safeSprint(x)
-}
-
-func safeSprint(x any) (s string) {
-	defer func() {
-		if p := recover(); p != nil {
-			s = fmt.Sprintf("%T (formatting panicked)", x)
-		}
-	}()
-	return fmt.Sprint(x)
+	return formatValue(x)
 }
 
 // scrubEvent is the last step before the transport: whatever BeforeSend added, values

@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"github.com/vigil-go/vigil/internal/scrub"
 	"log/slog"
 	"net/url"
 	"os"
@@ -203,7 +204,7 @@ func (cfg Config) resolve() (Config, error) {
 
 	if p.URL != "" {
 		if u, err := url.Parse(p.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("Push.URL ("+EnvPushURL+")", p.URL, "want an http(s) URL")
+			bad("Push.URL ("+EnvPushURL+")", redactUserinfo(p.URL), "want an http(s) URL")
 		}
 	}
 	if p.Job == "" {
@@ -231,4 +232,22 @@ func (cfg Config) resolve() (Config, error) {
 		bad("Graphite.Interval ("+EnvGraphiteIntvl+")", g.Interval, "must be positive")
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// redactUserinfo keeps a password in a URL out of error messages, even when the URL does
+// not parse (the text between "//" and the last '@' before the path is the userinfo).
+func redactUserinfo(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "//")
+	if !ok {
+		return raw
+	}
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	at := strings.LastIndex(host, "@")
+	if at < 0 {
+		return raw
+	}
+	return scheme + "//" + scrub.Redacted + rest[at:]
 }

@@ -411,6 +411,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{EnvStatsDFlush, "soon", `VIGIL_STATSD_FLUSH_INTERVAL = "soon"`},
 		{EnvStatsDMaxPacket, "10", `StatsD.MaxPacketSize (VIGIL_STATSD_MAX_PACKET_SIZE) = "10"`},
 		{EnvPushURL, "ftp://x", `Push.URL (VIGIL_PUSHGATEWAY_URL) = "ftp://x"`},
+		// The password in a bad URL stays out of the message.
+		{EnvPushURL, "ftp://ops:s3cret@gw:9091", `Push.URL (VIGIL_PUSHGATEWAY_URL) = "ftp://[REDACTED]@gw:9091"`},
 		{EnvPushInterval, "-1s", `Push.Interval (VIGIL_PUSHGATEWAY_INTERVAL) = "-1s"`},
 		{EnvHost, "maybe", `VIGIL_METRICS_HOST = "maybe"`},
 		{EnvGraphiteAddr, "x:99999", `Graphite.Addr (VIGIL_GRAPHITE_ADDR) = "x:99999"`},
@@ -420,6 +422,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 			_, err := New(Config{DisableGoCollector: true, DisableProcessCollector: true})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to contain %s", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("err leaks the password: %v", err)
 			}
 		})
 	}

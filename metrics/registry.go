@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/model"
+
+	"github.com/vigil-go/vigil/internal/scrub"
 )
 
 // Opts defines a family.
@@ -48,6 +50,7 @@ type family struct {
 	name    string
 	help    string
 	labels  []string
+	redact  []bool // labels named like secrets (token, password, ...); nil when none
 	buckets []float64
 	limit   int
 	desc    *prometheus.Desc
@@ -306,6 +309,14 @@ func (r *Registry) define(k kind, o Opts, mk func(*family) (any, prometheus.Coll
 	f := &family{
 		reg: r, kind: k, name: o.Name, help: o.Help,
 		labels: slices.Clone(o.Labels), buckets: slices.Clone(o.Buckets), limit: limit,
+	}
+	for i, l := range f.labels {
+		if scrub.Default().Sensitive(l) {
+			if f.redact == nil {
+				f.redact = make([]bool, len(f.labels))
+			}
+			f.redact[i] = true
+		}
 	}
 	f.desc = prometheus.NewDesc(o.Name, o.Help, f.labels, nil)
 	handle, c := mk(f)

@@ -285,3 +285,47 @@ func TestStatsDGaugeBackToZeroIsSent(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// A server that went away (connection refused: ICMP port unreachable on loopback) costs the
+// caller nothing; the lost lines are counted as send drops.
+func TestStatsDConnectionRefusedNeverBlocks(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close() // nothing listens there any more
+	r, _ := newTestRegistry(t, Config{StatsD: StatsDConfig{Addr: addr, FlushInterval: time.Hour}})
+	c := must[*Counter](t)(r.Counter("c_total", ""))
+	start := time.Now()
+	for i := range 50 {
+		c.Inc()
+		r.statsd.flush() // each flush writes one packet; the refusal surfaces on the next write
+		if i == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("50 flushes took %v with the server gone", d)
+	}
+	mfs, err := r.Prometheus().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sendDrops float64
+	for _, mf := range mfs {
+		if mf.GetName() != "vigil_metrics_statsd_dropped_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == "send" {
+					sendDrops = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if sendDrops < 1 {
+		t.Errorf("send drops = %v, want the refused writes counted", sendDrops)
+	}
+}

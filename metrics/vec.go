@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/vigil-go/vigil/internal/scrub"
 )
 
 // overflowValue is every label value of a family's overflow series.
@@ -67,6 +69,17 @@ func (v *vec[T]) with(values []string) *T {
 	if len(values) != len(v.labels) {
 		v.mismatch(len(values))
 		return &v.discard.val
+	}
+	if v.redact != nil {
+		// A label named like a secret keeps its name and loses its value, as in logs and
+		// events; all its values then share one series.
+		var buf [8]string
+		values = append(buf[:0], values...)
+		for i, r := range v.redact {
+			if r {
+				values[i] = scrub.Redacted
+			}
+		}
 	}
 	h := hashValues(values)
 	for n := (*v.read.Load())[h]; n != nil; n = n.next.Load() {

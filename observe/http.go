@@ -83,9 +83,26 @@ func (c HTTPConfig) fromEnv() (HTTPConfig, error) {
 	boolEnv(EnvHTTPMetricsOnly, &c.MetricsOnly, false)
 	boolEnv(EnvHTTPAccessLog, &c.DisableAccessLog, true)
 	if c.RequestIDHeader == "" {
-		c.RequestIDHeader = strings.TrimSpace(os.Getenv(EnvHTTPRequestIDHeader))
+		v := strings.TrimSpace(os.Getenv(EnvHTTPRequestIDHeader))
+		if v != "" && !headerName(v) {
+			// Checked here so that the error names the variable, not the field it fills.
+			errs = append(errs, fmt.Errorf("%s=%q: not a header name", EnvHTTPRequestIDHeader, v))
+		} else {
+			c.RequestIDHeader = v
+		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// headerName reports whether s is an HTTP field name (RFC 9110 token).
+func headerName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (o *Observer) initHTTP(context.Context) error {

@@ -175,7 +175,7 @@ func TestHTTPConfigEnv(t *testing.T) {
 	}{
 		{name: "bad bool", key: observe.EnvHTTPMetricsOnly, val: "maybe", wantErr: `VIGIL_HTTP_METRICS_ONLY="maybe"`},
 		{name: "bad skip", key: observe.EnvHTTPSkip, val: "/ok,healthz", wantErr: `VIGIL_HTTP_SKIP="/ok,healthz"`},
-		{name: "bad header", key: observe.EnvHTTPRequestIDHeader, val: "X Id", wantErr: `RequestIDHeader = "X Id"`},
+		{name: "bad header", key: observe.EnvHTTPRequestIDHeader, val: "X Id", wantErr: `VIGIL_HTTP_REQUEST_ID_HEADER="X Id"`},
 		{name: "skip", key: observe.EnvHTTPSkip, val: "/ping", check: func(t *testing.T, o *observe.Observer, logs *syncBuffer) {
 			serveOnce(o, "/ping")
 			if n := countAccess(t, logs); n != 0 {

@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -360,7 +361,8 @@ func parseList(v string) (map[string]string, error) {
 		}
 		dk, err1 := url.PathUnescape(k)
 		dv, err2 := url.PathUnescape(strings.TrimSpace(val))
-		if err := errors.Join(err1, err2); err != nil {
+		// One reason is enough, and keeps the message on one line (errors.Join would not).
+		if err := cmp.Or(err1, err2); err != nil {
 			return nil, fmt.Errorf("entry %q: %v", item, err)
 		}
 		out[dk] = dv

@@ -5,11 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/vigil-go/vigil/internal/scrub"
 )
 
 // pipeline is one exporter behind the SDK's BatchSpanProcessor, with two additions the
@@ -142,6 +147,7 @@ func (e *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Rea
 		e.p.dropped.Add(n)
 		return nil
 	}
+	spans = redactSpans(spans)
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(e.abortCtx, cancel)
 	err := e.next.ExportSpans(ctx, spans)
@@ -167,4 +173,57 @@ func (e *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Rea
 func (e *countingExporter) Shutdown(ctx context.Context) error {
 	defer e.closed.Do(func() { close(e.done) })
 	return e.next.Shutdown(ctx)
+}
+
+// redactSpans replaces the values of attributes named like secrets (user.password,
+// auth.token, ...) on spans and their events, as logs and error events do. It runs in
+// the exporter's goroutine, and copies only the spans that need it.
+func redactSpans(spans []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
+	var out []sdktrace.ReadOnlySpan
+	for i, s := range spans {
+		if !hasSecret(s.Attributes()) && !eventsHaveSecret(s.Events()) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(spans)
+		}
+		stub := tracetest.SpanStubFromReadOnlySpan(s)
+		stub.Attributes = redactAttrs(stub.Attributes)
+		for j := range stub.Events {
+			stub.Events[j].Attributes = redactAttrs(stub.Events[j].Attributes)
+		}
+		out[i] = stub.Snapshot()
+	}
+	if out == nil {
+		return spans
+	}
+	return out
+}
+
+func eventsHaveSecret(evs []sdktrace.Event) bool {
+	for _, e := range evs {
+		if hasSecret(e.Attributes) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasSecret(kvs []attribute.KeyValue) bool {
+	for _, kv := range kvs {
+		if scrub.Default().Sensitive(string(kv.Key)) {
+			return true
+		}
+	}
+	return false
+}
+
+func redactAttrs(kvs []attribute.KeyValue) []attribute.KeyValue {
+	out := slices.Clone(kvs)
+	for i, kv := range out {
+		if scrub.Default().Sensitive(string(kv.Key)) {
+			out[i] = attribute.String(string(kv.Key), scrub.Redacted)
+		}
+	}
+	return out
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"sync"
@@ -159,11 +161,28 @@ func newExporter(ctx context.Context, name string, s settings, out io.Writer) (s
 		if s.protocol == "http/json" {
 			enc = otlptracehttp.EncodingJSON
 		}
-		exp, err = otlptracehttp.New(ctx,
+		// Our own transport, not the exporter's package-wide one, so that Shutdown can
+		// close its keep-alive connections: otherwise each leaves a connection, two
+		// goroutines and a descriptor behind for the transport's idle timeout.
+		tr := &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          4,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		}
+		var hexp sdktrace.SpanExporter
+		hexp, err = otlptracehttp.New(ctx,
 			otlptracehttp.WithEndpointURL(endpoint),
 			otlptracehttp.WithEncoding(enc),
 			otlptracehttp.WithHeaders(s.headers),
-			otlptracehttp.WithTimeout(s.timeout))
+			otlptracehttp.WithTimeout(s.timeout),
+			otlptracehttp.WithHTTPClient(&http.Client{Transport: tr, Timeout: s.timeout}))
+		if err == nil {
+			exp = &closingExporter{SpanExporter: hexp, tr: tr}
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("tracing: OTLP %s exporter for %s: %w", s.protocol, endpoint, err)
@@ -264,4 +283,16 @@ func SpanID(ctx context.Context) string {
 		return sc.SpanID().String()
 	}
 	return ""
+}
+
+// closingExporter closes its HTTP transport's idle connections once shut down.
+type closingExporter struct {
+	sdktrace.SpanExporter
+	tr *http.Transport
+}
+
+func (e *closingExporter) Shutdown(ctx context.Context) error {
+	err := e.SpanExporter.Shutdown(ctx)
+	e.tr.CloseIdleConnections()
+	return err
 }

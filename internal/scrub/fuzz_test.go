@@ -1,0 +1,162 @@
+package scrub
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// FuzzSensitive checks the name rule's invariants: case and the separators - _ . and
+// space do not matter, and a name that contains a sensitive name is sensitive.
+// Seeds: testdata/fuzz/FuzzSensitive.
+func FuzzSensitive(f *testing.F) {
+	for _, s := range []string{"Authorization", "X-Auth-Token", "x_csrf_token", "X-Amz-Security-Token",
+		"db.password", "API-KEY", "pass word", "user", "", "ßession", "PaSsWoRd\x00"} {
+		f.Add(s, "x")
+	}
+	m := New("tenant-id")
+	f.Fuzz(func(t *testing.T, name, affix string) {
+		got := m.Sensitive(name)
+		if again := m.Sensitive(name); again != got {
+			t.Fatalf("Sensitive(%q) changed from %v to %v (memo)", name, got, again)
+		}
+		if up := asciiUpper(name); m.Sensitive(up) != got {
+			t.Fatalf("Sensitive(%q) = %v but Sensitive(%q) = %v", name, got, up, !got)
+		}
+		if sep := strings.NewReplacer("-", "", "_", "", ".", "", " ", "").Replace(name); m.Sensitive(sep) != got {
+			t.Fatalf("Sensitive(%q) = %v but Sensitive(%q) = %v", name, got, sep, !got)
+		}
+		if got && !m.Sensitive(affix+name+affix) {
+			t.Fatalf("%q is sensitive but %q is not", name, affix+name+affix)
+		}
+		if !Default().Sensitive(name) && got && !m.Sensitive("tenant_id"+affix) {
+			t.Fatal("extra pattern lost")
+		}
+	})
+}
+
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// FuzzQuery checks Query, Form and URL: whatever the input, every parameter whose name
+// is sensitive comes out as [REDACTED] when the result is parsed the way a server would,
+// and a URL never keeps its password. Seeds: testdata/fuzz/FuzzQuery.
+func FuzzQuery(f *testing.F) {
+	f.Add("token=abc&page=2")
+	f.Add("X-Amz-Signature=deadbeef&X-Amz-Credential=AKIA%2F")
+	f.Add("pass%77ord=hunter2&a=%zz")
+	f.Add("password&password=&pass+word=x;y")
+	m := Default()
+	f.Fuzz(func(t *testing.T, q string) {
+		for _, out := range []string{m.Query(q), m.Form(q)} {
+			if out == Redacted {
+				continue
+			}
+			for _, part := range strings.Split(out, "&") {
+				k, v, has := strings.Cut(part, "=")
+				name, err := url.QueryUnescape(k)
+				if err != nil {
+					t.Fatalf("Query(%q) = %q keeps an unparseable name %q", q, out, k)
+				}
+				if has && m.Sensitive(name) && v != Redacted {
+					t.Fatalf("Query(%q) = %q: %s=%q not redacted", q, out, name, v)
+				}
+			}
+		}
+		u, err := url.Parse("https://user:s3cr3t-pw@host/p?" + q)
+		if err != nil {
+			return
+		}
+		out := m.URL(u)
+		if strings.Contains(out, "s3cr3t-pw") {
+			t.Fatalf("URL kept the password: %q", out)
+		}
+		// URL keeps [REDACTED] readable, which url.Parse refuses in userinfo: read the
+		// query the way a server would, after '?' and before '#'.
+		_, query, _ := strings.Cut(out, "?")
+		query, _, _ = strings.Cut(query, "#")
+		vals, err := url.ParseQuery(query)
+		if err != nil {
+			return // the server would reject it as well
+		}
+		for k, vs := range vals {
+			for _, v := range vs {
+				if m.Sensitive(k) && v != Redacted && v != "" {
+					t.Fatalf("URL(%q) = %q: %s=%q not redacted", u, out, k, v)
+				}
+			}
+		}
+	})
+}
+
+// FuzzBody checks the JSON, form and header rules: valid JSON stays valid JSON with every
+// member under a sensitive name redacted at any depth; anything that cannot be inspected
+// is redacted whole; sensitive headers never keep their values. Seeds: testdata/fuzz/FuzzBody.
+func FuzzBody(f *testing.F) {
+	f.Add("application/json", []byte(`{"user":"a","password":"hunter2","nested":[{"api_key":1}]}`))
+	f.Add("application/x-www-form-urlencoded", []byte("password=x&user=y"))
+	f.Add("application/vnd.api+json; charset=utf-8", []byte(`{"p\u0061ssword":"x"}`))
+	f.Add("text/plain", []byte("hello"))
+	f.Add("application/octet-stream", []byte{0, 1, 2})
+	f.Add("application/json", []byte(`[[[[[[[[[[{"token":"t"}]]]]]]]]]]`))
+	f.Add("application/json", []byte(`{"a":1} {"token":2}`))
+	m := Default()
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		out := m.Body(ct, body)
+		if len(body) == 0 {
+			if len(out) != 0 {
+				t.Fatalf("empty body became %q", out)
+			}
+			return
+		}
+		js := m.JSON(body)
+		if len(bytes.TrimSpace(body)) > 0 {
+			var v any
+			if err := json.Unmarshal(js, &v); err != nil {
+				t.Fatalf("JSON(%q) = %q, not JSON: %v", body, js, err)
+			}
+			checkJSON(t, m, v, body)
+			if json.Valid(body) && bytes.Equal(js, []byte(`"`+Redacted+`"`)) && !bytes.Contains(body, []byte(Redacted)) {
+				t.Fatalf("valid JSON %q redacted whole", body)
+			}
+		}
+		h := http.Header{ct: {string(body)}, "Authorization": {"Bearer x"}, "X-Csrf-Token": {"c"}}
+		for k, vs := range m.Header(h) {
+			if m.Sensitive(k) && (len(vs) != 1 || vs[0] != Redacted) {
+				t.Fatalf("header %s kept %q", k, vs)
+			}
+		}
+		if h.Get("Authorization") != "Bearer x" {
+			t.Fatal("Header modified its input")
+		}
+	})
+}
+
+func checkJSON(t *testing.T, m *Matcher, v any, in []byte) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if m.Sensitive(k) {
+				if e != Redacted {
+					t.Fatalf("JSON(%q): member %q = %v, not redacted", in, k, e)
+				}
+				continue
+			}
+			checkJSON(t, m, e, in)
+		}
+	case []any:
+		for _, e := range x {
+			checkJSON(t, m, e, in)
+		}
+	}
+}
