@@ -16,8 +16,8 @@
 //     Prometheus and pushed to StatsD or a Pushgateway, with series caps.
 //   - tracing: OpenTelemetry provider setup from the standard OTEL_* variables, exporters,
 //     sampling, propagation and span helpers.
-//   - middleware: net/http server middleware, an http.RoundTripper and gRPC interceptors
-//     that record all of the above per request.
+//   - middleware: net/http server middleware, an http.RoundTripper, and gRPC stats handlers
+//     and interceptors that record all of the above per request or call.
 //
 // logging, errors, metrics and tracing do not import each other; what one needs from
 // another is passed in. Request-scoped data travels in the context.Context.

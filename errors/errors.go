@@ -154,6 +154,11 @@ func (r *Reporter) capture(ctx context.Context, v any, attrs []slog.Attr, o capt
 		fp := h.Sum64() ^ primary.hash
 		var suppressed int
 		id, outcome, suppressed = r.decide(fp, now.UnixNano())
+		if outcome == outcomeQueued && len(r.queue) == cap(r.queue) {
+			// Full already: skip building the pending event only to drop it.
+			r.stats.queueFull.Add(1)
+			id, outcome = "", outcomeQueueFull
+		}
 		if outcome == outcomeQueued {
 			p := &pending{
 				id: id, when: now, v: v, err: err, msg: msg, typ: typ,

@@ -15,6 +15,10 @@ type dedupTable struct {
 	window int64 // nanoseconds; 0 disables
 	mu     sync.Mutex
 	m      map[uint64]*dedupEntry
+	// soonest is a lower bound on the entries' expiry: while the table is full and
+	// nothing can have expired, remember returns without scanning, so a flood of
+	// distinct errors costs O(1) each rather than a sweep of the whole table.
+	soonest int64
 }
 
 type dedupEntry struct {
@@ -48,9 +52,15 @@ func (d *dedupTable) remember(fp uint64, id string, now int64) {
 		d.m = make(map[uint64]*dedupEntry)
 	}
 	if len(d.m) >= maxFingerprints {
+		if now < d.soonest {
+			return
+		}
+		d.soonest = now + d.window
 		for k, e := range d.m {
 			if now >= e.until {
 				delete(d.m, k)
+			} else if e.until < d.soonest {
+				d.soonest = e.until
 			}
 		}
 		if len(d.m) >= maxFingerprints {
