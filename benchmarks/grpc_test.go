@@ -17,7 +17,6 @@ import (
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/test/bufconn"
 
-	"github.com/vigil-go/vigil/middleware"
 )
 
 // testService answers UnaryCall with a small payload. grpc-go ships the interop
@@ -99,27 +98,17 @@ func peerGRPC(tb testing.TB) grpcStack {
 	}
 }
 
-// vigilGRPC is vigil's server telemetry with every part on, built from an Observer's
-// parts as the Observer builds it: its registry, tracer provider, logger and Capture.
+// vigilGRPC is vigil's server telemetry with every part on, exactly as an Observer
+// builds it (Observer.GRPCServerOptions).
 func vigilGRPC(tb testing.TB) grpcStack {
 	tb.Helper()
 	spans := &spanSink{}
 	out, logs := logSink(tb)
 	sinks := vigilSinks{spans: spans, logs: out}
 	o := newObserver(tb, sinks)
-	g, err := middleware.NewGRPC(middleware.GRPCConfig{
-		Logger:         o.Logger(),
-		Registry:       o.Registry(),
-		TracerProvider: o.Tracing().TracerProvider(),
-		Propagator:     w3c,
-		Capture:        o.Capture,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
 	return grpcStack{
 		impl: "vigil",
-		opts: g.ServerOptions(),
+		opts: o.GRPCServerOptions(),
 		check: func(tb testing.TB) {
 			checkSeries(tb, o.Registry().Prometheus(), "rpc_server_call_duration_seconds")
 			checkSpans(tb, o.Shutdown, spans) // Shutdown flushes; the check runs last

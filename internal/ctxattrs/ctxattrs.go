@@ -11,7 +11,11 @@ import (
 type key struct{}
 
 // list is immutable once stored, so contexts derived on other goroutines never race.
-type list struct{ attrs []slog.Attr }
+// Short lists (a request's id and route) live in inline, so With allocates once.
+type list struct {
+	attrs  []slog.Attr
+	inline [4]slog.Attr
+}
 
 // With returns a context whose attribute list is the parent's followed by attrs.
 func With(ctx context.Context, attrs ...slog.Attr) context.Context {
@@ -19,10 +23,15 @@ func With(ctx context.Context, attrs ...slog.Attr) context.Context {
 		return ctx
 	}
 	prev := From(ctx)
-	merged := make([]slog.Attr, 0, len(prev)+len(attrs))
-	merged = append(merged, prev...)
-	merged = append(merged, attrs...)
-	return context.WithValue(ctx, key{}, &list{merged})
+	l := &list{}
+	if n := len(prev) + len(attrs); n <= len(l.inline) {
+		l.attrs = l.inline[:0:n]
+	} else {
+		l.attrs = make([]slog.Attr, 0, n)
+	}
+	l.attrs = append(l.attrs, prev...)
+	l.attrs = append(l.attrs, attrs...)
+	return context.WithValue(ctx, key{}, l)
 }
 
 // From returns the attributes stored in ctx. The caller must not modify the slice.

@@ -118,28 +118,48 @@ func normalize(dst []byte, s string) []byte {
 }
 
 // Query returns the raw query with the values of sensitive parameters replaced.
-// Unparseable input is redacted whole rather than passed through.
+// Unparseable input is redacted whole rather than passed through. A query with nothing
+// to redact is returned as is, without allocating.
 func (m *Matcher) Query(rawQuery string) string {
 	if rawQuery == "" {
 		return ""
 	}
-	changed := false
-	parts := strings.Split(rawQuery, "&")
-	for i, p := range parts {
-		k, _, hasValue := strings.Cut(p, "=")
-		name, err := url.QueryUnescape(k)
-		if err != nil {
-			return Redacted
+	var b strings.Builder // used only once something is redacted
+	done := 0
+	for start := 0; start <= len(rawQuery); {
+		end := strings.IndexByte(rawQuery[start:], '&')
+		if end < 0 {
+			end = len(rawQuery)
+		} else {
+			end += start
+		}
+		part := rawQuery[start:end]
+		k, _, hasValue := strings.Cut(part, "=")
+		name := k
+		if strings.ContainsAny(k, "%+") {
+			u, err := url.QueryUnescape(k)
+			if err != nil {
+				return Redacted
+			}
+			name = u
 		}
 		if hasValue && m.Sensitive(name) {
-			parts[i] = k + "=" + Redacted
-			changed = true
+			if b.Len() == 0 {
+				b.Grow(len(rawQuery))
+			}
+			b.WriteString(rawQuery[done:start])
+			b.WriteString(k)
+			b.WriteString("=")
+			b.WriteString(Redacted)
+			done = end
 		}
+		start = end + 1
 	}
-	if !changed {
+	if done == 0 {
 		return rawQuery
 	}
-	return strings.Join(parts, "&")
+	b.WriteString(rawQuery[done:])
+	return b.String()
 }
 
 // URL returns u as a string with its userinfo password and sensitive query values redacted.
