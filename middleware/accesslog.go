@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"log/slog"
+	"time"
 )
 
 // maxLineAttrs is the most attributes an access-log line carries; they live in an array
@@ -24,9 +25,13 @@ func (l *accessLine) add(a slog.Attr) {
 }
 
 // emit writes the line. request_id, route, trace_id and span_id are not added here: the
-// vigil log handler takes them from ctx.
+// vigil log handler takes them from ctx. It hands the record to the handler directly:
+// slog.Logger would walk the stack for a source position that, for an access line,
+// names this package rather than anything of the user's.
 func (l *accessLine) emit(ctx context.Context, logger *slog.Logger, level slog.Level, msg string) {
-	logger.LogAttrs(ctx, level, msg, l.attrs[:l.n]...)
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.AddAttrs(l.attrs[:l.n]...)
+	_ = logger.Handler().Handle(ctx, r)
 }
 
 // httpLevel is the access-log level of a status: Info for 1xx-3xx, Warn for 4xx, Error

@@ -23,6 +23,7 @@ type rpcCall struct {
 	fullMethod string
 	span       trace.Span // nil when skipped or without a tracer
 	skip       bool
+	id         string // server: the request id, set on the span with the rest at the end
 
 	// Server only, written on the call's own goroutine before End.
 	began          bool // Begin seen: a registered method (or the unknown-service handler) runs
@@ -44,6 +45,11 @@ type rpcCall struct {
 }
 
 type callKey struct{}
+
+// rpcEndAttrs is the most attributes finish sets on a span.
+const rpcEndAttrs = 12
+
+var rpcAttrPool = sync.Pool{New: func() any { return new([rpcEndAttrs]attribute.KeyValue) }}
 
 func callFrom(ctx context.Context) *rpcCall {
 	c, _ := ctx.Value(callKey{}).(*rpcCall)
@@ -95,8 +101,12 @@ func (g *GRPC) finish(ctx context.Context, c *rpcCall, server bool, err error) {
 
 	if sp := c.span; sp != nil {
 		if sp.IsRecording() {
-			var buf [10]attribute.KeyValue
+			// One SetAttributes call with a pooled scratch array: the SDK copies them.
+			buf := rpcAttrPool.Get().(*[rpcEndAttrs]attribute.KeyValue)
 			attrs := append(buf[:0], attribute.Int("rpc.grpc.status_code", int(code)))
+			if c.id != "" {
+				attrs = append(attrs, attribute.String(attrRequestID, c.id))
+			}
 			if other {
 				sp.SetName(methodOther)
 				attrs = append(attrs,
@@ -124,6 +134,8 @@ func (g *GRPC) finish(ctx context.Context, c *rpcCall, server bool, err error) {
 					attribute.Int64("rpc.grpc.messages_received", c.received.Load()))
 			}
 			sp.SetAttributes(attrs...)
+			clear(buf[:])
+			rpcAttrPool.Put(buf)
 			// Server spans fail only for server faults; a client's call failed whatever the code.
 			if code != codes.OK && (!server || serverFault(code)) {
 				sp.SetStatus(otelcodes.Error, status.Convert(err).Message())

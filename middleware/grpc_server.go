@@ -40,9 +40,7 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 		if g.tracer != nil {
 			name, opts := g.server.startOptions(c.fullMethod)
 			ctx, c.span = g.tracer.Start(ctx, name, opts...)
-			if c.span.IsRecording() {
-				c.span.SetAttributes(attribute.String(attrRequestID, id))
-			}
+			c.id = id // set on the span in finish, with the other end-of-call attributes
 		}
 		ctx = ctxattrs.With(ctx, slog.String(attrRequestID, id), slog.String(attrRoute, c.fullMethod))
 	}

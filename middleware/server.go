@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -119,7 +120,6 @@ type serverRequest struct {
 	requestCore
 	route routeValue
 	id    [1]string // the X-Request-ID header value slice, without its own allocation
-	attrs [maxSpanAttrs]attribute.KeyValue
 	ctx   context.Context
 	span  trace.Span
 	quiet bool // on the skip list: no span, no access log
@@ -329,6 +329,8 @@ func (c headerCarrier) Keys() []string        { return propagation.HeaderCarrier
 // then route, status and error type.
 const maxSpanAttrs = 14
 
+var spanAttrPool = sync.Pool{New: func() any { return new([maxSpanAttrs]attribute.KeyValue) }}
+
 var (
 	serverKind = trace.WithSpanKind(trace.SpanKindServer)
 	clientKind = trace.WithSpanKind(trace.SpanKindClient)
@@ -370,12 +372,17 @@ func (h *HTTP) endSpan(st *serverRequest, ser *serverSeries, status int, panicke
 	sp := st.span
 	if sp.IsRecording() {
 		sp.SetName(ser.spanName)
-		attrs := h.requestAttrs(st.attrs[:0], st.req, st.method, st.id[0])
+		// SetAttributes copies the attributes into the span, so the scratch array goes
+		// back to the pool at once rather than living (1 KB) in every request's state.
+		buf := spanAttrPool.Get().(*[maxSpanAttrs]attribute.KeyValue)
+		attrs := h.requestAttrs(buf[:0], st.req, st.method, st.id[0])
 		attrs = append(attrs, keyRoute.String(ser.route), keyStatus.Int(status))
 		if status >= 500 {
 			attrs = append(attrs, keyErrorType.String(statusCode(status)))
 		}
 		sp.SetAttributes(attrs...)
+		clear(buf[:])
+		spanAttrPool.Put(buf)
 		if panicked != nil {
 			sp.AddEvent("exception", trace.WithAttributes(
 				attribute.String("exception.type", fmt.Sprintf("%T", panicked)),
