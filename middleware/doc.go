@@ -129,9 +129,9 @@
 //     rpc_server_responses_per_rpc (messages received and sent per call; a unary call is
 //     always one of each, so it is not recorded);
 //   - writes one "grpc server call" line: Info when OK, Warn for the caller's errors,
-//     Error for the server faults, with rpc_service, rpc_method, grpc_code, duration_ms,
-//     peer, messages_sent and messages_received for streams, the status message, and
-//     panic=true after a recovered panic;
+//     Error for the server faults, with rpc_service, rpc_method, grpc_code, duration
+//     (nanoseconds, as in the HTTP line), peer, messages_sent and messages_received for
+//     streams, the status message, and panic=true after a recovered panic;
 //   - recovers a panic in a unary or streaming handler: the value goes to Capture with
 //     rpc_method and the incoming metadata, secrets redacted by the internal/scrub rules
 //     (Authorization, cookies, API keys, tokens, ...); the span gets an exception event;

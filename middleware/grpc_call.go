@@ -169,7 +169,7 @@ func (g *GRPC) accessLine(ctx context.Context, c *rpcCall, server bool, m *rpcMe
 	l.add(slog.String("rpc_service", m.service))
 	l.add(slog.String("rpc_method", m.method))
 	l.add(slog.String("grpc_code", code.String()))
-	l.add(slog.Float64("duration_ms", float64(d.Nanoseconds())/1e6))
+	l.add(slog.Duration("duration", d)) // nanoseconds, as in the HTTP access line
 	if m.service == methodOther {
 		l.add(slog.String("rpc_method_original", c.fullMethod))
 	}

@@ -359,8 +359,8 @@ func (e *env) checkCall(t *testing.T, method string, code codes.Code, serverLeve
 		if l["trace_id"] != wantSpan.SpanContext.TraceID().String() || l["span_id"] != wantSpan.SpanContext.SpanID().String() {
 			t.Errorf("%s line trace %v/%v, want its span %v", side, l["trace_id"], l["span_id"], wantSpan.SpanContext)
 		}
-		if d, ok := l["duration_ms"].(float64); !ok || d <= 0 {
-			t.Errorf("%s line duration_ms = %v", side, l["duration_ms"])
+		if d, ok := l["duration"].(float64); !ok || d <= 0 {
+			t.Errorf("%s line duration = %v", side, l["duration"])
 		}
 		if (code != codes.OK) != (l["error"] != nil) {
 			t.Errorf("%s line error = %v for %v", side, l["error"], code)
