@@ -168,9 +168,11 @@ func setUp() (*suite, func(), error) {
 	if err != nil {
 		return s, cleanup, err
 	}
+	// This instance only proves OTLP/HTTP export. Its StatsD is off (the last value of a
+	// variable wins), so the StatsD assertions count the first instance's traffic alone.
 	s.viaHTTP, err = startService(filepath.Join(dir, "quickstart"), []string{"-addr", httpAddr},
 		append(common, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
-			"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+e.otlpHTTP))
+			"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+e.otlpHTTP, "VIGIL_STATSD_ADDR="))
 	if err != nil {
 		return s, cleanup, err
 	}
