@@ -121,9 +121,15 @@ func FuzzBody(f *testing.F) {
 		}
 		js := m.JSON(body)
 		if len(bytes.TrimSpace(body)) > 0 {
+			// Valid JSON may hold numbers no float64 holds; decode them as json.Number.
+			if !json.Valid(js) {
+				t.Fatalf("JSON(%q) = %q, not JSON", body, js)
+			}
+			dec := json.NewDecoder(bytes.NewReader(js))
+			dec.UseNumber()
 			var v any
-			if err := json.Unmarshal(js, &v); err != nil {
-				t.Fatalf("JSON(%q) = %q, not JSON: %v", body, js, err)
+			if err := dec.Decode(&v); err != nil {
+				t.Fatalf("JSON(%q) = %q: %v", body, js, err)
 			}
 			checkJSON(t, m, v, body)
 			if json.Valid(body) && bytes.Equal(js, []byte(`"`+Redacted+`"`)) && !bytes.Contains(body, []byte(Redacted)) {
