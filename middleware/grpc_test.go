@@ -1,9 +1,7 @@
 package middleware_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -88,36 +86,6 @@ func (testService) StreamingOutputCall(req *testpb.StreamingOutputCallRequest, s
 	return payloadStatus(req.GetPayload().GetBody(), req.GetResponseStatus())
 }
 
-// syncBuffer is a concurrency-safe log sink read back as JSON lines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(b.buf.String(), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line is not JSON: %v: %q", err, l)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // capture is one call of GRPCConfig.Capture.
 type capture struct {
 	v         any
@@ -128,7 +96,7 @@ type capture struct {
 }
 
 type env struct {
-	logs     *syncBuffer
+	logs     *logBuffer
 	spans    *tracetest.InMemoryExporter
 	reg      *metrics.Registry
 	conn     *grpc.ClientConn
@@ -141,7 +109,7 @@ type env struct {
 func newEnv(t *testing.T, edit func(*middleware.GRPCConfig), serverOpts ...grpc.ServerOption) *env {
 	t.Helper()
 	leakOpt := goleak.IgnoreCurrent()
-	e := &env{logs: &syncBuffer{}, spans: tracetest.NewInMemoryExporter()}
+	e := &env{logs: &logBuffer{}, spans: tracetest.NewInMemoryExporter()}
 	logger, err := logging.New(logging.Config{Output: e.logs, Level: slog.LevelDebug, Service: "test"})
 	if err != nil {
 		t.Fatal(err)

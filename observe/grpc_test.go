@@ -1,14 +1,12 @@
 package observe_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,24 +22,11 @@ import (
 	"github.com/vigil-go/vigil/observe"
 )
 
-type grpcLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *grpcLog) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *grpcLog) find(t *testing.T, key, value string) map[string]any {
+// find returns the first JSON line whose key has value, or nil.
+func (b *syncBuffer) find(t *testing.T, key, value string) map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, l := range strings.Split(b.buf.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil && m[key] == value {
+	for _, m := range b.lines(t) {
+		if m[key] == value {
 			return m
 		}
 	}
@@ -100,7 +85,7 @@ func TestObserverGRPC(t *testing.T) {
 	t.Setenv(observe.EnvGRPCAccessLog, "")
 	leakOpt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, leakOpt) }) // registered first, so it runs after the server stops
-	var out grpcLog
+	var out syncBuffer
 	o := newGRPCObserver(t, &out)
 	if g1, g2 := o.GRPC(), o.GRPC(); g1 != g2 {
 		t.Fatal("GRPC() built twice")
