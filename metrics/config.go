@@ -31,6 +31,11 @@ type Config struct {
 	// registries that must never start a backend.
 	IgnoreEnv bool
 
+	// RedactKeys are secret-name patterns added to the built-in ones (also
+	// VIGIL_LOG_REDACT, comma separated, shared with logging and errors): the values of
+	// a label so named are exported as "[REDACTED]", one series for all of them.
+	RedactKeys []string
+
 	// Service is the default Pushgateway job name.
 	Service string
 	// Logger receives the registry's own warnings (misuse, overflow, dead backends),
@@ -76,11 +81,13 @@ const (
 	EnvStatsDFlush     = "VIGIL_STATSD_FLUSH_INTERVAL"
 	EnvStatsDMaxPacket = "VIGIL_STATSD_MAX_PACKET_SIZE"
 	EnvPushURL         = "VIGIL_PUSHGATEWAY_URL"
-	EnvPushJob         = "VIGIL_PUSHGATEWAY_JOB"
-	EnvPushInterval    = "VIGIL_PUSHGATEWAY_INTERVAL"
-	EnvGraphiteAddr    = "VIGIL_GRAPHITE_ADDR"
-	EnvGraphitePrefix  = "VIGIL_GRAPHITE_PREFIX"
-	EnvGraphiteIntvl   = "VIGIL_GRAPHITE_INTERVAL"
+	// EnvRedact is the logging package's variable: every part redacts the same names.
+	EnvRedact         = "VIGIL_LOG_REDACT"
+	EnvPushJob        = "VIGIL_PUSHGATEWAY_JOB"
+	EnvPushInterval   = "VIGIL_PUSHGATEWAY_INTERVAL"
+	EnvGraphiteAddr   = "VIGIL_GRAPHITE_ADDR"
+	EnvGraphitePrefix = "VIGIL_GRAPHITE_PREFIX"
+	EnvGraphiteIntvl  = "VIGIL_GRAPHITE_INTERVAL"
 )
 
 // Defaults.
@@ -148,6 +155,18 @@ func (cfg Config) resolve() (Config, error) {
 		envDur = func(string, *time.Duration) {}
 		envStr = func(string, *string) {}
 		envOff = func(string, *bool) {}
+	}
+	for i, k := range cfg.RedactKeys {
+		if strings.TrimSpace(k) == "" {
+			bad(fmt.Sprintf("RedactKeys[%d]", i), k, "want a non-empty pattern")
+		}
+	}
+	if !cfg.IgnoreEnv {
+		for _, k := range strings.Split(os.Getenv(EnvRedact), ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				cfg.RedactKeys = append(cfg.RedactKeys, k)
+			}
+		}
 	}
 	envInt(EnvSeriesLimit, &cfg.SeriesLimit)
 	envOff(EnvGoCollector, &cfg.DisableGoCollector)

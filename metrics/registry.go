@@ -81,9 +81,10 @@ func (f *family) invalidValue(v float64) {
 // Registry holds families exposed to Prometheus and, when configured, sent to StatsD,
 // a Pushgateway or Graphite. It is safe for concurrent use.
 type Registry struct {
-	cfg    Config
-	reg    *prometheus.Registry
-	logger *slog.Logger
+	cfg     Config
+	reg     *prometheus.Registry
+	logger  *slog.Logger
+	matcher *scrub.Matcher // secret label names
 
 	mu   sync.Mutex
 	fams map[string]*family
@@ -107,7 +108,8 @@ func New(cfg Config) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Registry{cfg: cfg, reg: prometheus.NewRegistry(), logger: cfg.Logger, fams: map[string]*family{}}
+	r := &Registry{cfg: cfg, reg: prometheus.NewRegistry(), logger: cfg.Logger, fams: map[string]*family{},
+		matcher: scrub.New(cfg.RedactKeys...)}
 	r.list.Store(&[]*family{})
 	var errs []error
 	if !cfg.DisableGoCollector {
@@ -311,7 +313,7 @@ func (r *Registry) define(k kind, o Opts, mk func(*family) (any, prometheus.Coll
 		labels: slices.Clone(o.Labels), buckets: slices.Clone(o.Buckets), limit: limit,
 	}
 	for i, l := range f.labels {
-		if scrub.Default().Sensitive(l) {
+		if r.matcher.Sensitive(l) {
 			if f.redact == nil {
 				f.redact = make([]bool, len(f.labels))
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/vigil-go/vigil/metrics"
 )
@@ -12,6 +14,13 @@ func (o *Observer) initMetrics(context.Context) error {
 	cfg := o.cfg.Metrics
 	if cfg.Logger == nil {
 		cfg.Logger = o.base
+	}
+	// A name redacted in logs and events is redacted as a label too. Empty patterns are
+	// left out here: the part they were given to reports them.
+	for _, k := range slices.Concat(o.cfg.Logging.RedactKeys, o.cfg.Errors.RedactKeys) {
+		if strings.TrimSpace(k) != "" {
+			cfg.RedactKeys = append(cfg.RedactKeys, k)
+		}
 	}
 	r, err := metrics.New(cfg)
 	if err != nil {

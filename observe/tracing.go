@@ -3,6 +3,8 @@ package observe
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -13,6 +15,12 @@ func (o *Observer) initTracing(ctx context.Context) error {
 	cfg := o.cfg.Tracing
 	if cfg.Logger == nil {
 		cfg.Logger = o.base
+	}
+	// A name redacted in logs and events is redacted as a span attribute too.
+	for _, k := range slices.Concat(o.cfg.Logging.RedactKeys, o.cfg.Errors.RedactKeys) {
+		if strings.TrimSpace(k) != "" {
+			cfg.RedactKeys = append(cfg.RedactKeys, k)
+		}
 	}
 	p, err := tracing.New(ctx, cfg)
 	if err != nil {

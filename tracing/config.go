@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/vigil-go/vigil/internal/scrub"
 	"math"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +67,7 @@ type settings struct {
 	queueSize int
 	sampler   sdktrace.Sampler
 	resource  map[string]string
+	matcher   *scrub.Matcher // attribute names redacted on export
 }
 
 // resolve applies the precedence Config > environment > default and returns every
@@ -225,6 +228,20 @@ func resolve(cfg Config) (settings, error) {
 			}
 		}
 	}
+
+	// Secret names.
+	redact := slices.Clone(cfg.RedactKeys)
+	for i, k := range cfg.RedactKeys {
+		if strings.TrimSpace(k) == "" {
+			bad(fmt.Sprintf("tracing.RedactKeys[%d]", i), k, "want a non-empty pattern")
+		}
+	}
+	for _, k := range strings.Split(os.Getenv("VIGIL_LOG_REDACT"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			redact = append(redact, k)
+		}
+	}
+	s.matcher = scrub.New(redact...)
 
 	// Sampler.
 	sampler, err := resolveSampler(cfg.SampleRatio)

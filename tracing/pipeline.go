@@ -39,7 +39,7 @@ type pipeline struct {
 
 func newPipeline(exp sdktrace.SpanExporter, s settings, dropped *atomic.Uint64, log *slog.Logger) *pipeline {
 	p := &pipeline{limit: int64(s.queueSize), dropped: dropped}
-	p.exp = newCountingExporter(exp, p, log)
+	p.exp = newCountingExporter(exp, p, log, s.matcher)
 	p.bsp = sdktrace.NewBatchSpanProcessor(p.exp,
 		sdktrace.WithMaxQueueSize(s.queueSize),
 		sdktrace.WithExportTimeout(s.timeout),
@@ -118,9 +118,10 @@ func (p *pipeline) shutdown(ctx context.Context) error {
 // countingExporter wraps the real exporter: it counts failed and abandoned spans as
 // dropped and logs failures once per outage instead of once per batch.
 type countingExporter struct {
-	next sdktrace.SpanExporter
-	p    *pipeline
-	log  *slog.Logger
+	next    sdktrace.SpanExporter
+	p       *pipeline
+	log     *slog.Logger
+	matcher *scrub.Matcher // nil means the built-in names
 
 	abortCtx context.Context
 	abort    context.CancelFunc
@@ -132,9 +133,9 @@ type countingExporter struct {
 	closed   sync.Once
 }
 
-func newCountingExporter(next sdktrace.SpanExporter, p *pipeline, log *slog.Logger) *countingExporter {
+func newCountingExporter(next sdktrace.SpanExporter, p *pipeline, log *slog.Logger, m *scrub.Matcher) *countingExporter {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &countingExporter{next: next, p: p, log: log, abortCtx: ctx, abort: cancel, done: make(chan struct{})}
+	return &countingExporter{next: next, p: p, log: log, matcher: m, abortCtx: ctx, abort: cancel, done: make(chan struct{})}
 }
 
 // ExportSpans passes the batch on unless shutdown has abandoned exports. It returns nil
@@ -147,7 +148,7 @@ func (e *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Rea
 		e.p.dropped.Add(n)
 		return nil
 	}
-	spans = redactSpans(spans)
+	spans = redactSpans(spans, e.matcher)
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(e.abortCtx, cancel)
 	err := e.next.ExportSpans(ctx, spans)
@@ -178,19 +179,19 @@ func (e *countingExporter) Shutdown(ctx context.Context) error {
 // redactSpans replaces the values of attributes named like secrets (user.password,
 // auth.token, ...) on spans and their events, as logs and error events do. It runs in
 // the exporter's goroutine, and copies only the spans that need it.
-func redactSpans(spans []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
+func redactSpans(spans []sdktrace.ReadOnlySpan, m *scrub.Matcher) []sdktrace.ReadOnlySpan {
 	var out []sdktrace.ReadOnlySpan
 	for i, s := range spans {
-		if !hasSecret(s.Attributes()) && !eventsHaveSecret(s.Events()) {
+		if !hasSecret(s.Attributes(), m) && !eventsHaveSecret(s.Events(), m) {
 			continue
 		}
 		if out == nil {
 			out = slices.Clone(spans)
 		}
 		stub := tracetest.SpanStubFromReadOnlySpan(s)
-		stub.Attributes = redactAttrs(stub.Attributes)
+		stub.Attributes = redactAttrs(stub.Attributes, m)
 		for j := range stub.Events {
-			stub.Events[j].Attributes = redactAttrs(stub.Events[j].Attributes)
+			stub.Events[j].Attributes = redactAttrs(stub.Events[j].Attributes, m)
 		}
 		out[i] = stub.Snapshot()
 	}
@@ -200,28 +201,28 @@ func redactSpans(spans []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
 	return out
 }
 
-func eventsHaveSecret(evs []sdktrace.Event) bool {
+func eventsHaveSecret(evs []sdktrace.Event, m *scrub.Matcher) bool {
 	for _, e := range evs {
-		if hasSecret(e.Attributes) {
+		if hasSecret(e.Attributes, m) {
 			return true
 		}
 	}
 	return false
 }
 
-func hasSecret(kvs []attribute.KeyValue) bool {
+func hasSecret(kvs []attribute.KeyValue, m *scrub.Matcher) bool {
 	for _, kv := range kvs {
-		if scrub.Default().Sensitive(string(kv.Key)) {
+		if m.Sensitive(string(kv.Key)) {
 			return true
 		}
 	}
 	return false
 }
 
-func redactAttrs(kvs []attribute.KeyValue) []attribute.KeyValue {
+func redactAttrs(kvs []attribute.KeyValue, m *scrub.Matcher) []attribute.KeyValue {
 	out := slices.Clone(kvs)
 	for i, kv := range out {
-		if scrub.Default().Sensitive(string(kv.Key)) {
+		if m.Sensitive(string(kv.Key)) {
 			out[i] = attribute.String(string(kv.Key), scrub.Redacted)
 		}
 	}

@@ -28,6 +28,11 @@ const ScopeName = "github.com/vigil-go/vigil"
 // Config configures the Provider. Fields win over OTEL_* variables, which win over
 // defaults; the zero Config reads everything from the environment.
 type Config struct {
+	// RedactKeys are secret-name patterns added to the built-in ones (also
+	// VIGIL_LOG_REDACT, shared with logging): span and event attributes so named are
+	// exported as "[REDACTED]".
+	RedactKeys []string
+
 	// Exporter is otlp, stdout (console) or none, or a comma-separated list;
 	// OTEL_TRACES_EXPORTER. Default: otlp when an endpoint is set, else none.
 	Exporter string
