@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	verrors "github.com/vigil-go/vigil/errors"
@@ -103,4 +104,17 @@ func resourceServiceName(attrs string) string {
 		}
 	}
 	return ""
+}
+
+// redactKeys are the secret-name patterns configured for logging and errors, which every
+// other part applies too, so a name redacted in one place is redacted everywhere. Empty
+// patterns are left out: the part they were given to reports them.
+func (o *Observer) redactKeys() []string {
+	var keys []string
+	for _, k := range slices.Concat(o.cfg.Logging.RedactKeys, o.cfg.Errors.RedactKeys) {
+		if strings.TrimSpace(k) != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }

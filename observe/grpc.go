@@ -74,7 +74,7 @@ func (o *Observer) newGRPC(cfg GRPCConfig) (*middleware.GRPC, error) {
 		Capture:         o.reporter.Capture,
 		Skip:            cfg.Skip,
 		DurationBuckets: cfg.DurationBuckets,
-		RedactKeys:      append(append([]string(nil), o.cfg.Logging.RedactKeys...), o.cfg.Errors.RedactKeys...),
+		RedactKeys:      o.redactKeys(),
 	}
 	if cfg.DisableAccessLog {
 		mcfg.Logger = nil

@@ -117,7 +117,7 @@ func (o *Observer) initHTTP(context.Context) error {
 		MetricsOnly:     cfg.MetricsOnly,
 		RequestIDHeader: cfg.RequestIDHeader,
 		DurationBuckets: cfg.DurationBuckets,
-		RedactKeys:      o.cfg.Logging.RedactKeys,
+		RedactKeys:      o.redactKeys(),
 	}
 	if o.tracer != nil { // nil only when tracing failed to start; Init fails then anyway
 		mcfg.TracerProvider = o.tracer.TracerProvider()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/vigil-go/vigil/metrics"
 )
@@ -15,13 +13,7 @@ func (o *Observer) initMetrics(context.Context) error {
 	if cfg.Logger == nil {
 		cfg.Logger = o.base
 	}
-	// A name redacted in logs and events is redacted as a label too. Empty patterns are
-	// left out here: the part they were given to reports them.
-	for _, k := range slices.Concat(o.cfg.Logging.RedactKeys, o.cfg.Errors.RedactKeys) {
-		if strings.TrimSpace(k) != "" {
-			cfg.RedactKeys = append(cfg.RedactKeys, k)
-		}
-	}
+	cfg.RedactKeys = append(cfg.RedactKeys, o.redactKeys()...)
 	r, err := metrics.New(cfg)
 	if err != nil {
 		o.registry = detached()

@@ -3,8 +3,6 @@ package observe
 import (
 	"context"
 	"log/slog"
-	"slices"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,12 +14,7 @@ func (o *Observer) initTracing(ctx context.Context) error {
 	if cfg.Logger == nil {
 		cfg.Logger = o.base
 	}
-	// A name redacted in logs and events is redacted as a span attribute too.
-	for _, k := range slices.Concat(o.cfg.Logging.RedactKeys, o.cfg.Errors.RedactKeys) {
-		if strings.TrimSpace(k) != "" {
-			cfg.RedactKeys = append(cfg.RedactKeys, k)
-		}
-	}
+	cfg.RedactKeys = append(cfg.RedactKeys, o.redactKeys()...)
 	p, err := tracing.New(ctx, cfg)
 	if err != nil {
 		// Spans keep getting ids (for log and error correlation) while Init reports err.
