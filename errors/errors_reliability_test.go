@@ -217,7 +217,7 @@ func TestReliabilityHostileValues(t *testing.T) {
 	}
 	slog.New(r.Handler()).ErrorContext(verrors.WithRequest(ctx, mustRequest(t)), "bridge", "error", panicErr{}, "v", panicValuer{}, "m", selfMap)
 	flush(t, r)
-	lines := out.lines(t) // fails on anything but JSON lines
+	lines := out.Lines(t) // fails on anything but JSON lines
 	if len(lines) < len(values)-2 {
 		t.Errorf("%d log lines for %d captures", len(lines), len(values))
 	}

@@ -3,16 +3,16 @@ package errors_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	stderrors "errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-go/vigil/internal/logtest"
 
 	"github.com/getsentry/sentry-go"
 	"go.opentelemetry.io/otel/trace"
@@ -23,35 +23,8 @@ import (
 	"github.com/vigil-go/vigil/internal/sentrytest"
 )
 
-// logBuffer collects JSON log lines safely across goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range bytes.Split(bytes.TrimSpace(l.b.Bytes()), []byte("\n")) {
-		if len(line) == 0 {
-			continue
-		}
-		m := map[string]any{}
-		if err := json.Unmarshal(line, &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
+// logBuffer is the tests' log sink.
+type logBuffer = logtest.Buffer
 
 func newReporter(t *testing.T, cfg verrors.Config) (*verrors.Reporter, *logBuffer) {
 	t.Helper()
@@ -136,7 +109,7 @@ func TestCaptureSendsExceptionChain(t *testing.T) {
 		}
 	}
 
-	lines := logs.lines(t)
+	lines := logs.Lines(t)
 	if len(lines) != 1 {
 		t.Fatalf("got %d log lines, want 1", len(lines))
 	}
@@ -274,7 +247,7 @@ func TestCapturePanicStack(t *testing.T) {
 			}
 		})
 	}
-	for _, l := range logs.lines(t) {
+	for _, l := range logs.Lines(t) {
 		if l["msg"] != "panic recovered" || l["panic"] != true {
 			t.Errorf("log line %v", l)
 		}
@@ -335,7 +308,7 @@ func TestCaptureUsesTheErrorsOwnStack(t *testing.T) {
 	if ev.Exception[1].Stacktrace != nil {
 		t.Error("outer exception got the capture site stack although the chain carries its own")
 	}
-	if s, _ := logs.lines(t)[0]["stack"].(string); !strings.HasPrefix(s, "github.com/vigil-go/vigil/errors_test.makeErr") {
+	if s, _ := logs.Lines(t)[0]["stack"].(string); !strings.HasPrefix(s, "github.com/vigil-go/vigil/errors_test.makeErr") {
 		t.Errorf("log stack %q, want the error's own", s)
 	}
 }
@@ -349,7 +322,7 @@ func TestNoDSNLogsEverything(t *testing.T) {
 	if id := r.Capture(context.Background(), nil); id != "" {
 		t.Error("nil capture returned an id")
 	}
-	lines := logs.lines(t)
+	lines := logs.Lines(t)
 	if len(lines) != 1 {
 		t.Fatalf("%d lines, want 1 (nil is a no-op)", len(lines))
 	}
@@ -398,7 +371,7 @@ func TestHangingEndpointNeverBlocks(t *testing.T) {
 	if s.QueueFull == 0 || s.Captured != 50 {
 		t.Errorf("stats %+v: want queue drops counted", s)
 	}
-	if n := len(logs.lines(t)); n != 50 {
+	if n := len(logs.Lines(t)); n != 50 {
 		t.Errorf("%d log lines, want 50", n)
 	}
 }

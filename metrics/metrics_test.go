@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -13,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-go/vigil/internal/logtest"
+
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
@@ -22,28 +23,17 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // newTestRegistry returns a registry without the process-wide collectors and a buffer
 // holding its log.
-func newTestRegistry(t *testing.T, cfg Config) (*Registry, *bytes.Buffer) {
+func newTestRegistry(t *testing.T, cfg Config) (*Registry, *logtest.Buffer) {
 	t.Helper()
-	var log bytes.Buffer
+	var log logtest.Buffer
 	cfg.DisableGoCollector, cfg.DisableProcessCollector, cfg.DisableHostCollector = true, true, true
-	cfg.Logger = slog.New(slog.NewJSONHandler(&syncWriter{w: &log}, nil))
+	cfg.Logger = slog.New(slog.NewJSONHandler(&log, nil))
 	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
 	return r, &log
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 func must[T any](t *testing.T) func(T, error) T {

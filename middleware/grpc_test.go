@@ -206,7 +206,7 @@ func (e *env) logLine(t *testing.T, msg, method string) map[string]any {
 	t.Helper()
 	var line map[string]any
 	eventually(t, "log line "+msg+" "+method, func() bool {
-		for _, l := range e.logs.lines(t) {
+		for _, l := range e.logs.Lines(t) {
 			if l["msg"] == msg && l["rpc_method"] == method {
 				line = l
 				return true
@@ -548,7 +548,7 @@ func TestGRPCHealthSkippedButCounted(t *testing.T) {
 	if n := len(e.spans.GetSpans()); n != 0 {
 		t.Errorf("health checks made %d spans", n)
 	}
-	if lines := e.logs.lines(t); len(lines) != 0 {
+	if lines := e.logs.Lines(t); len(lines) != 0 {
 		t.Errorf("health checks logged %v", lines)
 	}
 }
@@ -569,7 +569,7 @@ func TestGRPCSkipOverride(t *testing.T) {
 	if _, ok := e.span(trace.SpanKindServer, "grpc.testing.TestService/EmptyCall"); ok {
 		t.Error("skipped method has a span")
 	}
-	for _, l := range e.logs.lines(t) {
+	for _, l := range e.logs.Lines(t) {
 		if l["rpc_method"] == "EmptyCall" {
 			t.Errorf("skipped method logged: %v", l)
 		}
@@ -694,7 +694,7 @@ func TestGRPCNoCaptureFuncLogsPanicWithStack(t *testing.T) {
 	}
 	var line map[string]any
 	eventually(t, "the panic line", func() bool {
-		for _, l := range e.logs.lines(t) {
+		for _, l := range e.logs.Lines(t) {
 			if l["msg"] == "panic recovered" {
 				line = l
 				return true

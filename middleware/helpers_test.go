@@ -1,14 +1,14 @@
 package middleware_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vigil-go/vigil/internal/logtest"
 
 	dto "github.com/prometheus/client_model/go"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -19,40 +19,13 @@ import (
 	"github.com/vigil-go/vigil/middleware"
 )
 
-// logBuffer is a concurrency-safe log sink that parses JSON lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("not a JSON line: %v: %q", err, l)
-		}
-		out = append(out, m)
-	}
-	return out
-}
+// logBuffer is the tests' log sink.
+type logBuffer = logtest.Buffer
 
 // accessLines returns the access-log lines only.
-func (b *logBuffer) accessLines(t *testing.T) []map[string]any {
+func accessLines(t *testing.T, b *logBuffer) []map[string]any {
 	var out []map[string]any
-	for _, l := range b.lines(t) {
+	for _, l := range b.Lines(t) {
 		if l["msg"] == "http request" {
 			out = append(out, l)
 		}

@@ -42,7 +42,7 @@ func TestChiRoute(t *testing.T) {
 			t.Errorf("series %v missing: %v", want, dur)
 		}
 	}
-	if l := s.logs.lines(t)[0]; l["msg"] != "reading article" || l["route"] != "/articles/{slug}" {
+	if l := s.logs.Lines(t)[0]; l["msg"] != "reading article" || l["route"] != "/articles/{slug}" {
 		t.Errorf("handler line = %v", l)
 	}
 }

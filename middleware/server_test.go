@@ -138,9 +138,9 @@ func TestServer(t *testing.T) {
 			}
 
 			// Access log: one line, same request and trace ids.
-			lines := s.logs.accessLines(t)
+			lines := accessLines(t, s.logs)
 			if len(lines) != 1 {
-				t.Fatalf("access lines = %d, want 1: %v", len(lines), s.logs.lines(t))
+				t.Fatalf("access lines = %d, want 1: %v", len(lines), s.logs.Lines(t))
 			}
 			l := lines[0]
 			for k, v := range map[string]any{
@@ -260,7 +260,7 @@ func TestSkipList(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStack(t, func(c *middleware.HTTPConfig) { c.Skip = tt.skip })
 			s.h.Handler(demoMux(t)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", tt.path, nil))
-			spans, lines := len(s.exp.GetSpans()), len(s.logs.accessLines(t))
+			spans, lines := len(s.exp.GetSpans()), len(accessLines(t, s.logs))
 			if quiet := spans == 0 && lines == 0; quiet != tt.quiet {
 				t.Errorf("spans %d, access lines %d; want quiet=%v", spans, lines, tt.quiet)
 			}
@@ -280,7 +280,7 @@ func TestHandlerLogLinesCarryRoute(t *testing.T) {
 		s.logger.InfoContext(r.Context(), "looking up user")
 	})
 	s.h.Handler(mux).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/users/ann", nil))
-	lines := s.logs.lines(t)
+	lines := s.logs.Lines(t)
 	if len(lines) != 2 {
 		t.Fatalf("lines = %v", lines)
 	}
@@ -296,9 +296,9 @@ func TestMetricsOnly(t *testing.T) {
 	srv := s.h.Handler(demoMux(t))
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/orders/1", nil))
-	if rec.Header().Get("X-Request-ID") != "" || len(s.exp.GetSpans()) != 0 || len(s.logs.lines(t)) != 0 {
+	if rec.Header().Get("X-Request-ID") != "" || len(s.exp.GetSpans()) != 0 || len(s.logs.Lines(t)) != 0 {
 		t.Errorf("metrics-only mode did more than metrics: header %q, %d spans, logs %v",
-			rec.Header().Get("X-Request-ID"), len(s.exp.GetSpans()), s.logs.lines(t))
+			rec.Header().Get("X-Request-ID"), len(s.exp.GetSpans()), s.logs.Lines(t))
 	}
 	func() {
 		defer func() {
@@ -376,13 +376,13 @@ func TestPanicWithoutCaptureIsLogged(t *testing.T) {
 		t.Fatalf("status %d", rec.Code)
 	}
 	var found bool
-	for _, l := range s.logs.lines(t) {
+	for _, l := range s.logs.Lines(t) {
 		if l["msg"] == "panic recovered" {
 			found = l["panic"] == "boom" && strings.Contains(l["stack"].(string), "server_test.go") && l["route"] == "/panic"
 		}
 	}
 	if !found {
-		t.Errorf("no panic line with value, stack and route: %v", s.logs.lines(t))
+		t.Errorf("no panic line with value, stack and route: %v", s.logs.Lines(t))
 	}
 }
 
@@ -393,7 +393,7 @@ func TestCapturePanicIsContained(t *testing.T) {
 	})
 	rec := httptest.NewRecorder()
 	s.h.Handler(demoMux(t)).ServeHTTP(rec, httptest.NewRequest("GET", "/panic", nil))
-	if rec.Code != 500 || len(s.logs.accessLines(t)) != 1 {
-		t.Errorf("status %d, access lines %d", rec.Code, len(s.logs.accessLines(t)))
+	if rec.Code != 500 || len(accessLines(t, s.logs)) != 1 {
+		t.Errorf("status %d, access lines %d", rec.Code, len(accessLines(t, s.logs)))
 	}
 }

@@ -50,8 +50,8 @@ func TestFlushStreams(t *testing.T) {
 	if string(rest) != "second\n" {
 		t.Fatalf("rest = %q", rest)
 	}
-	waitFor(t, func() bool { return len(s.logs.accessLines(t)) == 1 })
-	if l := s.logs.accessLines(t)[0]; l["bytes_out"] != float64(len("first\nsecond\n")) || l["status"] != float64(200) {
+	waitFor(t, func() bool { return len(accessLines(t, s.logs)) == 1 })
+	if l := accessLines(t, s.logs)[0]; l["bytes_out"] != float64(len("first\nsecond\n")) || l["status"] != float64(200) {
 		t.Errorf("access line = %v", l)
 	}
 }
@@ -133,7 +133,7 @@ func TestReaderFromReachesUnderlyingWriter(t *testing.T) {
 	if !rec.used || rec.Body.String() != "file contents" {
 		t.Errorf("ReadFrom used %v, body %q", rec.used, rec.Body.String())
 	}
-	if l := s.logs.accessLines(t)[0]; l["bytes_out"] != float64(13) {
+	if l := accessLines(t, s.logs)[0]; l["bytes_out"] != float64(13) {
 		t.Errorf("bytes_out = %v", l["bytes_out"])
 	}
 }
@@ -176,14 +176,14 @@ func TestPanics(t *testing.T) {
 			if aborted != tt.wantAbort {
 				t.Errorf("aborted = %v (err %v), want %v", aborted, err, tt.wantAbort)
 			}
-			waitFor(t, func() bool { return len(s.logs.accessLines(t)) == 1 })
+			waitFor(t, func() bool { return len(accessLines(t, s.logs)) == 1 })
 			if got := s.cap.count(); (got == 1) != tt.wantCapture {
 				t.Errorf("captures = %d, want %v", got, tt.wantCapture)
 			}
 			if _, ok := find(gather(t, s.reg, middleware.MetricServerDuration), serverLabels("GET", "/p", "500")); !ok {
 				t.Errorf("failure not recorded as 500: %v", gather(t, s.reg, middleware.MetricServerDuration))
 			}
-			l := s.logs.accessLines(t)[0]
+			l := accessLines(t, s.logs)[0]
 			if l["status"] != float64(500) || l["level"] != "ERROR" || (l["aborted"] == true) != tt.wantAbort {
 				t.Errorf("access line = %v", l)
 			}

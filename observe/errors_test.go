@@ -44,7 +44,7 @@ func TestCaptureWithoutDSNLogsEverything(t *testing.T) {
 	if id := o.Capture(ctx, errors.New("card declined"), slog.Int("order", 7)); id != "" {
 		t.Errorf("event id %q without a DSN", id)
 	}
-	lines := out.lines(t)
+	lines := out.Lines(t)
 	if len(lines) != 1 {
 		t.Fatalf("%d lines, want 1", len(lines))
 	}
@@ -92,7 +92,7 @@ func TestCaptureSendsAndCounts(t *testing.T) {
 		t.Errorf("bridge event %q %+v", evs[1].Message, evs[1].Exception)
 	}
 	// One capture line plus the application's own record: the bridge does not log again.
-	if n := len(out.lines(t)); n != 2 {
+	if n := len(out.Lines(t)); n != 2 {
 		t.Errorf("%d log lines, want 2", n)
 	}
 

@@ -2,7 +2,6 @@ package observe_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http/httptest"
@@ -21,17 +20,6 @@ import (
 
 	"github.com/vigil-go/vigil/observe"
 )
-
-// find returns the first JSON line whose key has value, or nil.
-func (b *syncBuffer) find(t *testing.T, key, value string) map[string]any {
-	t.Helper()
-	for _, m := range b.lines(t) {
-		if m[key] == value {
-			return m
-		}
-	}
-	return nil
-}
 
 // panicHealth is a health server whose Check panics.
 type panicHealth struct{ *health.Server }
@@ -99,7 +87,7 @@ func TestObserverGRPC(t *testing.T) {
 	// The server records the call after the client has its status: wait for the line.
 	var line map[string]any
 	for deadline := time.Now().Add(5 * time.Second); line == nil && time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-		line = out.find(t, "msg", "grpc server call")
+		line = out.Find(t, "msg", "grpc server call")
 	}
 	metrics := scrapeGRPC(t, o)
 	for _, want := range []string{
@@ -114,14 +102,7 @@ func TestObserverGRPC(t *testing.T) {
 		t.Errorf("access line = %v", line)
 	}
 	// The Reporter's capture line carries the call's scope.
-	var captured map[string]any
-	out.mu.Lock()
-	defer out.mu.Unlock()
-	for _, l := range strings.Split(out.buf.String(), "\n") {
-		if strings.Contains(l, "health exploded") {
-			_ = json.Unmarshal([]byte(l), &captured)
-		}
-	}
+	captured := out.Find(t, "error", "health exploded")
 	if captured == nil || captured["request_id"] != line["request_id"] || captured["route"] != "/grpc.health.v1.Health/Check" {
 		t.Errorf("capture line = %v, access line = %v", captured, line)
 	}

@@ -93,7 +93,7 @@ func TestHTTPEndToEnd(t *testing.T) {
 		}
 	}
 	access := map[string]map[string]any{}
-	for _, l := range logs.lines(t) {
+	for _, l := range logs.Lines(t) {
 		if l["msg"] == "http request" {
 			access[l["request_id"].(string)] = l
 		}
@@ -223,7 +223,7 @@ func serveOnce(o *observe.Observer, path string) *httptest.ResponseRecorder {
 
 func countAccess(t *testing.T, logs *syncBuffer) int {
 	n := 0
-	for _, l := range logs.lines(t) {
+	for _, l := range logs.Lines(t) {
 		if l["msg"] == "http request" {
 			n++
 		}

@@ -68,7 +68,7 @@ func TestObserverConflictingDefinitionLogsAndStillWorks(t *testing.T) {
 		t.Errorf("the detached gauge leaked into the exposition:\n%s", body)
 	}
 	var n int
-	for _, l := range logs.lines(t) {
+	for _, l := range logs.Lines(t) {
 		if l["msg"] == "vigil: metric definition rejected; the returned metric is not exported" && l["metric"] == "jobs_total" {
 			n++
 		}

@@ -1,17 +1,16 @@
 package observe_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-go/vigil/internal/logtest"
 
 	"go.uber.org/goleak"
 
@@ -19,36 +18,8 @@ import (
 	"github.com/vigil-go/vigil/observe"
 )
 
-// syncBuffer is a concurrency-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines parses the sink as JSON lines.
-func (b *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("not a JSON line: %v: %q", err, l)
-		}
-		out = append(out, m)
-	}
-	return out
-}
+// syncBuffer is the tests' log sink.
+type syncBuffer = logtest.Buffer
 
 // quiet is a Config whose parts start nothing in the background and log to out.
 func quiet(out *syncBuffer) observe.Config {
@@ -119,12 +90,12 @@ func TestConfigPrecedence(t *testing.T) {
 			}
 			o.Logger().Warn("probe")
 			if tt.wantText {
-				if s := out.buf.String(); !strings.Contains(s, "service="+tt.wantSvc) {
+				if s := out.String(); !strings.Contains(s, "service="+tt.wantSvc) {
 					t.Errorf("text line = %q", s)
 				}
 				return
 			}
-			line := out.lines(t)[0]
+			line := out.Lines(t)[0]
 			if line["service"] != tt.wantSvc {
 				t.Errorf("service = %v, want %q", line["service"], tt.wantSvc)
 			}
@@ -193,7 +164,7 @@ func TestInitSetsAndShutdownRestoresGlobals(t *testing.T) {
 		t.Error("Init did not set the package default")
 	}
 	slog.Info("through the global")
-	if lines := out.lines(t); len(lines) != 1 || lines[0]["msg"] != "through the global" {
+	if lines := out.Lines(t); len(lines) != 1 || lines[0]["msg"] != "through the global" {
 		t.Errorf("slog.Default not ours: %v", lines)
 	}
 	if err := observe.Shutdown(context.Background()); err != nil {

@@ -373,7 +373,7 @@ func TestReliabilitySecretsProbe(t *testing.T) {
 		spans.WriteString(rs.String())
 	}
 	outputs := map[string]string{
-		"Sentry events": events.String(), "spans": spans.String(), "log": out.buf.String(),
+		"Sentry events": events.String(), "spans": spans.String(), "log": out.String(),
 		"/metrics": exposition, "StatsD": statsd.text(),
 	}
 	for name, text := range outputs {
@@ -434,8 +434,8 @@ func TestReliabilityBackgroundGoroutinePanic(t *testing.T) {
 	if ex := ev.Exception[len(ev.Exception)-1]; ex.Stacktrace == nil || len(ex.Stacktrace.Frames) == 0 {
 		t.Error("no stack trace")
 	}
-	if !strings.Contains(out.buf.String(), "index out of range") {
-		t.Errorf("not logged: %s", out.buf.String())
+	if !strings.Contains(out.String(), "index out of range") {
+		t.Errorf("not logged: %s", out.String())
 	}
 }
 

@@ -61,7 +61,7 @@ func TestStartExportsAndCorrelates(t *testing.T) {
 		t.Errorf("child has no parent")
 	}
 	var line map[string]any
-	for _, l := range out.lines(t) {
+	for _, l := range out.Lines(t) {
 		if l["msg"] == "order loaded" {
 			line = l
 		}
@@ -108,7 +108,7 @@ func TestDroppedSpansMetric(t *testing.T) {
 		t.Errorf("Shutdown took %v with a 300ms deadline", took)
 	}
 	expect(50)
-	for _, l := range out.lines(t) {
+	for _, l := range out.Lines(t) {
 		if l["level"] == "ERROR" {
 			t.Errorf("unexpected error log: %v", l)
 		}
