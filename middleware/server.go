@@ -118,11 +118,13 @@ type requestCore struct {
 // value and the span attributes live together.
 type serverRequest struct {
 	requestCore
-	route routeValue
-	id    [1]string // the X-Request-ID header value slice, without its own allocation
-	ctx   context.Context
-	span  trace.Span
-	quiet bool // on the skip list: no span, no access log
+	route     routeValue
+	id        [1]string // the X-Request-ID header value slice, without its own allocation
+	query     string    // the scrubbed query, once queryDone: the span and the log line share it
+	queryDone bool
+	ctx       context.Context
+	span      trace.Span
+	quiet     bool // on the skip list: no span, no access log
 }
 
 func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -338,7 +340,8 @@ var (
 
 // requestAttrs appends the request's span attributes to attrs (the per-request array,
 // which the SDK copies from).
-func (h *HTTP) requestAttrs(attrs []attribute.KeyValue, r *http.Request, mi uint8, id string) []attribute.KeyValue {
+func (h *HTTP) requestAttrs(attrs []attribute.KeyValue, st *serverRequest) []attribute.KeyValue {
+	r, mi, id := st.req, st.method, st.id[0]
 	attrs = append(attrs, keyMethod.String(methodNames[mi]))
 	if mi == methodOtherIdx {
 		attrs = append(attrs, keyMethodOriginal.String(r.Method))
@@ -349,7 +352,7 @@ func (h *HTTP) requestAttrs(attrs []attribute.KeyValue, r *http.Request, mi uint
 	}
 	attrs = append(attrs, keyURLScheme.String(scheme), keyURLPath.String(r.URL.Path))
 	if r.URL.RawQuery != "" {
-		attrs = append(attrs, keyURLQuery.String(h.matcher.Query(r.URL.RawQuery)))
+		attrs = append(attrs, keyURLQuery.String(h.scrubbedQuery(st)))
 	}
 	host, port := hostPort(r.Host)
 	if host != "" {
@@ -375,7 +378,7 @@ func (h *HTTP) endSpan(st *serverRequest, ser *serverSeries, status int, panicke
 		// SetAttributes copies the attributes into the span, so the scratch array goes
 		// back to the pool at once rather than living (1 KB) in every request's state.
 		buf := spanAttrPool.Get().(*[maxSpanAttrs]attribute.KeyValue)
-		attrs := h.requestAttrs(buf[:0], st.req, st.method, st.id[0])
+		attrs := h.requestAttrs(buf[:0], st)
 		attrs = append(attrs, keyRoute.String(ser.route), keyStatus.Int(status))
 		if status >= 500 {
 			attrs = append(attrs, keyErrorType.String(statusCode(status)))
@@ -407,7 +410,7 @@ func (h *HTTP) logAccess(st *serverRequest, status int, d time.Duration, in int6
 	l.add(slog.String("method", r.Method))
 	l.add(slog.String("path", r.URL.Path))
 	if r.URL.RawQuery != "" {
-		l.add(slog.String("query", h.matcher.Query(r.URL.RawQuery)))
+		l.add(slog.String("query", h.scrubbedQuery(st)))
 	}
 	l.add(slog.Int("status", status))
 	l.add(slog.Duration("duration", d))
@@ -424,6 +427,15 @@ func (h *HTTP) logAccess(st *serverRequest, status int, d time.Duration, in int6
 		l.add(slog.Bool("aborted", true))
 	}
 	l.emit(st.ctx, h.logger, level, "http request")
+}
+
+// scrubbedQuery returns the request's query with secret values redacted, computed once
+// per request (finish runs on one goroutine, so no lock is needed).
+func (h *HTTP) scrubbedQuery(st *serverRequest) string {
+	if !st.queryDone {
+		st.query, st.queryDone = h.matcher.Query(st.req.URL.RawQuery), true
+	}
+	return st.query
 }
 
 // hostPort splits "host:port", "[v6]:port" or a bare host without allocating
