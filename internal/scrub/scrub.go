@@ -31,13 +31,22 @@ const maxCached = 4096
 // its Sensitive method does not allocate once a name has been seen.
 type Matcher struct {
 	patterns [][]byte
+	allow    map[string]bool // normalized whole names that are never sensitive
 	mu       sync.Mutex
 	memo     atomic.Pointer[map[string]bool]
 }
 
 // New returns a Matcher for the default patterns plus extra.
-func New(extra ...string) *Matcher {
+func New(extra ...string) *Matcher { return newMatcher(extra, nil) }
+
+func newMatcher(extra, allow []string) *Matcher {
 	m := &Matcher{}
+	for _, a := range allow {
+		if m.allow == nil {
+			m.allow = map[string]bool{}
+		}
+		m.allow[string(normalize(nil, a))] = true
+	}
 	seen := map[string]bool{}
 	for _, p := range append(append([]string{}, DefaultPatterns...), extra...) {
 		n := normalize(nil, p)
@@ -79,6 +88,9 @@ func (m *Matcher) Sensitive(name string) bool {
 func (m *Matcher) match(name string) bool {
 	var stack [64]byte
 	n := normalize(stack[:0], name)
+	if m.allow[string(n)] {
+		return false
+	}
 	for _, p := range m.patterns {
 		if bytes.Contains(n, p) {
 			return true
