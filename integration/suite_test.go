@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-go/vigil/internal/envtest"
 )
 
 // env holds the servers run.sh started (VIGIL_IT_* variables).
@@ -110,6 +112,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The services inherit this process's environment: the shell's VIGIL_*, OTEL_*, SENTRY_*
+	// must not reach them, only what setUp passes (the VIGIL_IT_* addresses are kept).
+	envtest.Clean()
 	code := func() int {
 		s, cleanup, err := setUp()
 		defer cleanup()

@@ -16,12 +16,9 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"go.uber.org/goleak"
 
 	"github.com/vigil-go/vigil/middleware"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // demoMux is the application the tests instrument.
 func demoMux(t testing.TB) *http.ServeMux {

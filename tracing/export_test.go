@@ -297,5 +297,3 @@ func TestStdoutExporter(t *testing.T) {
 		t.Errorf("resource %+v lacks service.name=checkout", got.Resource)
 	}
 }
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
