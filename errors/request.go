@@ -9,6 +9,7 @@ import (
 
 	"github.com/getsentry/sentry-go"
 
+	piirule "github.com/vigil-go/vigil/internal/pii"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
 
@@ -118,12 +119,6 @@ func (s *scope) takeCrumbs() []crumb {
 	return append(out, s.crumbs[:s.next]...)
 }
 
-// ipHeaders reveal the client's address; they are sent only with SendDefaultPII.
-var ipHeaders = map[string]bool{
-	"X-Forwarded-For": true, "X-Real-Ip": true, "Forwarded": true,
-	"True-Client-Ip": true, "Cf-Connecting-Ip": true, "X-Client-Ip": true,
-}
-
 // requestData snapshots req for an event, on the capturing goroutine (the sender must not
 // read a request the handler may still be using): URL without userinfo, query scrubbed
 // separately, headers scrubbed, cookies never sent (the Cookie header is a secret name).
@@ -148,7 +143,7 @@ func requestData(req *http.Request, m *scrub.Matcher, pii bool) *sentry.Request 
 		switch {
 		case m.Sensitive(k):
 			out.Headers[k] = scrub.Redacted
-		case ipHeaders[http.CanonicalHeaderKey(k)] && !pii:
+		case !pii && piirule.IPHeader(k): // the same rule as gRPC metadata (internal/pii)
 		default:
 			out.Headers[k] = strings.Join(vs, ", ")
 		}
