@@ -2,7 +2,6 @@ package errors
 
 import (
 	"context"
-	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
@@ -39,14 +38,10 @@ type Reporter struct {
 	outcome   atomic.Int32    // last HTTP result seen by the sending goroutine
 	hostname  string
 
-	mu         sync.RWMutex // guards closed against enqueues racing Shutdown
-	closed     bool
-	queue      chan *pending
-	stop       chan struct{}
-	stopOnce   sync.Once
-	exited     chan struct{}
-	sendCtx    context.Context // cancelled to abort an in-flight request at the deadline
-	cancelSend context.CancelFunc
+	mu     sync.RWMutex // guards closed against enqueues racing Shutdown
+	closed bool
+	queue  chan *pending
+	sender sender // the sending goroutine and what it could not deliver (sender.go)
 }
 
 // New validates cfg (after applying the environment) and returns a Reporter. The error
@@ -77,10 +72,7 @@ func New(cfg Config) (*Reporter, error) {
 		return r, nil
 	}
 	r.queue = make(chan *pending, cfg.QueueSize)
-	r.stop = make(chan struct{})
-	r.exited = make(chan struct{})
-	r.sendCtx, r.cancelSend = context.WithCancel(context.Background())
-	go r.run()
+	r.startSender()
 	return r, nil
 }
 
@@ -352,7 +344,7 @@ func (r *Reporter) Flush(ctx context.Context) bool {
 	p := &pending{flush: make(chan struct{})}
 	select {
 	case r.queue <- p:
-	case <-r.exited:
+	case <-r.sender.w.Done():
 		return true
 	case <-ctx.Done():
 		return false
@@ -360,7 +352,7 @@ func (r *Reporter) Flush(ctx context.Context) bool {
 	select {
 	case <-p.flush:
 		return true
-	case <-r.exited:
+	case <-r.sender.w.Done():
 		return true
 	case <-ctx.Done():
 		return false
@@ -368,33 +360,13 @@ func (r *Reporter) Flush(ctx context.Context) bool {
 }
 
 // Shutdown stops accepting events, sends what is queued, and returns by ctx's deadline.
-// At the deadline the request in flight is aborted and what is left is dropped (and
-// counted): a dead Sentry cannot hold the program's exit. Captures after Shutdown are
-// still logged. Calling it again is harmless.
+// Shortly before the deadline the request in flight is aborted and what is left is
+// dropped (and counted): a dead Sentry cannot hold the program's exit. The error names
+// every event captured since New that did not reach Sentry, by cause; nil means none was
+// lost. Captures after Shutdown are still logged. Calling it again is harmless.
 func (r *Reporter) Shutdown(ctx context.Context) error {
 	if r == nil || r.queue == nil {
 		return nil
 	}
-	r.stopOnce.Do(func() {
-		r.mu.Lock()
-		r.closed = true
-		r.mu.Unlock()
-		close(r.stop)
-	})
-	select {
-	case <-r.exited:
-		return nil
-	case <-ctx.Done():
-		r.cancelSend()
-		// Canceling aborts the request in flight; what is left is counting the unsent
-		// events as closed. Wait a moment for that, so nothing runs on after Shutdown and
-		// the counts are final, but not for a custom transport that ignores cancellation.
-		grace := time.NewTimer(50 * time.Millisecond)
-		defer grace.Stop()
-		select {
-		case <-r.exited:
-		case <-grace.C:
-		}
-		return fmt.Errorf("errors: shutdown: sending stopped with events unsent: %w", ctx.Err())
-	}
+	return r.shutdown(ctx)
 }

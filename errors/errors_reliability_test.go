@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	verrors "github.com/vigil-go/vigil/errors"
+	"github.com/vigil-go/vigil/internal/envtest"
 	"github.com/vigil-go/vigil/internal/sentrytest"
 	"github.com/vigil-go/vigil/logging"
 )
@@ -73,7 +74,9 @@ func TestReliabilityBlackHoledSentryHeapBudget(t *testing.T) {
 	worst := max(slowest[0], slowest[1], slowest[2], slowest[3])
 	t.Logf("reliability: %d captures against a black-holed Sentry in %v (%.1f µs each, slowest %v); heap grew %d KB (budget %d KB)",
 		n, took, float64(took.Microseconds())/float64(n)*workers, worst, grown>>10, budget>>10)
-	if worst > 100*time.Millisecond {
+	// The timeout is a minute and the server never answers: a Capture that waited on the
+	// network would take that long. Machine speed shows in the log line above, not here.
+	if worst > envtest.Blocked {
 		t.Errorf("slowest Capture took %v: it waited on the network", worst)
 	}
 	if grown > budget {
@@ -86,8 +89,10 @@ func TestReliabilityBlackHoledSentryHeapBudget(t *testing.T) {
 	err = r.Shutdown(ctx)
 	d := time.Since(start)
 	t.Logf("reliability: Shutdown(300ms) against a black hole returned in %v: %v", d, err)
-	if d > 600*time.Millisecond {
-		t.Errorf("Shutdown returned after %v, deadline was 300ms", d)
+	// Only its context can end this Shutdown (see above); TestShutdownReturnsAtDeadline
+	// checks, in fake time, that it returns at the deadline itself.
+	if d > 300*time.Millisecond+envtest.Blocked {
+		t.Errorf("Shutdown returned after %v, deadline was 300ms: it waited on the network", d)
 	}
 	s := r.Stats()
 	t.Logf("reliability: stats %+v", s)
