@@ -2,8 +2,8 @@ package errors
 
 import (
 	"context"
+	stderrors "errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -12,11 +12,13 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/getsentry/sentry-go"
 
 	"github.com/vigil-go/vigil/internal/scrub"
+	"github.com/vigil-go/vigil/internal/worker"
 )
 
 // HTTP results the sending goroutine observes through roundTripper.
@@ -27,11 +29,24 @@ const (
 	httpFailed
 )
 
+// sender is the Reporter's sending goroutine and its account of what did not reach
+// Sentry beyond what Stats counts.
+type sender struct {
+	w *worker.W
+	// cut counts events still queued or in flight when Shutdown's deadline came; Stats
+	// counts them as Closed, together with captures after Shutdown.
+	cut     atomic.Uint64
+	lastErr atomic.Pointer[string] // the last delivery failure, for Shutdown's error
+	// flushFailed is set when a custom transport did not flush by the deadline.
+	flushFailed atomic.Bool
+}
+
 // newHTTPTransport builds sentry-go's synchronous transport over an HTTP client whose
-// requests time out, can be aborted at Shutdown's deadline, and report their result.
-// Synchronous is right here: the Reporter's own goroutine is the queue, so there is one
-// bounded buffer (whose drops are counted) instead of two, and sentry-go's handling of
-// 429, Retry-After and X-Sentry-Rate-Limits stays in force inside the transport.
+// requests time out and report their result. Synchronous is right here: the Reporter's
+// own goroutine is the queue, so there is one bounded buffer (whose drops are counted)
+// instead of two, each request carries the sender's work context (so Shutdown's deadline
+// aborts it), and sentry-go's handling of 429, Retry-After and X-Sentry-Rate-Limits
+// stays in force inside the transport.
 func (r *Reporter) newHTTPTransport() (sentry.Transport, *http.Transport) {
 	base := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -55,13 +70,10 @@ type roundTripper struct {
 }
 
 func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithCancel(req.Context())
-	stop := context.AfterFunc(t.r.sendCtx, cancel)
-	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	resp, err := t.base.RoundTrip(req)
 	if err != nil {
-		stop()
-		cancel()
 		t.r.outcome.Store(httpFailed)
+		t.r.sender.noteErr("sending to Sentry: " + t.r.matcher.Text(err.Error()))
 		return nil, err
 	}
 	switch {
@@ -69,67 +81,82 @@ func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.r.outcome.Store(httpOK)
 	case resp.StatusCode == http.StatusTooManyRequests:
 		t.r.outcome.Store(httpRateLimited)
+		t.r.sender.noteErr("Sentry answered " + resp.Status)
 	default:
 		t.r.outcome.Store(httpFailed)
+		t.r.sender.noteErr("Sentry answered " + resp.Status)
 	}
-	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { stop(); cancel() }}
 	return resp, nil
 }
 
-type releaseBody struct {
-	io.ReadCloser
-	release func()
+// maxErrText bounds the last error kept for Shutdown's message.
+const maxErrText = 256
+
+func (s *sender) noteErr(msg string) {
+	if len(msg) > maxErrText {
+		msg = strings.ToValidUTF8(msg[:maxErrText], "") + "..."
+	}
+	s.lastErr.Store(&msg)
 }
 
-func (b *releaseBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.release()
-	return err
+// contextSender is the transports (sentry-go's own among them) that take a context per
+// event, so that the sender's work context can abort the request.
+type contextSender interface {
+	SendEventWithContext(ctx context.Context, ev *sentry.Event)
 }
 
-// run is the sending goroutine.
-func (r *Reporter) run() {
-	defer close(r.exited)
+func (r *Reporter) startSender() {
+	r.sender.w = worker.Run("errors: Sentry sender", r.run)
+}
+
+// run is the sending goroutine. ctx ends shortly before Shutdown's deadline.
+func (r *Reporter) run(ctx context.Context, stop <-chan struct{}) {
 	defer func() {
 		r.transport.Close()
 		if r.httpBase != nil {
 			r.httpBase.CloseIdleConnections()
 		}
-		r.cancelSend()
 	}()
 	for {
 		select {
 		case p := <-r.queue:
-			r.process(p)
-		case <-r.stop:
-			for {
-				select {
-				case p := <-r.queue:
-					if r.sendCtx.Err() != nil {
-						if p.flush == nil {
-							r.stats.closed.Add(1)
-						} else {
-							close(p.flush)
-						}
-						continue
-					}
-					r.process(p)
-				default:
-					if r.httpBase == nil {
-						// A custom transport may queue; give it what is left of the deadline.
-						r.transport.FlushWithContext(r.sendCtx)
-					}
-					return
-				}
-			}
+			r.process(ctx, p)
+		case <-stop:
+			r.drain(ctx)
+			return
 		}
 	}
 }
 
-func (r *Reporter) process(p *pending) {
+// drain sends what is queued until ctx ends, then counts the rest as cut off.
+func (r *Reporter) drain(ctx context.Context) {
+	for {
+		select {
+		case p := <-r.queue:
+			if ctx.Err() == nil {
+				r.process(ctx, p)
+				continue
+			}
+			if p.flush != nil {
+				close(p.flush)
+				continue
+			}
+			r.stats.closed.Add(1)
+			r.sender.cut.Add(1)
+		default:
+			if r.httpBase == nil && !r.transport.FlushWithContext(ctx) {
+				// A custom transport may queue; it had what was left of the deadline.
+				r.sender.flushFailed.Store(true)
+			}
+			return
+		}
+	}
+}
+
+func (r *Reporter) process(ctx context.Context, p *pending) {
 	if p.flush != nil {
 		if r.httpBase == nil {
-			r.transport.FlushWithContext(r.sendCtx)
+			r.transport.FlushWithContext(ctx)
 		}
 		close(p.flush)
 		return
@@ -153,7 +180,11 @@ func (r *Reporter) process(p *pending) {
 	}
 	r.scrubEvent(ev)
 	r.outcome.Store(httpNone)
-	r.transport.SendEvent(ev)
+	if cs, ok := r.transport.(contextSender); ok {
+		cs.SendEventWithContext(ctx, ev)
+	} else {
+		r.transport.SendEvent(ev)
+	}
 	result := "sent"
 	if r.httpBase == nil {
 		r.stats.sent.Add(1)
@@ -165,6 +196,13 @@ func (r *Reporter) process(p *pending) {
 			r.stats.rateLimited.Add(1)
 			result = "rate_limited"
 		default:
+			if ctx.Err() != nil {
+				// Aborted by Shutdown's deadline, not refused by Sentry.
+				r.stats.closed.Add(1)
+				r.sender.cut.Add(1)
+				result = "cut_at_deadline"
+				break
+			}
 			r.stats.failed.Add(1)
 			result = "failed"
 		}
@@ -172,6 +210,74 @@ func (r *Reporter) process(p *pending) {
 	if r.cfg.Debug {
 		r.log.Debug("vigil: sentry event", slog.String("event_id", p.id), slog.String("result", result))
 	}
+}
+
+// shutdown closes the queue to new events, stops the sender within ctx and reports what
+// was lost since New.
+func (r *Reporter) shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	stopErr := r.sender.w.Stop(ctx)
+	loss := r.lossError()
+	switch {
+	case stopErr == nil:
+		return loss
+	case stderrors.Is(stopErr, worker.ErrCutShort) && loss != nil:
+		// The loss names what the cut cost; errors.Is still sees the deadline.
+		return &shutdownError{msg: loss.Error(), cause: stopErr}
+	}
+	return stderrors.Join(loss, stopErr)
+}
+
+// shutdownError is a loss report that unwraps to why sending stopped.
+type shutdownError struct {
+	msg   string
+	cause error
+}
+
+func (e *shutdownError) Error() string { return e.msg }
+func (e *shutdownError) Unwrap() error { return e.cause }
+
+// lossError names the events that did not reach Sentry, by cause. Dedup, sampling,
+// MaxEventsPerSecond and BeforeSend drop events on purpose and are not losses.
+func (r *Reporter) lossError() error {
+	st := r.Stats()
+	causes := []struct {
+		n    uint64
+		what string
+	}{
+		{st.QueueFull, "queue full"},
+		{st.Failed, "failed"},
+		{st.RateLimited, "rate-limited by Sentry"},
+		{r.sender.cut.Load(), "still queued when the deadline passed"},
+	}
+	var total uint64
+	var b strings.Builder
+	for _, c := range causes {
+		if c.n == 0 {
+			continue
+		}
+		if total > 0 {
+			b.WriteString(", ")
+		}
+		total += c.n
+		fmt.Fprintf(&b, "%d %s", c.n, c.what)
+	}
+	if r.sender.flushFailed.Load() {
+		if total > 0 {
+			b.WriteString(", and ")
+		}
+		b.WriteString("the custom Transport did not flush by the deadline")
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("errors: %d events not delivered: %s", total, b.String())
+	if e := r.sender.lastErr.Load(); e != nil && (st.Failed > 0 || st.RateLimited > 0 || r.sender.cut.Load() > 0) {
+		msg += " (last error: " + *e + ")"
+	}
+	return stderrors.New(msg)
 }
 
 // buildEvent turns a pending capture into a Sentry event, on the sending goroutine.
