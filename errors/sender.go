@@ -39,6 +39,7 @@ type sender struct {
 	lastErr atomic.Pointer[string] // the last delivery failure, for Shutdown's error
 	// flushFailed is set when a custom transport did not flush by the deadline.
 	flushFailed atomic.Bool
+	inFlight    atomic.Int32 // 1 while an event is being built or sent
 }
 
 // newHTTPTransport builds sentry-go's synchronous transport over an HTTP client whose
@@ -161,10 +162,12 @@ func (r *Reporter) process(ctx context.Context, p *pending) {
 		close(p.flush)
 		return
 	}
+	r.sender.inFlight.Store(1)
+	defer r.sender.inFlight.Store(0)
 	defer func() {
 		if x := recover(); x != nil {
 			r.stats.failed.Add(1)
-			r.log.Error("vigil: building or sending a Sentry event panicked", slog.String("panic", formatValue(x)))
+			r.log.Error("vigil: building or sending a Sentry event panicked", slog.String("panic", r.text(x)))
 		}
 	}()
 	ev := r.buildEvent(p)
@@ -219,15 +222,18 @@ func (r *Reporter) shutdown(ctx context.Context) error {
 	r.closed = true
 	r.mu.Unlock()
 	stopErr := r.sender.w.Stop(ctx)
-	loss := r.lossError()
-	switch {
-	case stopErr == nil:
-		return loss
-	case stderrors.Is(stopErr, worker.ErrCutShort) && loss != nil:
-		// The loss names what the cut cost; errors.Is still sees the deadline.
-		return &shutdownError{msg: loss.Error(), cause: stopErr}
+	if stopErr == nil {
+		return r.lossError(0, "")
 	}
-	return stderrors.Join(loss, stopErr)
+	if stderrors.Is(stopErr, worker.ErrCutShort) {
+		// The loss names what the cut cost; errors.Is still sees the deadline.
+		return &shutdownError{msg: r.lossError(0, "").Error(), cause: stopErr}
+	}
+	// A custom Transport ignored the cancellation: what it holds and what is queued
+	// behind it is lost too, though the sender has not counted it yet.
+	stuck := uint64(len(r.queue)) + uint64(r.sender.inFlight.Load())
+	loss := r.lossError(stuck, "the Transport ignored the deadline")
+	return &shutdownError{msg: loss.Error(), cause: stopErr}
 }
 
 // shutdownError is a loss report that unwraps to why sending stopped.
@@ -241,7 +247,9 @@ func (e *shutdownError) Unwrap() error { return e.cause }
 
 // lossError names the events that did not reach Sentry, by cause. Dedup, sampling,
 // MaxEventsPerSecond and BeforeSend drop events on purpose and are not losses.
-func (r *Reporter) lossError() error {
+// stuck events, still with a Transport that ignored the deadline, count as still queued;
+// note is added to the message when set.
+func (r *Reporter) lossError(stuck uint64, note string) error {
 	st := r.Stats()
 	causes := []struct {
 		n    uint64
@@ -250,7 +258,7 @@ func (r *Reporter) lossError() error {
 		{st.QueueFull, "queue full"},
 		{st.Failed, "failed"},
 		{st.RateLimited, "rate-limited by Sentry"},
-		{r.sender.cut.Load(), "still queued when the deadline passed"},
+		{r.sender.cut.Load() + stuck, "still queued when the deadline passed"},
 	}
 	var total uint64
 	var b strings.Builder
@@ -270,10 +278,20 @@ func (r *Reporter) lossError() error {
 		}
 		b.WriteString("the custom Transport did not flush by the deadline")
 	}
+	if note != "" {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(note)
+	}
 	if b.Len() == 0 {
 		return nil
 	}
-	msg := fmt.Sprintf("errors: %d events not delivered: %s", total, b.String())
+	events := "events"
+	if total == 1 {
+		events = "event"
+	}
+	msg := fmt.Sprintf("errors: %d %s not delivered: %s", total, events, b.String())
 	if e := r.sender.lastErr.Load(); e != nil && (st.Failed > 0 || st.RateLimited > 0 || r.sender.cut.Load() > 0) {
 		msg += " (last error: " + *e + ")"
 	}
@@ -408,10 +426,10 @@ func addAttr(m map[string]any, a slog.Attr, sm *scrub.Matcher) {
 		}
 		return
 	}
-	m[a.Key] = plainValue(a.Value)
+	m[a.Key] = plainValue(a.Value, sm)
 }
 
-func plainValue(v slog.Value) any {
+func plainValue(v slog.Value, sm *scrub.Matcher) any {
 	switch v.Kind() {
 	case slog.KindString:
 		return v.String()
@@ -432,16 +450,13 @@ func plainValue(v slog.Value) any {
 	case slog.KindTime:
 		return v.Time().Format(time.RFC3339Nano)
 	}
-	x := v.Any()
-	if e, ok := x.(error); ok {
-		return safeError(e)
-	}
-	return formatValue(x)
+	return anyValue(v.Any(), sm)
 }
 
 // scrubEvent is the last step before the transport: whatever BeforeSend added, values
 // under sensitive names do not leave the process.
 func (r *Reporter) scrubEvent(ev *sentry.Event) {
+	r.scrubText(ev)
 	m := r.matcher
 	for k := range ev.Tags {
 		if m.Sensitive(k) {
