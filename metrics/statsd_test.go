@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vigil-go/vigil/internal/envtest"
 )
 
 // statsdServer is a UDP listener that keeps every packet.
@@ -228,7 +230,8 @@ func TestStatsDUnreachableNeverBlocks(t *testing.T) {
 	for range 1000 {
 		c.Inc()
 	}
-	if d := time.Since(start); d > 50*time.Millisecond {
+	// An operation that resolved or dialled the server would wait on the network.
+	if d := time.Since(start); d > envtest.Blocked {
 		t.Fatalf("operations took %v with a dead server", d)
 	}
 	r.statsd.flush()
@@ -305,8 +308,8 @@ func TestStatsDConnectionRefusedNeverBlocks(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("50 flushes took %v with the server gone", d)
+	if d := time.Since(start); d > envtest.Blocked {
+		t.Fatalf("50 flushes took %v with the server gone: a flush waited on it", d)
 	}
 	mfs, err := r.Prometheus().Gather()
 	if err != nil {
