@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/vigil-go/vigil/internal/safefmt"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
 
@@ -32,7 +33,8 @@ func (b *bridge) Handle(ctx context.Context, rec slog.Record) error {
 		if a.Key == "error" || a.Key == "err" {
 			v = a.Value.Resolve().Any()
 			if _, isErr := v.(error); !isErr {
-				v = a.Value.String()
+				// Not Value.String: that is fmt, which a self-containing map overflows.
+				v = safefmt.Text(v, b.r.matcher)
 			}
 			return false
 		}
@@ -46,7 +48,7 @@ func (b *bridge) Handle(ctx context.Context, rec slog.Record) error {
 	}
 	c := rec.Clone()
 	// The record was logged by the application logger already: no capture log line.
-	b.r.capture(ctx, v, nil, captureOpts{message: rec.Message, rec: &c, h: b})
+	b.r.capture(ctx, v, nil, captureOpts{message: safefmt.Text(rec.Message, b.r.matcher), rec: &c, h: b})
 	return nil
 }
 
@@ -55,10 +57,11 @@ func (b *bridge) handlerError() any {
 	for h := b; h != nil; h = h.parent {
 		for _, a := range h.attrs {
 			if a.Key == "error" || a.Key == "err" {
-				if e, ok := a.Value.Resolve().Any().(error); ok {
+				v := a.Value.Resolve().Any()
+				if e, ok := v.(error); ok {
 					return e
 				}
-				return a.Value.String()
+				return safefmt.Text(v, b.r.matcher)
 			}
 		}
 	}

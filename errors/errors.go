@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vigil-go/vigil/internal/ctxattrs"
+	"github.com/vigil-go/vigil/internal/safefmt"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
 
@@ -118,7 +119,7 @@ func (r *Reporter) capture(ctx context.Context, v any, attrs []slog.Attr, o capt
 		// Reporting must never take the program down: a hostile value or hook is logged.
 		if p := recover(); p != nil {
 			id = ""
-			r.log.LogAttrs(ctx, slog.LevelError, "vigil: error capture failed", slog.Any("panic", formatValue(p)))
+			r.log.LogAttrs(ctx, slog.LevelError, "vigil: error capture failed", slog.String("panic", safefmt.Text(p, r.matcher)))
 		}
 	}()
 	r.stats.captured.Add(1)
@@ -127,7 +128,7 @@ func (r *Reporter) capture(ctx context.Context, v any, attrs []slog.Attr, o capt
 	n := runtime.Callers(2, pcs[:])
 	site := r.traces.get(pcs[:n])
 	err, _ := v.(error)
-	msg, typ := describe(v, err)
+	msg, typ := describe(v, err, r.matcher)
 	primary := site
 	hasOwn := false
 	if err != nil {
@@ -242,15 +243,10 @@ func (r *Reporter) logCapture(ctx context.Context, now time.Time, pc uintptr, ms
 	_ = h.Handle(ctx, rec)
 }
 
-// describe returns v's message and type name. User methods may panic; that is caught.
-func describe(v any, err error) (msg, typ string) {
-	switch x := v.(type) {
-	case error:
-		return safeError(err), reflect.TypeOf(x).String()
-	case string:
-		return x, "string"
-	}
-	return formatValue(v), reflect.TypeOf(v).String()
+// describe returns v's message, through the safe formatter (bounded, user methods
+// contained, secrets in the text scrubbed), and its type name.
+func describe(v any, err error, m *scrub.Matcher) (msg, typ string) {
+	return safefmt.Text(v, m), reflect.TypeOf(v).String()
 }
 
 // innermostPCs returns the stack recorded by the innermost error of the chain that

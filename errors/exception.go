@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/getsentry/sentry-go"
+
+	"github.com/vigil-go/vigil/internal/safefmt"
 )
 
 // Bounds on the exception chain, so a cyclic or enormous error tree cannot grow an event.
@@ -36,7 +38,7 @@ func (r *Reporter) exceptions(err error) []sentry.Exception {
 		_, group := e.(interface{ Unwrap() []error })
 		ex := sentry.Exception{
 			Type:  reflect.TypeOf(e).String(),
-			Value: safeError(e),
+			Value: safefmt.Text(e, r.matcher),
 			Mechanism: &sentry.Mechanism{
 				Type:             "chained",
 				ExceptionID:      id,
@@ -70,14 +72,4 @@ func (r *Reporter) exceptions(err error) []sentry.Exception {
 
 func isComparable(e error) bool {
 	return reflect.TypeOf(e).Comparable()
-}
-
-// safeError calls e.Error(), which is user code: a panic there must not break capture.
-func safeError(e error) (s string) {
-	defer func() {
-		if p := recover(); p != nil {
-			s = fmt.Sprintf("%T (Error method panicked: %v)", e, p)
-		}
-	}()
-	return e.Error()
 }

@@ -1,80 +1,52 @@
 package errors
 
 import (
-	"fmt"
-	"reflect"
+	"bytes"
+	"encoding/json"
+
+	"github.com/getsentry/sentry-go"
+
+	"github.com/vigil-go/vigil/internal/safefmt"
+	"github.com/vigil-go/vigil/internal/scrub"
 )
 
-// maxFormatDepth bounds how deep formatValue lets fmt walk a value.
-const maxFormatDepth = 64
-
-// formatValue is fmt.Sprint for values from the host program, which may be hostile: fmt
-// has no cycle detection, so a map or slice that contains itself would recurse until the
-// goroutine's stack overflows, a fatal error no recover can stop. Such values are
-// described by their type instead; a panicking String or Error method is reported too.
-func formatValue(v any) (s string) {
-	defer func() {
-		if p := recover(); p != nil {
-			s = fmt.Sprintf("%T (formatting panicked: %v)", v, p)
-		}
-	}()
-	if !formattable(reflect.ValueOf(v), 0, map[uintptr]bool{}) {
-		return fmt.Sprintf("%T (cyclic or too deeply nested to format)", v)
+// anyValue turns an attribute's value of unknown type into plain data for an event's
+// contexts or a breadcrumb's data, through the one safe formatter: cycles cut, size
+// bounded, user methods contained, sensitive keys redacted at any depth and secrets in
+// text scrubbed. Maps and structs stay objects, so BeforeSend and Sentry see structure.
+func anyValue(x any, m *scrub.Matcher) any {
+	switch x := x.(type) {
+	case nil:
+		return nil
+	case string:
+		return safefmt.Text(x, m)
+	case error:
+		return safefmt.Text(x, m)
 	}
-	return fmt.Sprint(v)
+	b := safefmt.AppendJSON(nil, x, m)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber() // keep integers exact
+	var v any
+	if dec.Decode(&v) != nil {
+		return string(b) // cannot happen: AppendJSON writes valid JSON
+	}
+	return v
 }
 
-// formattable walks v the way fmt prints it and reports whether fmt would terminate:
-// no map or slice on the path contains itself, and nesting stays within maxFormatDepth.
-// fmt prints pointers below the top level as addresses, so only the top one is followed.
-func formattable(v reflect.Value, depth int, path map[uintptr]bool) bool {
-	if depth > maxFormatDepth {
-		return false
+// text is safefmt.Text under the Reporter's policy.
+func (r *Reporter) text(v any) string { return safefmt.Text(v, r.matcher) }
+
+// scrubText applies the policy's free-text rules to the event's texts, whatever added
+// them (vigil or a BeforeSend hook): exception values, the message, breadcrumb messages.
+func (r *Reporter) scrubText(ev *sentry.Event) {
+	m := r.matcher
+	ev.Message = m.Text(ev.Message)
+	for i := range ev.Exception {
+		ev.Exception[i].Value = m.Text(ev.Exception[i].Value)
 	}
-	switch v.Kind() {
-	case reflect.Interface:
-		return v.IsNil() || formattable(v.Elem(), depth+1, path)
-	case reflect.Pointer:
-		if depth > 0 || v.IsNil() {
-			return true
-		}
-		return formattable(v.Elem(), depth+1, path)
-	case reflect.Map, reflect.Slice:
-		if v.IsNil() || v.Len() == 0 {
-			return true
-		}
-		p := v.Pointer()
-		if path[p] {
-			return false
-		}
-		path[p] = true
-		defer delete(path, p)
-		if v.Kind() == reflect.Map {
-			it := v.MapRange()
-			for it.Next() {
-				if !formattable(it.Key(), depth+1, path) || !formattable(it.Value(), depth+1, path) {
-					return false
-				}
-			}
-			return true
-		}
-		for i := range v.Len() {
-			if !formattable(v.Index(i), depth+1, path) {
-				return false
-			}
-		}
-	case reflect.Array:
-		for i := range v.Len() {
-			if !formattable(v.Index(i), depth+1, path) {
-				return false
-			}
-		}
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if !formattable(v.Field(i), depth+1, path) {
-				return false
-			}
+	for _, b := range ev.Breadcrumbs {
+		if b != nil {
+			b.Message = m.Text(b.Message)
 		}
 	}
-	return true
 }

@@ -170,7 +170,7 @@ func breadcrumbs(crumbs []crumb, m *scrub.Matcher) []*sentry.Breadcrumb {
 			Type:      "default",
 			Category:  "log",
 			Level:     sentryLevel(c.rec.Level),
-			Message:   c.rec.Message,
+			Message:   m.Text(c.rec.Message),
 			Data:      data,
 			Timestamp: c.rec.Time,
 		})

@@ -1,11 +1,7 @@
 package logging
 
 import (
-	"bytes"
 	"context"
-	"encoding"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
@@ -16,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vigil-go/vigil/internal/ctxattrs"
-	"github.com/vigil-go/vigil/internal/jsonstr"
+	"github.com/vigil-go/vigil/internal/safefmt"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
 
@@ -207,7 +203,7 @@ func (h *jsonHandler) appendAttr(buf []byte, a slog.Attr) []byte {
 	if h.shared.matcher.Sensitive(a.Key) {
 		return appendString(buf, scrub.Redacted)
 	}
-	return appendValue(buf, a.Value)
+	return appendValue(buf, a.Value, h.shared.matcher)
 }
 
 // appendKey appends ,"key": (without the comma right after an opening brace).
@@ -219,7 +215,7 @@ func appendKey(buf []byte, key string) []byte {
 	return append(buf, ':')
 }
 
-func appendValue(buf []byte, v slog.Value) []byte {
+func appendValue(buf []byte, v slog.Value, m *scrub.Matcher) []byte {
 	switch v.Kind() {
 	case slog.KindString:
 		return appendString(buf, v.String())
@@ -239,7 +235,9 @@ func appendValue(buf []byte, v slog.Value) []byte {
 		buf = appendTime(buf, v.Time())
 		return append(buf, '"')
 	default:
-		return appendAny(buf, v.Any())
+		// User values (errors, maps, structs, panic values) may be cyclic, hostile or
+		// hold secrets at any depth: the one safe formatter renders them.
+		return safefmt.AppendJSON(buf, v.Any(), m)
 	}
 }
 
@@ -249,64 +247,6 @@ func appendFloat(buf []byte, f float64) []byte {
 		return appendString(buf, strconv.FormatFloat(f, 'g', -1, 64))
 	}
 	return strconv.AppendFloat(buf, f, 'g', -1, 64)
-}
-
-// appendAny renders values of unknown type. User code runs here (Error, MarshalJSON,
-// MarshalText), so a panic is caught and logged in place of the value.
-func appendAny(buf []byte, v any) (out []byte) {
-	mark := len(buf)
-	defer func() {
-		if p := recover(); p != nil {
-			out = appendString(buf[:mark], fmt.Sprintf("!PANIC: %v", p))
-		}
-	}()
-	switch x := v.(type) {
-	case nil:
-		return append(buf, "null"...)
-	case *jsonstr.Quoted:
-		return append(buf, x.JSON()...)
-	case error:
-		return appendString(buf, x.Error())
-	case json.Marshaler:
-		b, err := x.MarshalJSON()
-		if err != nil || !json.Valid(b) {
-			return appendString(buf, "!ERROR: MarshalJSON: "+errString(err, "invalid JSON"))
-		}
-		return appendCompact(buf, b)
-	case encoding.TextMarshaler:
-		b, err := x.MarshalText()
-		if err != nil {
-			return appendString(buf, "!ERROR: MarshalText: "+err.Error())
-		}
-		return appendString(buf, string(b))
-	case []byte:
-		return appendString(buf, string(x))
-	}
-	// encoding/json detects reference cycles and reports them as an error.
-	b, err := json.Marshal(v)
-	if err != nil {
-		return appendString(buf, "!ERROR: "+err.Error())
-	}
-	return append(buf, b...)
-}
-
-func errString(err error, def string) string {
-	if err == nil {
-		return def
-	}
-	return err.Error()
-}
-
-// appendCompact keeps a MarshalJSON result on one line.
-func appendCompact(buf, b []byte) []byte {
-	if !bytes.ContainsAny(b, "\r\n") {
-		return append(buf, b...)
-	}
-	var c bytes.Buffer
-	if err := json.Compact(&c, b); err != nil {
-		return appendString(buf, "!ERROR: "+err.Error())
-	}
-	return append(buf, c.Bytes()...)
 }
 
 func appendSource(buf []byte, pc uintptr) []byte {

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vigil-go/vigil/internal/ctxattrs"
+	"github.com/vigil-go/vigil/internal/safefmt"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
 
@@ -46,7 +47,7 @@ func (h *textHandler) WithGroup(name string) slog.Handler {
 func (h *textHandler) Handle(ctx context.Context, r slog.Record) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("logging: text handler: %v", p)
+			err = fmt.Errorf("logging: text handler: %s", safefmt.Text(p, h.matcher))
 		}
 	}()
 	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
@@ -80,26 +81,16 @@ func (h *textHandler) cleanAttr(a slog.Attr) slog.Attr {
 	case slog.KindGroup:
 		return slog.Attr{Key: a.Key, Value: slog.GroupValue(h.clean(a.Value.Group())...)}
 	case slog.KindAny:
+		// slog.TextHandler would use fmt, which has no cycle detection and prints
+		// secrets inside structs: render user values with the safe formatter instead.
 		switch v := a.Value.Any().(type) {
 		case nil:
 			return a
-		case error:
-			return slog.String(a.Key, safeCall(v.Error))
-		case fmt.Stringer:
-			return slog.String(a.Key, safeCall(v.String))
+		case error, fmt.Stringer:
+			return slog.String(a.Key, safefmt.Text(v, h.matcher))
 		default:
-			return slog.String(a.Key, string(appendAny(nil, v)))
+			return slog.String(a.Key, string(safefmt.AppendJSON(nil, v, h.matcher)))
 		}
 	}
 	return a
-}
-
-// safeCall runs a user's Error or String method, turning a panic into text.
-func safeCall(f func() string) (s string) {
-	defer func() {
-		if p := recover(); p != nil {
-			s = fmt.Sprintf("!PANIC: %v", p)
-		}
-	}()
-	return f()
 }

@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/vigil-go/vigil/internal/ctxattrs"
-	"github.com/vigil-go/vigil/internal/limits"
 )
 
 // serverHandler is the server-side stats.Handler: grpc-go calls it for every RPC,
@@ -32,12 +31,10 @@ func (h *serverHandler) HandleConn(context.Context, stats.ConnStats) {}
 // continuing the caller's trace, and request_id and route for every log line and capture.
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	g := h.g
-	// The client chose the method name (up to grpc-go's 16 MiB header limit): bounded
-	// like a label, it is the route, the span name and a log field.
-	c := &rpcCall{start: time.Now(), fullMethod: limits.Truncate(info.FullMethodName, limits.LabelValue), skip: g.skipped(info.FullMethodName)}
+	c := &rpcCall{start: time.Now(), fullMethod: info.FullMethodName, skip: g.skipped(info.FullMethodName)}
 	if !c.skip {
 		c.carrier.ctx = ctx
-		ctx = g.extract(ctx, &c.carrier)
+		ctx = g.prop.Extract(ctx, &c.carrier)
 		c.carrier.ctx = nil
 		id := grpcRequestID(ctx)
 		if g.tracer != nil {
@@ -139,6 +136,6 @@ func (g *GRPC) recovered(ctx context.Context, c *rpcCall, fullMethod string, v a
 			attribute.String("exception.message", fmt.Sprint(v))))
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
-	reportPanic(ctx, g.capture, g.logger, v, slog.String("rpc_method", limits.Truncate(fullMethod, limits.LabelValue)), scrubbedMetadata(g.matcher, md, g.pii))
+	reportPanic(ctx, g.capture, g.logger, v, slog.String("rpc_method", fullMethod), scrubbedMetadata(g.matcher, md))
 	return errPanic
 }
