@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/vigil-go/vigil/internal/limits"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
 
@@ -70,15 +71,26 @@ func (v *vec[T]) with(values []string) *T {
 		v.mismatch(len(values))
 		return &v.discard.val
 	}
+	var buf [8]string
+	copied := false // values is our copy, not the caller's slice
 	if v.redact != nil {
 		// A label named like a secret keeps its name and loses its value, as in logs and
 		// events; all its values then share one series.
-		var buf [8]string
-		values = append(buf[:0], values...)
+		values, copied = append(buf[:0], values...), true
 		for i, r := range v.redact {
 			if r {
 				values[i] = scrub.Redacted
 			}
+		}
+	}
+	for i, s := range values {
+		if len(s) > limits.LabelValue {
+			// A label value's length is bounded as its count is: a client's 64 KiB value
+			// would otherwise be repeated on every line of every scrape.
+			if !copied {
+				values, copied = append(buf[:0], values...), true
+			}
+			values[i] = limits.Truncate(s, limits.LabelValue)
 		}
 	}
 	h := hashValues(values)

@@ -40,6 +40,11 @@ type GRPCConfig struct {
 	DurationBuckets []float64
 	// RedactKeys adds metadata-name patterns to redact wherever metadata is reported.
 	RedactKeys []string
+	// SendDefaultPII keeps the metadata that reveals a client's address (x-forwarded-for,
+	// x-real-ip, forwarded, ...) in panic reports. Off, they are left out, as the errors
+	// package leaves the same headers out of HTTP requests' reports: set it to what
+	// errors.Config.SendDefaultPII says (observe does).
+	SendDefaultPII bool
 }
 
 // DefaultGRPCSkip skips the gRPC health-checking service, whose probes would otherwise
@@ -72,6 +77,8 @@ type GRPC struct {
 	capture CaptureFunc
 	skip    []string
 	matcher *scrub.Matcher
+	pii     bool // SendDefaultPII
+	hooks   *hookGuard
 
 	server, client *methodTable
 }
@@ -91,6 +98,11 @@ func NewGRPC(cfg GRPCConfig) (*GRPC, error) {
 		capture: cfg.Capture,
 		skip:    cfg.Skip,
 		matcher: newMatcher(cfg.RedactKeys),
+		pii:     cfg.SendDefaultPII,
+	}
+	var err error
+	if g.hooks, err = newHookGuard(cfg.Registry, cfg.Logger, g.matcher); err != nil {
+		return nil, err
 	}
 	if cfg.TracerProvider != nil {
 		g.tracer = cfg.TracerProvider.Tracer(instrumentationName)
@@ -101,7 +113,6 @@ func NewGRPC(cfg GRPCConfig) (*GRPC, error) {
 	if g.skip == nil {
 		g.skip = DefaultGRPCSkip
 	}
-	var err error
 	if g.server, err = newMethodTable(cfg.Registry, "server", cfg.DurationBuckets); err != nil {
 		return nil, err
 	}

@@ -95,8 +95,9 @@ func (g *GRPC) finish(ctx context.Context, c *rpcCall, server bool, err error) {
 	c.mu.Unlock()
 	var peerStr string
 	if peer != nil {
-		peerStr = peer.String()
+		peerStr = bound(peer.String())
 	}
+	authority = bound(authority) // a client's :authority, or the target a server was dialed with
 	other := m == t.other
 
 	if sp := c.span; sp != nil {
@@ -138,13 +139,13 @@ func (g *GRPC) finish(ctx context.Context, c *rpcCall, server bool, err error) {
 			rpcAttrPool.Put(buf)
 			// Server spans fail only for server faults; a client's call failed whatever the code.
 			if code != codes.OK && (!server || serverFault(code)) {
-				sp.SetStatus(otelcodes.Error, status.Convert(err).Message())
+				sp.SetStatus(otelcodes.Error, bound(status.Convert(err).Message())) // the other side's text
 			}
 		}
 		sp.End()
 	}
 	if g.logger != nil {
-		g.accessLine(ctx, c, server, m, code, err, d, peerStr, authority)
+		g.accessLineContained(ctx, c, server, m, code, err, d, peerStr, authority)
 	}
 }
 
@@ -184,7 +185,7 @@ func (g *GRPC) accessLine(ctx context.Context, c *rpcCall, server bool, m *rpcMe
 		l.add(slog.Int64("messages_received", c.received.Load()))
 	}
 	if code != codes.OK {
-		l.add(slog.String("error", status.Convert(err).Message()))
+		l.add(slog.String("error", bound(status.Convert(err).Message())))
 	}
 	if c.panicked {
 		l.add(slog.Bool("panic", true))

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/stats"
 
 	"github.com/vigil-go/vigil/internal/ctxattrs"
+	"github.com/vigil-go/vigil/internal/limits"
 )
 
 // clientHandler is the client-side stats.Handler. grpc-go calls TagRPC once per attempt,
@@ -25,14 +26,14 @@ func (h *clientHandler) HandleConn(context.Context, stats.ConnStats) {}
 // when the context has one, into the outgoing metadata.
 func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	g := h.g
-	c := &rpcCall{start: time.Now(), fullMethod: info.FullMethodName, skip: g.skipped(info.FullMethodName)}
+	c := &rpcCall{start: time.Now(), fullMethod: limits.Truncate(info.FullMethodName, limits.LabelValue), skip: g.skipped(info.FullMethodName)}
 	if !c.skip {
 		if g.tracer != nil {
 			name, opts := g.client.startOptions(c.fullMethod)
 			ctx, c.span = g.tracer.Start(ctx, name, opts...)
 		}
 		c.out.kv = c.outBuf[:0]
-		g.prop.Inject(ctx, &c.out)
+		g.inject(ctx, &c.out)
 		if id, ok := ctxattrs.Lookup(ctx, attrRequestID); ok && validRequestID(id) {
 			c.out.kv = append(c.out.kv, requestIDKey, id)
 		}

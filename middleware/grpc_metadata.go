@@ -9,6 +9,8 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
+	"github.com/vigil-go/vigil/internal/limits"
+	piirule "github.com/vigil-go/vigil/internal/pii"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
 
@@ -70,18 +72,28 @@ func (c *outgoingCarrier) Keys() []string {
 	return keys
 }
 
-// maxLoggedValue bounds one metadata value in a report.
-const maxLoggedValue = 256
+// maxReportedKeys bounds the metadata keys a report lists; a client can send thousands.
+const maxReportedKeys = 64
 
-// scrubbedMetadata returns md as a group attribute with sensitive values replaced and
-// binary values summarized; keys are sorted so reports are stable.
-func scrubbedMetadata(m *scrub.Matcher, md metadata.MD) slog.Attr {
+// scrubbedMetadata returns md as a group attribute for a panic report, under the rules
+// the errors package applies to an HTTP request's headers: values of secret-named keys
+// replaced (the secret policy), keys that reveal the client's address left out unless
+// pii (internal/pii, shared with errors), binary values summarized. Values are bounded
+// (limits.AttrValue), as are the number of keys; keys are sorted so reports are stable.
+func scrubbedMetadata(m *scrub.Matcher, md metadata.MD, pii bool) slog.Attr {
 	keys := make([]string, 0, len(md))
 	for k := range md {
+		if strings.HasPrefix(k, ":") || (!pii && piirule.IPHeader(k)) {
+			continue // pseudo-headers (:authority) are not metadata
+		}
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	attrs := make([]slog.Attr, 0, len(keys))
+	omitted := 0
+	if len(keys) > maxReportedKeys {
+		keys, omitted = keys[:maxReportedKeys], len(keys)-maxReportedKeys
+	}
+	attrs := make([]slog.Attr, 0, len(keys)+1)
 	for _, k := range keys {
 		var v string
 		switch {
@@ -94,12 +106,12 @@ func scrubbedMetadata(m *scrub.Matcher, md metadata.MD) slog.Attr {
 			}
 			v = "[" + strconv.Itoa(n) + " bytes]"
 		default:
-			v = strings.Join(md[k], ", ")
-			if len(v) > maxLoggedValue {
-				v = v[:maxLoggedValue] + "…"
-			}
+			v = bound(m.Text(strings.Join(md[k], ", ")))
 		}
-		attrs = append(attrs, slog.String(k, v))
+		attrs = append(attrs, slog.String(limits.Truncate(k, limits.LabelValue), v))
+	}
+	if omitted > 0 {
+		attrs = append(attrs, slog.Int("_omitted_keys", omitted))
 	}
 	return slog.Attr{Key: "metadata", Value: slog.GroupValue(attrs...)}
 }

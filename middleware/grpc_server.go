@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/vigil-go/vigil/internal/ctxattrs"
+	"github.com/vigil-go/vigil/internal/limits"
 )
 
 // serverHandler is the server-side stats.Handler: grpc-go calls it for every RPC,
@@ -31,10 +32,12 @@ func (h *serverHandler) HandleConn(context.Context, stats.ConnStats) {}
 // continuing the caller's trace, and request_id and route for every log line and capture.
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	g := h.g
-	c := &rpcCall{start: time.Now(), fullMethod: info.FullMethodName, skip: g.skipped(info.FullMethodName)}
+	// The client chose the method name (up to grpc-go's 16 MiB header limit): bounded
+	// like a label, it is the route, the span name and a log field.
+	c := &rpcCall{start: time.Now(), fullMethod: limits.Truncate(info.FullMethodName, limits.LabelValue), skip: g.skipped(info.FullMethodName)}
 	if !c.skip {
 		c.carrier.ctx = ctx
-		ctx = g.prop.Extract(ctx, &c.carrier)
+		ctx = g.extract(ctx, &c.carrier)
 		c.carrier.ctx = nil
 		id := grpcRequestID(ctx)
 		if g.tracer != nil {
@@ -133,9 +136,9 @@ func (g *GRPC) recovered(ctx context.Context, c *rpcCall, fullMethod string, v a
 	if sp := trace.SpanFromContext(ctx); sp.IsRecording() {
 		sp.AddEvent("exception", trace.WithAttributes(
 			attribute.String("exception.type", fmt.Sprintf("%T", v)),
-			attribute.String("exception.message", fmt.Sprint(v))))
+			attribute.String("exception.message", safefmt.Text(v, g.matcher))))
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
-	reportPanic(ctx, g.capture, g.logger, v, slog.String("rpc_method", fullMethod), scrubbedMetadata(g.matcher, md))
+	reportPanic(ctx, g.capture, g.logger, g.matcher, v, slog.String("rpc_method", limits.Truncate(fullMethod, limits.LabelValue)), scrubbedMetadata(g.matcher, md, g.pii))
 	return errPanic
 }

@@ -7,9 +7,6 @@ import (
 	"github.com/vigil-go/vigil/internal/ctxattrs"
 )
 
-// (grpc_metadata.go holds a copy of these rules from the gRPC work done in parallel;
-// the two are meant to be folded together.)
-
 // maxInboundIDLen bounds an inbound id: longer values are replaced, so a client cannot
 // make every log line and span carry kilobytes it chose.
 const maxInboundIDLen = 64

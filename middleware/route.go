@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/vigil-go/vigil/internal/ctxattrs"
+	"github.com/vigil-go/vigil/internal/limits"
 )
 
 // Unmatched is the route of every request no pattern matched (404s, 405s, redirects):
@@ -47,15 +48,17 @@ type routeValue struct {
 	set   atomic.Pointer[string] // SetRoute's value, which wins
 }
 
-// current returns the route known so far: "" before routing.
+// current returns the route known so far: "" before routing. It is bounded as a label
+// value is (limits.LabelValue): a route function that returns raw paths, or a SetRoute
+// with a client's text, must not put kilobytes on every log line, span and series.
 func (v *routeValue) current() string {
 	if p := v.set.Load(); p != nil {
-		return *p
+		return limits.Truncate(*p, limits.LabelValue)
 	}
 	if v.req == nil {
 		return ""
 	}
-	return v.route(v.req)
+	return limits.Truncate(v.route(v.req), limits.LabelValue)
 }
 
 // final returns the route for labels once the handler returned.

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	verrors "github.com/vigil-go/vigil/errors"
+	"github.com/vigil-go/vigil/internal/limits"
 	"github.com/vigil-go/vigil/internal/scrub"
 	"github.com/vigil-go/vigil/logging"
 )
@@ -39,7 +40,9 @@ type HTTP struct {
 	prop        propagation.TextMapPropagator
 	logger      *slog.Logger
 	capture     CaptureFunc
-	route       func(*http.Request) string
+	route       func(*http.Request) string // the user's, or muxRoute
+	safeRoute   func(*http.Request) string // route with its panics contained: see callRoute
+	hooks       *hookGuard
 	skip        []string
 	idHeader    string // canonical form, for direct map access
 	matcher     *scrub.Matcher
@@ -81,6 +84,10 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	}
 	if h.route == nil {
 		h.route = muxRoute
+	}
+	h.safeRoute = h.callRoute // bound once: a method value per request would allocate
+	if h.hooks, err = newHookGuard(cfg.Registry, cfg.Logger, h.matcher); err != nil {
+		return nil, err
 	}
 	if h.skip == nil {
 		h.skip = DefaultSkip
@@ -134,10 +141,14 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := &serverRequest{requestCore: requestCore{start: now(), method: methodIndex(r.Method), req: r}}
+	st.ctx = r.Context()
 	if g := h.m.activeGauge(st.method); g != nil {
 		g.Inc()
 	}
 	st.w.reset(w)
+	// Deferred at once: whatever panics from here on (a hook, the handler), the gauge
+	// goes down and the request is recorded.
+	defer h.finish(st)
 	st.quiet = h.skipped(r.URL.Path)
 
 	var inbound string
@@ -150,12 +161,12 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	ctx := r.Context()
 	if h.tracer != nil && !st.quiet {
-		ctx = h.prop.Extract(ctx, headerCarrier(r.Header))
+		ctx = h.extract(ctx, r.Header)
 		// The attributes are set once, at the end: one SetAttributes call costs the SDK
 		// one slice, and samplers see none set after Start anyway.
 		ctx, st.span = h.tracer.Start(ctx, methodNames[st.method], serverKind)
 	}
-	st.route.route = h.route
+	st.route.route = h.safeRoute
 	ctx = logging.WithAttrs(ctx, slog.String(attrRequestID, id), slog.Any(attrRoute, &st.route))
 	ctx = verrors.WithRequest(ctx, r)
 	r2 := r.WithContext(ctx)
@@ -166,7 +177,6 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.Body = &st.body
 	}
 
-	defer h.finish(st)
 	s.next.ServeHTTP(&st.w, r2)
 }
 
@@ -181,7 +191,7 @@ func (h *HTTP) finish(st *serverRequest) {
 		if v == http.ErrAbortHandler { // compared as net/http does, not errors.Is
 			abort = true // the handler chose to abort; net/http stays silent, so do we
 		} else {
-			reportPanic(st.ctx, h.capture, h.logger, v)
+			reportPanic(st.ctx, h.capture, h.logger, h.matcher, v)
 			if st.w.started() {
 				abort = true // a 500 can no longer be sent; a truncated body must not look complete
 			} else {
@@ -214,7 +224,7 @@ func (h *HTTP) finish(st *serverRequest) {
 		h.endSpan(st, ser, status, v)
 	}
 	if h.logger != nil && !st.quiet {
-		h.logAccess(st, status, d, in, v, abort)
+		h.logAccessContained(st, status, d, in, v, abort)
 	}
 	if abort {
 		panic(http.ErrAbortHandler)
@@ -264,7 +274,7 @@ func (h *HTTP) finishMetricsOnly(st *requestCore) {
 	if !st.done {
 		status = http.StatusInternalServerError // panicking (or runtime.Goexit)
 	}
-	route := h.route(st.req)
+	route := limits.Truncate(h.callRoute(st.req), limits.LabelValue)
 	if route == "" {
 		route = Unmatched
 	}
@@ -344,30 +354,30 @@ func (h *HTTP) requestAttrs(attrs []attribute.KeyValue, st *serverRequest) []att
 	r, mi, id := st.req, st.method, st.id[0]
 	attrs = append(attrs, keyMethod.String(methodNames[mi]))
 	if mi == methodOtherIdx {
-		attrs = append(attrs, keyMethodOriginal.String(r.Method))
+		attrs = append(attrs, keyMethodOriginal.String(bound(r.Method)))
 	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	attrs = append(attrs, keyURLScheme.String(scheme), keyURLPath.String(r.URL.Path))
+	attrs = append(attrs, keyURLScheme.String(scheme), keyURLPath.String(bound(r.URL.Path)))
 	if r.URL.RawQuery != "" {
 		attrs = append(attrs, keyURLQuery.String(h.scrubbedQuery(st)))
 	}
 	host, port := hostPort(r.Host)
 	if host != "" {
-		attrs = append(attrs, keyServerAddress.String(host))
+		attrs = append(attrs, keyServerAddress.String(bound(host)))
 	}
 	if port > 0 {
 		attrs = append(attrs, keyServerPort.Int(port))
 	}
 	if client, _ := hostPort(r.RemoteAddr); client != "" {
-		attrs = append(attrs, keyClientAddress.String(client))
+		attrs = append(attrs, keyClientAddress.String(bound(client)))
 	}
 	if ua := r.Header.Get("User-Agent"); ua != "" {
-		attrs = append(attrs, keyUserAgent.String(ua))
+		attrs = append(attrs, keyUserAgent.String(bound(ua)))
 	}
-	attrs = append(attrs, keyProtocol.String(protocolVersion(r)), keyRequestID.String(id))
+	attrs = append(attrs, keyProtocol.String(bound(protocolVersion(r))), keyRequestID.String(id))
 	return attrs
 }
 
@@ -389,7 +399,7 @@ func (h *HTTP) endSpan(st *serverRequest, ser *serverSeries, status int, panicke
 		if panicked != nil {
 			sp.AddEvent("exception", trace.WithAttributes(
 				attribute.String("exception.type", fmt.Sprintf("%T", panicked)),
-				attribute.String("exception.message", fmt.Sprint(panicked)),
+				attribute.String("exception.message", safefmt.Text(panicked, h.matcher)),
 			))
 		}
 		if status >= 500 {
@@ -407,8 +417,8 @@ func (h *HTTP) logAccess(st *serverRequest, status int, d time.Duration, in int6
 	}
 	r := st.req
 	var l accessLine
-	l.add(slog.String("method", r.Method))
-	l.add(slog.String("path", r.URL.Path))
+	l.add(slog.String("method", bound(r.Method)))
+	l.add(slog.String("path", bound(r.URL.Path)))
 	if r.URL.RawQuery != "" {
 		l.add(slog.String("query", h.scrubbedQuery(st)))
 	}
@@ -416,9 +426,9 @@ func (h *HTTP) logAccess(st *serverRequest, status int, d time.Duration, in int6
 	l.add(slog.Duration("duration", d))
 	l.add(slog.Int64("bytes_in", in))
 	l.add(slog.Int64("bytes_out", st.w.written))
-	l.add(slog.String("remote_addr", r.RemoteAddr))
+	l.add(slog.String("remote_addr", bound(r.RemoteAddr)))
 	if ua := r.Header.Get("User-Agent"); ua != "" {
-		l.add(slog.String("user_agent", ua))
+		l.add(slog.String("user_agent", bound(ua)))
 	}
 	if panicked != nil {
 		l.add(slog.Bool("panic", true))
@@ -429,11 +439,12 @@ func (h *HTTP) logAccess(st *serverRequest, status int, d time.Duration, in int6
 	l.emit(st.ctx, h.logger, level, "http request")
 }
 
-// scrubbedQuery returns the request's query with secret values redacted, computed once
-// per request (finish runs on one goroutine, so no lock is needed).
+// scrubbedQuery returns the request's query with secret values redacted, then bounded,
+// computed once per request (finish runs on one goroutine, so no lock is needed).
+// Redaction comes first, so a cut cannot hide a secret's name from the matcher.
 func (h *HTTP) scrubbedQuery(st *serverRequest) string {
 	if !st.queryDone {
-		st.query, st.queryDone = h.matcher.Query(st.req.URL.RawQuery), true
+		st.query, st.queryDone = bound(h.matcher.Query(st.req.URL.RawQuery)), true
 	}
 	return st.query
 }

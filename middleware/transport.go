@@ -1,11 +1,11 @@
 package middleware
 
 import (
+	"fmt"
 	"net/http"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -46,7 +46,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if out.Header == nil {
 			out.Header = make(http.Header)
 		}
-		h.prop.Inject(ctx, propagation.HeaderCarrier(out.Header))
+		h.inject(ctx, out.Header)
 	}
 
 	resp, err := t.base.RoundTrip(out)
@@ -62,9 +62,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if span.IsRecording() {
 			switch {
 			case err != nil:
-				span.RecordError(err)
+				// RecordError's event, by hand: the SDK bounds neither event attributes nor
+				// the status description, and the error's text carries the URL.
+				msg := bound(h.matcher.Text(err.Error()))
+				span.AddEvent("exception", trace.WithAttributes(
+					attribute.String("exception.type", fmt.Sprintf("%T", err)),
+					attribute.String("exception.message", msg)))
 				span.SetAttributes(keyErrorType.String(errorType(err)))
-				span.SetStatus(codes.Error, err.Error())
+				span.SetStatus(codes.Error, msg)
 			default:
 				span.SetAttributes(keyStatus.Int(status))
 				if status >= 400 {
@@ -83,9 +88,10 @@ func (h *HTTP) clientAttrs(req *http.Request, mi uint8, host string) []attribute
 	attrs := make([]attribute.KeyValue, 0, 6)
 	attrs = append(attrs, keyMethod.String(methodNames[mi]))
 	if mi == methodOtherIdx {
-		attrs = append(attrs, keyMethodOriginal.String(req.Method))
+		attrs = append(attrs, keyMethodOriginal.String(bound(req.Method)))
 	}
-	attrs = append(attrs, keyServerAddress.String(host), keyURLFull.String(h.matcher.URL(req.URL)))
+	// A proxy forwards its client's path and query: bound them like the server side does.
+	attrs = append(attrs, keyServerAddress.String(bound(host)), keyURLFull.String(bound(h.matcher.URL(req.URL))))
 	if _, port := hostPort(req.URL.Host); port > 0 {
 		attrs = append(attrs, keyServerPort.Int(port))
 	} else if req.URL.Scheme == "https" {
