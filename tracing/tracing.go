@@ -25,56 +25,6 @@ import (
 // ScopeName is the instrumentation scope of the spans this package starts.
 const ScopeName = "github.com/vigil-go/vigil"
 
-// Config configures the Provider. Fields win over OTEL_* variables, which win over
-// defaults; the zero Config reads everything from the environment.
-type Config struct {
-	// RedactKeys are secret-name patterns added to the built-in ones (also
-	// VIGIL_LOG_REDACT, shared with logging): span and event attributes so named are
-	// exported as "[REDACTED]".
-	RedactKeys []string
-
-	// Exporter is otlp, stdout (console) or none, or a comma-separated list;
-	// OTEL_TRACES_EXPORTER. Default: otlp when an endpoint is set, else none.
-	Exporter string
-	// Endpoint is the OTLP traces endpoint: a URL (http://collector:4318/v1/traces,
-	// where an empty path means /v1/traces) or host:port;
-	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then OTEL_EXPORTER_OTLP_ENDPOINT (a base URL).
-	Endpoint string
-	// Protocol is grpc, http/protobuf or http/json; OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL.
-	// Default http/protobuf, as the specification says.
-	Protocol string
-	// Headers are sent with every export; they are added to (and win over)
-	// OTEL_EXPORTER_OTLP_(TRACES_)HEADERS.
-	Headers map[string]string
-	// Insecure sends without TLS; only true overrides OTEL_EXPORTER_OTLP_(TRACES_)INSECURE.
-	// An http:// or https:// endpoint decides by itself.
-	Insecure bool
-	// SampleRatio, when set, samples that fraction of new traces and follows the
-	// parent's decision otherwise; OTEL_TRACES_SAMPLER and _ARG. Default parentbased_always_on.
-	SampleRatio *float64
-	// Disabled stops recording and exporting; spans still get ids. When set, no
-	// variable is read, so New cannot fail. OTEL_SDK_DISABLED=true disables too, and
-	// then no other setting is read or validated.
-	Disabled bool
-	// SpanExporter, when set, replaces the configured exporters (for tests).
-	SpanExporter sdktrace.SpanExporter
-	// MaxQueueSize bounds the spans waiting for export; more are dropped and counted.
-	// OTEL_BSP_MAX_QUEUE_SIZE; default 2048.
-	MaxQueueSize int
-	// ExportTimeout bounds each export, retries included;
-	// OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT (milliseconds); default 10s.
-	ExportTimeout time.Duration
-
-	// Service, Version and Environment become service.name, service.version and
-	// deployment.environment.name, winning over OTEL_SERVICE_NAME and
-	// OTEL_RESOURCE_ATTRIBUTES.
-	Service, Version, Environment string
-	// Logger receives export failures (once per outage); default slog.Default().
-	Logger *slog.Logger
-	// Output is where the stdout exporter writes, one JSON object per span; default os.Stdout.
-	Output io.Writer
-}
-
 // Provider owns the SDK tracer provider and its export pipelines.
 type Provider struct {
 	tp        trace.TracerProvider
@@ -101,7 +51,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		log = slog.Default()
 	}
 	p := &Provider{disabled: s.disabled}
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(newResource(s.resource))}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(newResource(s.resource)), sdktrace.WithSpanLimits(spanLimits)}
 	switch {
 	case s.disabled:
 		// Ids are still generated so that logs and errors correlate; nothing is recorded.
@@ -132,7 +82,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 }
 
 func (p *Provider) addPipeline(exp sdktrace.SpanExporter, s settings, log *slog.Logger) {
-	p.pipelines = append(p.pipelines, newPipeline(exp, s, &p.dropped, log))
+	// Batches are split by size below the pipeline, so one request's spans cannot push
+	// an export over the receiver's limit (batch.go).
+	p.pipelines = append(p.pipelines, newPipeline(newSplitExporter(exp), s, &p.dropped, log))
 }
 
 // newExporter builds one of the SDK's exporters from resolved settings. Every setting
