@@ -5,8 +5,8 @@
 //
 // The tests are behind the `integration` build tag so `go test ./...` stays fast and needs no
 // servers. integration/run.sh installs the servers (Debian packages, the npm statsd package, a
-// collector built from the nested module integration/otelcol), starts each on a loopback port of
-// its own, runs
+// collector built from the nested module integration/otelcol), starts each on loopback ports
+// chosen free when the run starts (so two runs on one host cannot collide), runs
 //
 //	go test -tags integration ./integration/...
 //

@@ -2,16 +2,25 @@
 # The integration suite against real servers, from a clean machine:
 #
 #   integration/run.sh               install what is missing, build the collector, start every
-#                                    server on its own loopback port, run the Go tests, stop all
-#   integration/run.sh start NAME    (re)start one server; the fault-survival test uses these two
-#   integration/run.sh stop NAME
+#                                    server on loopback ports free at that moment, run the Go
+#                                    tests, stop all
 #   integration/run.sh serve         start everything and wait for Ctrl-C (to look around by hand)
+#   VIGIL_IT_RUN=DIR integration/run.sh start NAME
+#   VIGIL_IT_RUN=DIR integration/run.sh stop NAME
+#                                    (re)start or stop one server of the run whose directory is
+#                                    DIR; the fault-survival test does this (the tests get
+#                                    VIGIL_IT_RUN)
 #
 # Servers: prometheus, alertmanager, pushgateway, carbon (graphite-carbon), statsd (the Etsy
 # daemon, with its graphite backend into carbon and a repeater into statsd-hold), statsd-hold (a
 # second StatsD that never flushes, so its admin interface shows the run's totals), otelcol (a
 # minimal OpenTelemetry Collector built from integration/otelcol). They run from their binaries
-# with flags and config in integration/.work/run, never as the distribution's services.
+# with flags and config in a directory of this run's own (integration/.work/run.XXXXXX, removed
+# when the run passes), never as the distribution's services.
+#
+# Every port is chosen when the run starts (integration/freeports asks the kernel for free ones)
+# and handed to the servers' configuration and to the tests, so two runs on one host, or a
+# server someone left running, cannot collide with this one.
 #
 # Every wait is bounded; everything started here is stopped on exit by its pid.
 set -euo pipefail
@@ -19,17 +28,15 @@ set -euo pipefail
 IT_DIR="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$IT_DIR/.." && pwd)"
 WORK="$IT_DIR/.work"
-RUN="$WORK/run"
 BIN="$WORK/bin"
 STATSD_VERSION=0.9.0
 TEST_TIMEOUT="${VIGIL_IT_TIMEOUT:-12m}"
 
-# Loopback ports of our own, away from every server's default.
-P_PROM=19090 P_AM=19093 P_PUSH=19091
-P_CARBON=12003 P_CARBON_PICKLE=12004 P_CARBON_QUERY=17002
-P_STATSD=18125 P_STATSD_ADMIN=18126 P_HOLD=18127 P_HOLD_ADMIN=18128
-P_OTLP_GRPC=14317 P_OTLP_HTTP=14318
-P_QUICKSTART=18080 P_QUICKSTART_DOWN=18081 P_GRPC_METRICS=18091
+# The ports this run needs (StatsD's two are UDP), chosen free in "start servers" below and
+# kept in $RUN/ports.env for `start NAME` and `stop NAME`. P_QUICKSTART_DOWN is one nobody
+# listens on: Prometheus scrapes it so that the TargetDown alert fires.
+PORTS=(P_PROM P_AM P_PUSH P_CARBON P_CARBON_PICKLE P_CARBON_QUERY P_STATSD/udp P_STATSD_ADMIN
+  P_HOLD/udp P_HOLD_ADMIN P_OTLP_GRPC P_OTLP_HTTP P_QUICKSTART P_QUICKSTART_DOWN P_GRPC_METRICS)
 
 log() { printf '[integration %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() { log "FAIL: $*"; exit 1; }
@@ -88,6 +95,10 @@ start_server() {
   echo $! >"$pidfile"
   if ! wait_for "$name" 60 server_ready "$name"; then
     tail -20 "$RUN/$name.log" || true
+    # A port is free when chosen, but something else may take it before the server binds it.
+    if grep -qi 'address already in use' "$RUN/$name.log"; then
+      die "$name: a port chosen for it was taken before it could bind it; run again"
+    fi
     die "$name did not become ready"
   fi
   log "started $name (pid $(cat "$pidfile"))"
@@ -108,10 +119,15 @@ stop_server() {
 ALL_SERVERS=(carbon statsd-hold statsd otelcol pushgateway alertmanager prometheus)
 
 case "${1:-}" in
-start) start_server "$2"; exit 0 ;;
-stop) stop_server "$2"; exit 0 ;;
+start | stop)
+  RUN="${VIGIL_IT_RUN:-}"
+  [ -n "$RUN" ] && [ -f "$RUN/ports.env" ] || die "$1 ${2:-NAME}: set VIGIL_IT_RUN to the directory of a running suite"
+  # shellcheck disable=SC1091
+  . "$RUN/ports.env"
+  if [ "$1" = start ]; then start_server "$2"; else stop_server "$2"; fi
+  exit 0 ;;
 "" | serve) ;;
-*) die "usage: $0 [serve | start NAME | stop NAME]" ;;
+*) die "usage: $0 [serve] | VIGIL_IT_RUN=DIR $0 start|stop NAME" ;;
 esac
 
 T0=$SECONDS
@@ -166,7 +182,8 @@ prometheus-pushgateway --version 2>&1 | head -1
 log "statsd $(node -p "require('$WORK/statsd/node_modules/statsd/package.json').version"), node $(node --version)"
 
 phase "build otelcol"
-(cd "$IT_DIR/otelcol" && timeout 900 go build -o "$BIN/otelcol" .)
+# Built aside and renamed into place: another run may be executing the one there.
+(cd "$IT_DIR/otelcol" && timeout 900 go build -o "$BIN/otelcol.$$" .) && mv -f "$BIN/otelcol.$$" "$BIN/otelcol"
 "$BIN/otelcol" --version
 
 # --- configuration ---------------------------------------------------------------------------
@@ -176,19 +193,12 @@ promtool check rules "$ROOT"/deploy/rules/*.yml
 promtool test rules "$ROOT"/deploy/rules/tests/*.yml
 
 phase "start servers"
-for s in "${ALL_SERVERS[@]}"; do
-  pidfile="$RUN/$s.pid"
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    die "$s from an earlier run is still running (pid $(cat "$pidfile")); stop it first"
-  fi
-done
-rm -rf "$RUN"
+RUN=$(mktemp -d "$WORK/run.XXXXXX")
 mkdir -p "$RUN/rules" "$RUN/carbon/whisper" "$RUN/carbon/log" "$RUN/carbon/lists"
-
-for p in $P_PROM $P_AM $P_PUSH $P_CARBON $P_CARBON_PICKLE $P_CARBON_QUERY $P_STATSD_ADMIN $P_HOLD_ADMIN \
-  $P_OTLP_GRPC $P_OTLP_HTTP $P_QUICKSTART $P_QUICKSTART_DOWN $P_GRPC_METRICS; do
-  if tcp_open "$p"; then die "port 127.0.0.1:$p is in use; the suite needs it"; fi
-done
+(cd "$ROOT" && go run ./integration/freeports "${PORTS[@]}") >"$RUN/ports.env" || die "no free ports"
+# shellcheck disable=SC1091
+. "$RUN/ports.env"
+log "run directory $RUN; ports: $(tr '\n' ' ' <"$RUN/ports.env")"
 
 cleanup() {
   local rc=$?
@@ -323,7 +333,8 @@ if [ "${1:-}" = serve ]; then
   log "serving: Prometheus http://127.0.0.1:$P_PROM, Alertmanager http://127.0.0.1:$P_AM," \
     "Pushgateway http://127.0.0.1:$P_PUSH, StatsD udp 127.0.0.1:$P_STATSD (admin $P_STATSD_ADMIN)," \
     "OTLP 127.0.0.1:$P_OTLP_GRPC (gRPC) and :$P_OTLP_HTTP (HTTP), spans in $RUN/otel-traces.jsonl;" \
-    "Prometheus scrapes 127.0.0.1:$P_QUICKSTART. Ctrl-C stops all."
+    "Prometheus scrapes 127.0.0.1:$P_QUICKSTART. Ctrl-C stops all;" \
+    "VIGIL_IT_RUN=$RUN $0 stop|start NAME stops or starts one."
   sleep infinity &
   SLEEP_PID=$!
   wait "$SLEEP_PID" || true
@@ -341,7 +352,7 @@ export VIGIL_IT_OTEL_FILE="$RUN/otel-traces.jsonl"
 export VIGIL_IT_QUICKSTART_ADDR="127.0.0.1:$P_QUICKSTART" VIGIL_IT_GRPC_METRICS_ADDR="127.0.0.1:$P_GRPC_METRICS"
 rc=0
 (cd "$ROOT" && go test -tags integration -count=1 -timeout "$TEST_TIMEOUT" -v ./integration/... 2>&1 |
-  tee "$WORK/go-test.log") || rc=$?
+  tee "$RUN/go-test.log") || rc=$?
 
 phase "stop servers"
 trap - EXIT
@@ -356,3 +367,4 @@ if ((cleanup_rc != 0)); then
   log "server logs are in $RUN"
   exit "$cleanup_rc"
 fi
+rm -rf "$RUN"
