@@ -1,14 +1,6 @@
-// Package scrub holds the one set of rules that decides which names carry secrets.
-// Logging, Sentry events, spans and metric labels all ask it, so a key that is redacted in
-// one place is redacted everywhere.
-//
-// A name is sensitive when, lower-cased and with '-', '_', '.' and ' ' removed, it contains
-// one of the patterns (also normalized that way). So "X-Auth-Token", "x_csrf_token",
-// "X-Amz-Security-Token", "X-Amz-Signature", "api-key" and "db.password" all match.
 package scrub
 
 import (
-	"bytes"
 	"net/url"
 	"strings"
 	"sync"
@@ -18,55 +10,46 @@ import (
 // Redacted replaces the value of every sensitive key.
 const Redacted = "[REDACTED]"
 
-// DefaultPatterns are always sensitive; configured patterns add to them.
-var DefaultPatterns = []string{
-	"password", "passwd", "pwd", "secret", "token", "apikey", "authorization",
-	"cookie", "session", "credential", "signature", "privatekey", "csrf", "xsrf",
-}
-
 // maxCached bounds the memo of decided names, so hostile keys cannot grow memory.
 const maxCached = 4096
 
-// Matcher decides whether a name is sensitive. It is safe for concurrent use and
-// its Sensitive method does not allocate once a name has been seen.
+// Matcher decides whether a name is sensitive. It is safe for concurrent use, and its
+// Sensitive method neither locks nor allocates once a name has been seen.
 type Matcher struct {
-	patterns [][]byte
-	allow    map[string]bool // normalized whole names that are never sensitive
-	mu       sync.Mutex
-	memo     atomic.Pointer[map[string]bool]
+	extra [][]byte        // configured names, normalized; matched as a run of words
+	allow map[string]bool // normalized whole names that are never sensitive
+
+	// memo maps a name to its class. Inserts are O(1) and never copy; memoN bounds
+	// them, so at most maxCached names are kept whatever callers send.
+	memo  sync.Map
+	memoN atomic.Int32
 }
 
-// New returns a Matcher for the default patterns plus extra.
-func New(extra ...string) *Matcher { return newMatcher(extra, nil) }
+// New returns a Matcher for the built-in terms plus extra, each matched as a run of
+// words anywhere in a name. Parts built from configuration use Shared instead.
+func New(extra ...string) *Matcher { return newMatcher(normalizeList(extra), nil) }
 
+// newMatcher takes lists already normalized.
 func newMatcher(extra, allow []string) *Matcher {
 	m := &Matcher{}
+	for _, p := range extra {
+		m.extra = append(m.extra, []byte(p))
+	}
 	for _, a := range allow {
 		if m.allow == nil {
 			m.allow = map[string]bool{}
 		}
-		m.allow[string(normalize(nil, a))] = true
+		m.allow[a] = true
 	}
-	seen := map[string]bool{}
-	for _, p := range append(append([]string{}, DefaultPatterns...), extra...) {
-		n := normalize(nil, p)
-		if len(n) == 0 || seen[string(n)] {
-			continue
-		}
-		seen[string(n)] = true
-		m.patterns = append(m.patterns, n)
-	}
-	empty := map[string]bool{}
-	m.memo.Store(&empty)
 	return m
 }
 
 var defaultMatcher = New()
 
-// Default is the Matcher of DefaultPatterns alone.
+// Default is the Matcher of the built-in terms alone.
 func Default() *Matcher { return defaultMatcher }
 
-// Sensitive reports whether values named name must be redacted.
+// Sensitive reports whether values named name must be redacted. A nil m is Default.
 func (m *Matcher) Sensitive(name string) bool {
 	if m == nil {
 		m = defaultMatcher
@@ -74,59 +57,24 @@ func (m *Matcher) Sensitive(name string) bool {
 	if name == "" {
 		return false
 	}
-	memo := *m.memo.Load()
-	if v, ok := memo[name]; ok {
-		return v
+	if v, ok := m.memo.Load(name); ok {
+		return v.(class) != notSecret
 	}
-	v := m.match(name)
-	if len(memo) < maxCached {
-		m.remember(name, v)
+	c := m.classify(name)
+	if m.memoN.Load() < maxCached && m.memoN.Add(1) <= maxCached {
+		m.memo.Store(strings.Clone(name), c)
 	}
-	return v
+	return c != notSecret
 }
 
-func (m *Matcher) match(name string) bool {
-	var stack [64]byte
-	n := normalize(stack[:0], name)
-	if m.allow[string(n)] {
-		return false
+// textKey reports whether a key found in free text is sensitive. Whole-name terms do
+// not count, and the memo is read but not filled, so that the words of error messages
+// do not take the places of attribute names.
+func (m *Matcher) textKey(key string) bool {
+	if v, ok := m.memo.Load(key); ok {
+		return v.(class) == secret
 	}
-	for _, p := range m.patterns {
-		if bytes.Contains(n, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// remember adds a decision to the copy-on-write memo; readers never lock.
-func (m *Matcher) remember(name string, v bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	old := *m.memo.Load()
-	if len(old) >= maxCached {
-		return
-	}
-	next := make(map[string]bool, len(old)+1)
-	for k, b := range old {
-		next[k] = b
-	}
-	next[strings.Clone(name)] = v
-	m.memo.Store(&next)
-}
-
-func normalize(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '-' || c == '_' || c == '.' || c == ' ':
-			continue
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
-	return dst
+	return m.classify(key) == secret
 }
 
 // Query returns the raw query with the values of sensitive parameters replaced.
@@ -174,7 +122,10 @@ func (m *Matcher) Query(rawQuery string) string {
 	return b.String()
 }
 
-// URL returns u as a string with its userinfo password and sensitive query values redacted.
+// URL returns u as a string with its userinfo password (the whole userinfo when it has
+// no password) and the values of sensitive query and fragment parameters redacted; a
+// fragment is read as a query, as OAuth's implicit flow writes "#access_token=...".
+// Nothing else is dropped.
 func (m *Matcher) URL(u *url.URL) string {
 	if u == nil {
 		return ""
@@ -188,8 +139,12 @@ func (m *Matcher) URL(u *url.URL) string {
 		}
 	}
 	c.RawQuery = m.Query(c.RawQuery)
-	c.ForceQuery = false
-	s := c.String()
+	frag := ""
+	if c.Fragment != "" || c.RawFragment != "" {
+		frag = "#" + m.Query(c.EscapedFragment())
+		c.Fragment, c.RawFragment = "", ""
+	}
+	s := c.String() + frag
 	// url.URL escapes the brackets of the placeholder; keep it readable.
 	return strings.ReplaceAll(s, url.QueryEscape(Redacted), Redacted)
 }

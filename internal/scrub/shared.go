@@ -39,7 +39,8 @@ func Shared(redact, allow []string) *Matcher {
 	return m
 }
 
-// normalizeList returns the sorted, deduplicated normalized forms of names.
+// normalizeList returns the sorted, deduplicated normalized forms of names, without
+// the empty ones.
 func normalizeList(names []string) []string {
 	var out []string
 	for _, n := range names {
