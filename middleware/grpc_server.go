@@ -136,7 +136,7 @@ func (g *GRPC) recovered(ctx context.Context, c *rpcCall, fullMethod string, v a
 	if sp := trace.SpanFromContext(ctx); sp.IsRecording() {
 		sp.AddEvent("exception", trace.WithAttributes(
 			attribute.String("exception.type", fmt.Sprintf("%T", v)),
-			attribute.String("exception.message", safefmt.Text(v, g.matcher))))
+			attribute.String("exception.message", panicText(v, g.matcher))))
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	reportPanic(ctx, g.capture, g.logger, g.matcher, v, slog.String("rpc_method", limits.Truncate(fullMethod, limits.LabelValue)), scrubbedMetadata(g.matcher, md, g.pii))

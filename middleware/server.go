@@ -399,7 +399,7 @@ func (h *HTTP) endSpan(st *serverRequest, ser *serverSeries, status int, panicke
 		if panicked != nil {
 			sp.AddEvent("exception", trace.WithAttributes(
 				attribute.String("exception.type", fmt.Sprintf("%T", panicked)),
-				attribute.String("exception.message", safefmt.Text(panicked, h.matcher)),
+				attribute.String("exception.message", panicText(panicked, h.matcher)),
 			))
 		}
 		if status >= 500 {
