@@ -400,37 +400,6 @@ func TestStormIsDeduplicated(t *testing.T) {
 	}
 }
 
-func TestStormOfDistinctErrorsIsCapped(t *testing.T) {
-	srv := sentrytest.NewServer(t)
-	r, _ := newReporter(t, verrors.Config{DSN: srv.DSN(), MaxEventsPerSecond: 5, Logger: slog.New(slog.DiscardHandler)})
-	for i := range 1000 {
-		r.Capture(context.Background(), fmt.Errorf("request %d failed", i))
-	}
-	flush(t, r)
-	if n := len(srv.Events()); n < 5 || n > 7 {
-		t.Errorf("%d events, want about 5 (the burst)", n)
-	}
-	if s := r.Stats(); s.RateCapped+s.Sent != 1000 {
-		t.Errorf("stats %+v: every capture must be sent or counted", s)
-	}
-}
-
-func TestDedupCarriesTheSuppressedCount(t *testing.T) {
-	srv := sentrytest.NewServer(t)
-	r, _ := newReporter(t, verrors.Config{DSN: srv.DSN(), DedupWindow: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	err := stderrors.New("flaky")
-	for i := range 4 { // one call site: one fingerprint
-		if i == 3 {
-			time.Sleep(60 * time.Millisecond)
-		}
-		r.Capture(context.Background(), err)
-	}
-	evs := srv.WaitForEvents(t, 2, 5*time.Second)
-	if got := evs[1].Contexts["dedup"]["suppressed_before"]; got != float64(2) {
-		t.Errorf("second event suppressed_before = %v, want 2", got)
-	}
-}
-
 func TestRateLimitedBySentry(t *testing.T) {
 	srv := sentrytest.NewServer(t)
 	srv.RateLimit(map[string]string{"Retry-After": "60"})
