@@ -18,12 +18,18 @@ type bridge struct {
 }
 
 func (b *bridge) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelError || scopeFrom(ctx) != nil
+	return l >= slog.LevelError || scopeFrom(ctx) != nil && b.crumbLevel(l)
+}
+
+// crumbLevel reports whether a record at l may become a breadcrumb (Config.BreadcrumbLevel).
+func (b *bridge) crumbLevel(l slog.Level) bool {
+	min := b.r.cfg.BreadcrumbLevel
+	return min == nil || l >= min.Level()
 }
 
 func (b *bridge) Handle(ctx context.Context, rec slog.Record) error {
 	if rec.Level < slog.LevelError {
-		if s := scopeFrom(ctx); s != nil {
+		if s := scopeFrom(ctx); s != nil && b.crumbLevel(rec.Level) {
 			s.addCrumb(rec, b)
 		}
 		return nil

@@ -53,7 +53,7 @@ func New(cfg Config) (*Reporter, error) {
 	r := &Reporter{
 		cfg:     cfg,
 		log:     cfg.Logger,
-		matcher: scrub.New(cfg.RedactKeys...),
+		matcher: scrub.Shared(cfg.RedactKeys, cfg.AllowKeys),
 	}
 	r.hostname, _ = os.Hostname()
 	r.dedup.window = int64(cfg.DedupWindow)

@@ -40,10 +40,10 @@ func ExampleReporter_Capture() {
 	// {"level":"ERROR","msg":"panic recovered","error":"index out of range","error_type":"string","panic":true,"job":"nightly"}
 }
 
-// Invalid settings are errors that name the field or variable, with the DSN's key masked.
+// Invalid settings are errors that name the field, with the DSN's key masked.
 func ExampleNew() {
 	_, err := verrors.New(verrors.Config{DSN: "https://0123456789abcdef@/42"})
 	fmt.Println(err)
 	// Output:
-	// errors.DSN="https://0123****@/42": invalid Sentry DSN: empty host
+	// errors: DSN="https://0123****@/42": invalid Sentry DSN: empty host
 }

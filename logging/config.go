@@ -6,29 +6,31 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 
 	slogmulti "github.com/samber/slog-multi"
 
+	"github.com/vigil-go/vigil/internal/conferr"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
 
-// Config configures the handler. The zero value logs JSON at Info to stdout.
-// Fields win over the VIGIL_LOG_* environment variables, which win over defaults.
+// Config configures the handler. The zero value logs JSON at Info to stdout. This
+// package reads no environment variable: package observe maps VIGIL_LOG_* onto these
+// fields.
 type Config struct {
-	// Level is the minimum level logged. Nil means VIGIL_LOG_LEVEL, else Info.
-	// Pass a *slog.LevelVar to change it at run time.
+	// Level is the minimum level logged. Nil means Info. Pass a *slog.LevelVar to change
+	// it at run time.
 	Level slog.Leveler
-	// Format is "json" (the default) or "text". Empty means VIGIL_LOG_FORMAT.
+	// Format is "json" (the default) or "text"; see ParseFormat.
 	Format string
 	// Output receives one Write per record. Nil means os.Stdout.
 	Output io.Writer
-	// AddSource adds the calling function, file and line (also VIGIL_LOG_SOURCE=true).
+	// AddSource adds the calling function, file and line.
 	AddSource bool
-	// RedactKeys are patterns redacted in addition to the built-in ones
-	// (also VIGIL_LOG_REDACT, comma separated). Matching ignores case and '-', '_', '.'.
-	RedactKeys []string
+	// RedactKeys are secret names redacted in addition to the built-in ones, and
+	// AllowKeys names that only look secret and are kept (see package observe for the
+	// matching rules). Observe hands every part the same merged lists.
+	RedactKeys, AllowKeys []string
 
 	// Service, Version and Environment are added to every record when set.
 	Service, Version, Environment string
@@ -38,15 +40,7 @@ type Config struct {
 	Handlers []slog.Handler
 }
 
-// Environment variables read by this package.
-const (
-	EnvLevel  = "VIGIL_LOG_LEVEL"
-	EnvFormat = "VIGIL_LOG_FORMAT"
-	EnvSource = "VIGIL_LOG_SOURCE"
-	EnvRedact = "VIGIL_LOG_REDACT"
-)
-
-// resolved is Config after defaults and environment are applied.
+// resolved is Config after defaults are applied.
 type resolved struct {
 	level                         slog.Leveler
 	format                        string
@@ -57,8 +51,9 @@ type resolved struct {
 }
 
 func (c Config) resolve() (resolved, error) {
-	var errs []error
+	errs := &conferr.Error{Part: "logging"}
 	r := resolved{
+		level:       c.Level,
 		out:         c.Output,
 		addSource:   c.AddSource,
 		service:     c.Service,
@@ -68,70 +63,47 @@ func (c Config) resolve() (resolved, error) {
 	if r.out == nil {
 		r.out = os.Stdout
 	}
-
-	r.level = c.Level
 	if r.level == nil {
 		r.level = slog.LevelInfo
-		if v, ok := os.LookupEnv(EnvLevel); ok && v != "" {
-			l, err := ParseLevel(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", EnvLevel, v, err))
-			} else {
-				r.level = l
-			}
-		}
 	}
-
-	r.format = c.Format
-	field := "logging.Format"
-	if r.format == "" {
-		if v, ok := os.LookupEnv(EnvFormat); ok && v != "" {
-			r.format, field = v, EnvFormat
-		} else {
-			r.format = "json"
+	r.format = "json"
+	if c.Format != "" {
+		f, err := ParseFormat(c.Format)
+		if err != nil {
+			errs.Add("Format", c.Format, err.Error())
 		}
-	}
-	switch f := strings.ToLower(r.format); f {
-	case "json", "text":
 		r.format = f
-	default:
-		errs = append(errs, fmt.Errorf("%s=%q: want json or text", field, r.format))
-	}
-
-	if !r.addSource {
-		if v, ok := os.LookupEnv(EnvSource); ok && v != "" {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: want true or false", EnvSource, v))
-			}
-			r.addSource = b
-		}
-	}
-
-	extra := append([]string{}, c.RedactKeys...)
-	if v := os.Getenv(EnvRedact); v != "" {
-		for _, k := range strings.Split(v, ",") {
-			if k = strings.TrimSpace(k); k != "" {
-				extra = append(extra, k)
-			}
-		}
 	}
 	for i, k := range c.RedactKeys {
 		if strings.TrimSpace(k) == "" {
-			errs = append(errs, fmt.Errorf("logging.RedactKeys[%d]: empty pattern", i))
+			errs.Add(fmt.Sprintf("RedactKeys[%d]", i), k, "want a non-empty name")
 		}
 	}
-	r.matcher = scrub.New(extra...)
-	return r, errors.Join(errs...)
+	for i, k := range c.AllowKeys {
+		if strings.TrimSpace(k) == "" {
+			errs.Add(fmt.Sprintf("AllowKeys[%d]", i), k, "want a non-empty name")
+		}
+	}
+	r.matcher = scrub.Shared(c.RedactKeys, c.AllowKeys)
+	return r, errs.Err()
 }
 
 // ParseLevel parses a level name as slog does ("debug", "INFO", "warn+2", "ERROR-1").
 func ParseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
-		return 0, fmt.Errorf("want debug, info, warn or error (optionally +N/-N)")
+		return 0, errors.New("want debug, info, warn or error (optionally +N/-N)")
 	}
 	return l, nil
+}
+
+// ParseFormat parses an output format name: "json" or "text", in any case.
+func ParseFormat(s string) (string, error) {
+	switch f := strings.ToLower(strings.TrimSpace(s)); f {
+	case "json", "text":
+		return f, nil
+	}
+	return "json", errors.New("want json or text")
 }
 
 // NewHandler returns the handler described by cfg: JSON (or text) with service fields,

@@ -288,32 +288,26 @@ func TestTextFormat(t *testing.T) {
 	}
 }
 
-func TestConfigPrecedence(t *testing.T) {
+// TestConfigFields checks the fields alone; the VIGIL_LOG_* variables that fill them are
+// package observe's (TestSettingsEveryVariable there).
+func TestConfigFields(t *testing.T) {
 	tests := []struct {
 		name      string
-		env       map[string]string
 		cfg       logging.Config
 		debugOn   bool
 		wantText  bool
 		wantError string
 	}{
 		{name: "defaults", debugOn: false},
-		{name: "env level", env: map[string]string{logging.EnvLevel: "debug"}, debugOn: true},
-		{name: "field wins over env", env: map[string]string{logging.EnvLevel: "debug"}, cfg: logging.Config{Level: slog.LevelInfo}, debugOn: false},
-		{name: "env format", env: map[string]string{logging.EnvFormat: "text"}, wantText: true},
-		{name: "field format wins", env: map[string]string{logging.EnvFormat: "text"}, cfg: logging.Config{Format: "json"}},
-		{name: "bad env level", env: map[string]string{logging.EnvLevel: "loud"}, wantError: `VIGIL_LOG_LEVEL="loud"`},
-		{name: "bad env format", env: map[string]string{logging.EnvFormat: "xml"}, wantError: `VIGIL_LOG_FORMAT="xml"`},
-		{name: "bad field format", cfg: logging.Config{Format: "yaml"}, wantError: `logging.Format="yaml"`},
-		{name: "bad source", env: map[string]string{logging.EnvSource: "maybe"}, wantError: `VIGIL_LOG_SOURCE="maybe"`},
-		{name: "empty redact key", cfg: logging.Config{RedactKeys: []string{" "}}, wantError: `logging.RedactKeys[0]`},
-		{name: "env redact", env: map[string]string{logging.EnvRedact: "ssn, pin"}},
+		{name: "level", cfg: logging.Config{Level: slog.LevelDebug}, debugOn: true},
+		{name: "format text, any case", cfg: logging.Config{Format: "TEXT"}, wantText: true},
+		{name: "bad format", cfg: logging.Config{Format: "yaml"}, wantError: `logging: Format="yaml"`},
+		{name: "empty redact key", cfg: logging.Config{RedactKeys: []string{" "}}, wantError: `logging: RedactKeys[0]`},
+		{name: "empty allow key", cfg: logging.Config{AllowKeys: []string{""}}, wantError: `logging: AllowKeys[0]`},
+		{name: "redact keys", cfg: logging.Config{RedactKeys: []string{"ssn", "pin"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{logging.EnvLevel, logging.EnvFormat, logging.EnvSource, logging.EnvRedact} {
-				t.Setenv(k, tt.env[k])
-			}
 			var buf bytes.Buffer
 			tt.cfg.Output = &buf
 			l, err := logging.New(tt.cfg)
@@ -334,8 +328,8 @@ func TestConfigPrecedence(t *testing.T) {
 			if isText != tt.wantText {
 				t.Errorf("text = %v, want %v: %s", isText, tt.wantText, buf.String())
 			}
-			if tt.env[logging.EnvRedact] != "" && strings.Contains(buf.String(), "1234") {
-				t.Errorf("env redact key not honoured: %s", buf.String())
+			if len(tt.cfg.RedactKeys) > 0 && strings.Contains(buf.String(), "1234") {
+				t.Errorf("redact key not honoured: %s", buf.String())
 			}
 		})
 	}

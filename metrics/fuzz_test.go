@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -54,53 +52,6 @@ func FuzzStatsDLine(f *testing.F) {
 				if strings.ContainsAny(head, ",;=") {
 					t.Fatalf("%s: head %q", fmtName, head)
 				}
-			}
-		}
-	})
-}
-
-// FuzzEnv sets one of the package's variables to an arbitrary value and checks that
-// resolving the configuration either succeeds or fails naming that variable, and never
-// panics. Seeds: testdata/fuzz/FuzzEnv.
-func FuzzEnv(f *testing.F) {
-	vars := []string{EnvSeriesLimit, EnvGoCollector, EnvProcess, EnvHost, EnvStatsDAddr, EnvStatsDFormat,
-		EnvStatsDPrefix, EnvStatsDFlush, EnvStatsDMaxPacket, EnvPushURL, EnvPushJob, EnvPushInterval,
-		EnvGraphiteAddr, EnvGraphitePrefix, EnvGraphiteIntvl}
-	for i, seed := range []string{"100", "false", "true", "0", "localhost:8125", "influx", "app",
-		"250ms", "9000", "http://pg:9091", "job", "-1s", "[::1]:2003", "x", "1e3s"} {
-		f.Add(uint8(i), seed)
-	}
-	f.Add(uint8(0), "0")
-	f.Add(uint8(7), "0s")
-	f.Add(uint8(4), "host:99999")
-	f.Add(uint8(9), "http://user:pass@")
-	f.Fuzz(func(t *testing.T, which uint8, value string) {
-		name := vars[int(which)%len(vars)]
-		if strings.ContainsRune(value, 0) {
-			return // the environment cannot hold NUL
-		}
-		for _, v := range vars {
-			os.Unsetenv(v)
-		}
-		os.Setenv(name, value)
-		defer os.Unsetenv(name)
-		cfg, err := Config{Service: "svc"}.resolve()
-		if err != nil {
-			if !strings.Contains(err.Error(), name) {
-				t.Fatalf("%s=%q: error %q does not name the variable", name, value, err)
-			}
-			if strings.Count(err.Error(), "\n") != 0 {
-				t.Fatalf("%s=%q: one bad variable gave several errors: %q", name, value, err)
-			}
-			return
-		}
-		if cfg.SeriesLimit < 1 || cfg.StatsD.FlushInterval < 10e6 || cfg.StatsD.MaxPacketSize < 64 ||
-			cfg.Push.Interval <= 0 || cfg.Graphite.Interval <= 0 {
-			t.Fatalf("%s=%q accepted into an unusable config %+v", name, value, cfg)
-		}
-		if name == EnvSeriesLimit && value != "" {
-			if n, _ := strconv.Atoi(strings.TrimSpace(value)); n != cfg.SeriesLimit {
-				t.Fatalf("%s=%q silently became %d", name, value, cfg.SeriesLimit)
 			}
 		}
 	})

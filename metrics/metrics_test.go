@@ -387,26 +387,29 @@ func TestHandlerNegotiatesAndShowsExemplars(t *testing.T) {
 	}
 }
 
-func TestConfigErrorsNameTheVariable(t *testing.T) {
+// TestConfigErrorsNameTheField checks the fields alone; the VIGIL_* variables that fill
+// them are package observe's (TestSettingsEveryVariable there).
+func TestConfigErrorsNameTheField(t *testing.T) {
 	for _, tc := range []struct {
-		env, val, want string
+		name string
+		cfg  Config
+		want string
 	}{
-		{EnvSeriesLimit, "many", `VIGIL_METRICS_SERIES_LIMIT = "many"`},
-		{EnvSeriesLimit, "-1", `SeriesLimit (VIGIL_METRICS_SERIES_LIMIT) = "-1"`},
-		{EnvStatsDFormat, "xml", `StatsD.Format (VIGIL_STATSD_FORMAT) = "xml"`},
-		{EnvStatsDAddr, "nohost", `StatsD.Addr (VIGIL_STATSD_ADDR) = "nohost"`},
-		{EnvStatsDFlush, "soon", `VIGIL_STATSD_FLUSH_INTERVAL = "soon"`},
-		{EnvStatsDMaxPacket, "10", `StatsD.MaxPacketSize (VIGIL_STATSD_MAX_PACKET_SIZE) = "10"`},
-		{EnvPushURL, "ftp://x", `Push.URL (VIGIL_PUSHGATEWAY_URL) = "ftp://x"`},
+		{"series limit", Config{SeriesLimit: -1}, `metrics: SeriesLimit="-1"`},
+		{"format", Config{StatsD: StatsDConfig{Format: "xml"}}, `metrics: StatsD.Format="xml"`},
+		{"statsd addr", Config{StatsD: StatsDConfig{Addr: "nohost"}}, `metrics: StatsD.Addr="nohost"`},
+		{"flush", Config{StatsD: StatsDConfig{FlushInterval: time.Millisecond}}, `metrics: StatsD.FlushInterval="1ms"`},
+		{"packet", Config{StatsD: StatsDConfig{MaxPacketSize: 10}}, `metrics: StatsD.MaxPacketSize="10"`},
+		{"push url", Config{Push: PushConfig{URL: "ftp://x"}}, `metrics: Push.URL="ftp://x"`},
 		// The password in a bad URL stays out of the message.
-		{EnvPushURL, "ftp://ops:s3cret@gw:9091", `Push.URL (VIGIL_PUSHGATEWAY_URL) = "ftp://[REDACTED]@gw:9091"`},
-		{EnvPushInterval, "-1s", `Push.Interval (VIGIL_PUSHGATEWAY_INTERVAL) = "-1s"`},
-		{EnvHost, "maybe", `VIGIL_METRICS_HOST = "maybe"`},
-		{EnvGraphiteAddr, "x:99999", `Graphite.Addr (VIGIL_GRAPHITE_ADDR) = "x:99999"`},
+		{"push url password", Config{Push: PushConfig{URL: "ftp://ops:s3cret@gw:9091"}}, `metrics: Push.URL=`},
+		{"push interval", Config{Push: PushConfig{Interval: -time.Second}}, `metrics: Push.Interval="-1s"`},
+		{"graphite addr", Config{Graphite: GraphiteConfig{Addr: "x:99999"}}, `metrics: Graphite.Addr="x:99999"`},
+		{"allow key", Config{AllowKeys: []string{""}}, `metrics: AllowKeys[0]`},
 	} {
-		t.Run(tc.env+"="+tc.val, func(t *testing.T) {
-			t.Setenv(tc.env, tc.val)
-			_, err := New(Config{DisableGoCollector: true, DisableProcessCollector: true})
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.DisableGoCollector, tc.cfg.DisableProcessCollector = true, true
+			_, err := New(tc.cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to contain %s", err, tc.want)
 			}
@@ -417,28 +420,19 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	}
 }
 
-func TestConfigPrecedence(t *testing.T) {
-	t.Setenv(EnvSeriesLimit, "7")
-	t.Setenv(EnvHost, "false")
-	t.Setenv(EnvGoCollector, "false")
-	r, err := New(Config{DisableProcessCollector: true, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
+// The parsers observe's settings table calls for the variables.
+func TestParsers(t *testing.T) {
+	if f, err := ParseStatsDFormat(" InFlux "); err != nil || f != "influx" {
+		t.Errorf("ParseStatsDFormat = %q, %v", f, err)
 	}
-	defer r.Shutdown(context.Background())
-	if r.cfg.SeriesLimit != 7 || !r.cfg.DisableHostCollector || !r.cfg.DisableGoCollector {
-		t.Errorf("env not applied: %+v", r.cfg)
+	if _, err := ParseStatsDFormat("carbon"); err == nil {
+		t.Error("ParseStatsDFormat accepted carbon")
 	}
-	if n, _ := testutil.GatherAndCount(r.Prometheus(), "system_cpu_time_seconds_total", "go_goroutines"); n != 0 {
-		t.Errorf("disabled collectors exported %d series", n)
+	if _, err := ParseAddr("host:99999"); err == nil {
+		t.Error("ParseAddr accepted port 99999")
 	}
-	r2, err := New(Config{SeriesLimit: 9, DisableGoCollector: true, DisableProcessCollector: true, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r2.Shutdown(context.Background())
-	if r2.cfg.SeriesLimit != 9 {
-		t.Errorf("field lost to env: %d", r2.cfg.SeriesLimit)
+	if _, err := ParsePushURL("ftp://ops:s3cret@gw"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("ParsePushURL error %v", err)
 	}
 }
 

@@ -109,7 +109,7 @@ func New(cfg Config) (*Registry, error) {
 		return nil, err
 	}
 	r := &Registry{cfg: cfg, reg: prometheus.NewRegistry(), logger: cfg.Logger, fams: map[string]*family{},
-		matcher: scrub.New(cfg.RedactKeys...)}
+		matcher: scrub.Shared(cfg.RedactKeys, cfg.AllowKeys)}
 	r.list.Store(&[]*family{})
 	var errs []error
 	if !cfg.DisableGoCollector {

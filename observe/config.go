@@ -1,11 +1,13 @@
 package observe
 
 import (
-	"net/url"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	verrors "github.com/vigil-go/vigil/errors"
 	"github.com/vigil-go/vigil/logging"
@@ -17,15 +19,30 @@ import (
 // MetricsHandler, spans with ids (exported only when an exporter is configured), and
 // errors logged (and sent to Sentry when SENTRY_DSN is set).
 //
-// Fields win over environment variables, which win over defaults. Service, Version and
-// Environment are copied into each part's config unless that part sets its own.
+// Fields win over environment variables, which win over defaults; the README lists
+// every variable with the field it fills. Service, Version and Environment are copied
+// into each part's config unless that part sets its own.
 type Config struct {
-	// Service names the program: OTEL_SERVICE_NAME, else the executable's name.
+	// Service names the program: OTEL_SERVICE_NAME, else service.name in
+	// OTEL_RESOURCE_ATTRIBUTES, else the executable's name.
 	Service string
 	// Version is the release (SENTRY_RELEASE is the fallback for errors).
 	Version string
-	// Environment is the deployment environment (SENTRY_ENVIRONMENT, VIGIL_ENVIRONMENT).
+	// Environment is the deployment environment (VIGIL_ENVIRONMENT; SENTRY_ENVIRONMENT
+	// for errors only).
 	Environment string
+
+	// RedactKeys are secret names redacted everywhere in addition to the built-in ones
+	// (also VIGIL_REDACT_KEYS, comma separated). AllowKeys are names that only look
+	// secret ("max_tokens") and are kept (also VIGIL_REDACT_ALLOW). Both add up with the
+	// variables and with each part's own RedactKeys and AllowKeys into one list that
+	// every part receives, so a name is treated alike in logs, events, spans, labels and
+	// request data.
+	RedactKeys, AllowKeys []string
+
+	// ShutdownTimeout bounds Shutdown when its context has no deadline
+	// (VIGIL_SHUTDOWN_TIMEOUT); 0 means 10s.
+	ShutdownTimeout time.Duration
 
 	Logging logging.Config
 	Errors  verrors.Config
@@ -38,25 +55,64 @@ type Config struct {
 	// slog.SetDefault nor sets OpenTelemetry's global tracer provider and propagator. The
 	// Observer still becomes this package's default (use New to avoid even that).
 	NoGlobals bool
+
+	// fixed marks the fallback's Config: built without consulting the environment.
+	fixed bool
 }
 
 // EnvEnvironment is read when neither Config.Environment nor a part's own setting is given.
 const EnvEnvironment = "VIGIL_ENVIRONMENT"
 
-func (c Config) withDefaults() Config {
-	if c.Service == "" {
-		c.Service = os.Getenv("OTEL_SERVICE_NAME")
+// DefaultShutdownTimeout bounds Shutdown when its context has no deadline and neither
+// Config.ShutdownTimeout nor VIGIL_SHUTDOWN_TIMEOUT says otherwise.
+const DefaultShutdownTimeout = 10 * time.Second
+
+// fallbackConfig is what the package default is built from before Init and after
+// Shutdown. It reads no backend setting: nothing can start a sender, a flusher or a
+// pusher, and nothing can fail. Only the logging settings and the secret names are taken
+// from the environment, and invalid ones are ignored.
+func fallbackConfig() Config {
+	c := bareConfig()
+	apply(&c, lookupEnv, func(s *setting) bool {
+		return strings.HasPrefix(s.Field, "Logging.") || s.Field == "RedactKeys" || s.Field == "AllowKeys"
+	})
+	return c
+}
+
+// bareConfig is the fallback's Config without anything from the environment.
+func bareConfig() Config {
+	return Config{
+		NoGlobals: true,
+		Metrics:   metrics.Config{DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true},
+		Tracing:   tracing.Config{Exporter: tracing.ExporterNone, Disabled: true},
+		fixed:     true,
+	}
+}
+
+// resolve applies the environment (unless c is the fallback's) and the defaults, and
+// merges the secret-name lists. Problems found on the way are in the result; New adds
+// the parts' own and reports them all at once (see configError).
+func (c Config) resolve() (Config, *envResult) {
+	var env *envResult
+	if c.fixed {
+		env = &envResult{}
+	} else {
+		env = apply(&c, lookupEnv, nil)
 	}
 	if c.Service == "" {
-		c.Service = resourceServiceName(os.Getenv("OTEL_RESOURCE_ATTRIBUTES"))
+		c.Service = c.Tracing.ResourceAttributes["service.name"]
 	}
 	if c.Service == "" {
 		c.Service = filepath.Base(os.Args[0])
 	}
-	if c.Environment == "" {
-		c.Environment = os.Getenv(EnvEnvironment)
-	}
 	c.Service = strings.TrimSpace(c.Service)
+	switch {
+	case c.ShutdownTimeout == 0:
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	case c.ShutdownTimeout < 0:
+		env.problems = append(env.problems, Problem{Name: "ShutdownTimeout", Value: c.ShutdownTimeout.String(), Reason: "must be positive"})
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
 
 	if c.Logging.Service == "" {
 		c.Logging.Service = c.Service
@@ -76,6 +132,13 @@ func (c Config) withDefaults() Config {
 	if c.Errors.Environment == "" {
 		c.Errors.Environment = c.Environment
 	}
+	if c.Errors.BreadcrumbLevel == nil {
+		// Records the log drops must not reach Sentry as breadcrumbs either.
+		c.Errors.BreadcrumbLevel = c.Logging.Level
+		if c.Errors.BreadcrumbLevel == nil {
+			c.Errors.BreadcrumbLevel = slog.LevelInfo
+		}
+	}
 	if c.Tracing.Service == "" {
 		c.Tracing.Service = c.Service
 	}
@@ -88,33 +151,46 @@ func (c Config) withDefaults() Config {
 	if c.Metrics.Service == "" {
 		c.Metrics.Service = c.Service
 	}
-	return c
+
+	redact, allow, problems := c.secretNames()
+	env.problems = append(env.problems, problems...)
+	c.RedactKeys, c.AllowKeys = redact, allow
+	c.Logging.RedactKeys, c.Logging.AllowKeys = redact, allow
+	c.Errors.RedactKeys, c.Errors.AllowKeys = redact, allow
+	c.Tracing.RedactKeys, c.Tracing.AllowKeys = redact, allow
+	c.Metrics.RedactKeys, c.Metrics.AllowKeys = redact, allow
+	return c, env
 }
 
-// resourceServiceName returns service.name from an OTEL_RESOURCE_ATTRIBUTES value, which
-// the specification ranks below OTEL_SERVICE_NAME and above the executable's name.
-// Malformed input is the tracing part's to report; here it just yields "".
-func resourceServiceName(attrs string) string {
-	for _, kv := range strings.Split(attrs, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok && strings.TrimSpace(k) == "service.name" {
-			if u, err := url.PathUnescape(strings.TrimSpace(v)); err == nil {
-				return u
+// secretNames merges Config.RedactKeys (with the variables already in it) and every
+// part's own RedactKeys into one list, and AllowKeys likewise. Empty names are reported
+// here, once, under the field they were given in, and left out.
+func (c Config) secretNames() (redact, allow []string, problems []Problem) {
+	add := func(dst []string, field string, names []string) []string {
+		for i, k := range names {
+			if strings.TrimSpace(k) == "" {
+				problems = append(problems, Problem{Name: fmt.Sprintf("%s[%d]", field, i), Value: k, Reason: "want a non-empty name"})
+				continue
+			}
+			if !slices.Contains(dst, k) {
+				dst = append(dst, k)
 			}
 		}
+		return dst
 	}
-	return ""
+	redact = add(redact, "RedactKeys", c.RedactKeys)
+	redact = add(redact, "Logging.RedactKeys", c.Logging.RedactKeys)
+	redact = add(redact, "Errors.RedactKeys", c.Errors.RedactKeys)
+	redact = add(redact, "Tracing.RedactKeys", c.Tracing.RedactKeys)
+	redact = add(redact, "Metrics.RedactKeys", c.Metrics.RedactKeys)
+	allow = add(allow, "AllowKeys", c.AllowKeys)
+	allow = add(allow, "Logging.AllowKeys", c.Logging.AllowKeys)
+	allow = add(allow, "Errors.AllowKeys", c.Errors.AllowKeys)
+	allow = add(allow, "Tracing.AllowKeys", c.Tracing.AllowKeys)
+	allow = add(allow, "Metrics.AllowKeys", c.Metrics.AllowKeys)
+	return redact, allow, problems
 }
 
-// redactKeys are the secret-name patterns configured for logging and errors, which every
-// other part applies too, so a name redacted in one place is redacted everywhere. Empty
-// patterns are left out: the part they were given to reports them.
-func (o *Observer) redactKeys() []string {
-	var keys []string
-	for _, k := range slices.Concat(o.cfg.Logging.RedactKeys, o.cfg.Errors.RedactKeys) {
-		if strings.TrimSpace(k) != "" {
-			keys = append(keys, k)
-		}
-	}
-	return keys
-}
+// redactKeys and allowKeys are the merged lists every part and the middleware receive.
+func (o *Observer) redactKeys() []string { return o.cfg.RedactKeys }
+func (o *Observer) allowKeys() []string  { return o.cfg.AllowKeys }

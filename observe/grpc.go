@@ -2,11 +2,6 @@ package observe
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 
 	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
@@ -29,41 +24,14 @@ type GRPCConfig struct {
 	DurationBuckets []float64
 }
 
-// Environment variables read by GRPCConfig.
+// Environment variables that fill GRPCConfig (see the settings table).
 const (
 	EnvGRPCSkip      = "VIGIL_GRPC_SKIP"
 	EnvGRPCAccessLog = "VIGIL_GRPC_ACCESS_LOG"
 )
 
-func (c GRPCConfig) fromEnv() (GRPCConfig, error) {
-	var errs []error
-	if c.Skip == nil {
-		if v := strings.TrimSpace(os.Getenv(EnvGRPCSkip)); v == "none" {
-			c.Skip = []string{}
-		} else if v != "" {
-			for _, s := range strings.Split(v, ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					c.Skip = append(c.Skip, s)
-				}
-			}
-		}
-	}
-	if v := strings.TrimSpace(os.Getenv(EnvGRPCAccessLog)); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: want true or false", EnvGRPCAccessLog, v))
-		} else if !b {
-			c.DisableAccessLog = true
-		}
-	}
-	return c, errors.Join(errs...)
-}
-
-// newGRPC builds o's gRPC instrumentation from cfg; the error names the bad field or
-// variable.
+// newGRPC builds o's gRPC instrumentation from cfg.
 func (o *Observer) newGRPC(cfg GRPCConfig) (*middleware.GRPC, error) {
-	skipFromEnv := cfg.Skip == nil && os.Getenv(EnvGRPCSkip) != ""
-	cfg, envErr := cfg.fromEnv()
 	mcfg := middleware.GRPCConfig{
 		Registry:       o.registry,
 		TracerProvider: o.tracer.TracerProvider(),
@@ -79,14 +47,7 @@ func (o *Observer) newGRPC(cfg GRPCConfig) (*middleware.GRPC, error) {
 	if cfg.DisableAccessLog {
 		mcfg.Logger = nil
 	}
-	if envErr != nil {
-		return nil, envErr
-	}
-	g, err := middleware.NewGRPC(mcfg)
-	if err != nil && skipFromEnv && strings.Contains(err.Error(), "GRPCConfig.Skip") {
-		err = fmt.Errorf("%s=%q: %w", EnvGRPCSkip, os.Getenv(EnvGRPCSkip), err)
-	}
-	return g, err
+	return middleware.NewGRPC(mcfg)
 }
 
 func (o *Observer) initGRPC(context.Context) error {

@@ -2,11 +2,7 @@ package observe
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -19,7 +15,7 @@ import (
 type HTTPConfig struct {
 	// Skip lists exact paths that get no access-log line and no span (they are still
 	// counted). Nil means VIGIL_HTTP_SKIP (comma separated, "none" for nothing), else
-	// /healthz, /readyz, /livez and /metrics.
+	// /healthz, /readyz, /livez and /metrics; an empty non-nil slice skips nothing.
 	Skip []string
 	// Route returns the matched route for routers other than http.ServeMux; it runs
 	// after routing. See middleware.HTTPConfig.Route.
@@ -35,7 +31,7 @@ type HTTPConfig struct {
 	DurationBuckets []float64
 }
 
-// Environment variables read by HTTPConfig.
+// Environment variables that fill HTTPConfig (see the settings table).
 const (
 	EnvHTTPSkip            = "VIGIL_HTTP_SKIP"
 	EnvHTTPMetricsOnly     = "VIGIL_HTTP_METRICS_ONLY"
@@ -45,53 +41,6 @@ const (
 
 type httpParts struct {
 	mw *middleware.HTTP
-}
-
-func (c HTTPConfig) fromEnv() (HTTPConfig, error) {
-	var errs []error
-	if c.Skip == nil {
-		if v := strings.TrimSpace(os.Getenv(EnvHTTPSkip)); v == "none" {
-			c.Skip = []string{}
-		} else if v != "" {
-			for _, p := range strings.Split(v, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					c.Skip = append(c.Skip, p)
-				}
-			}
-			for _, p := range c.Skip {
-				if !strings.HasPrefix(p, "/") {
-					errs = append(errs, fmt.Errorf("%s=%q: %q is not a path starting with /", EnvHTTPSkip, v, p))
-				}
-			}
-		}
-	}
-	boolEnv := func(name string, dst *bool, invert bool) {
-		v := strings.TrimSpace(os.Getenv(name))
-		if v == "" {
-			return
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
-			return
-		}
-		if invert {
-			b = !b
-		}
-		*dst = *dst || b
-	}
-	boolEnv(EnvHTTPMetricsOnly, &c.MetricsOnly, false)
-	boolEnv(EnvHTTPAccessLog, &c.DisableAccessLog, true)
-	if c.RequestIDHeader == "" {
-		v := strings.TrimSpace(os.Getenv(EnvHTTPRequestIDHeader))
-		if v != "" && !headerName(v) {
-			// Checked here so that the error names the variable, not the field it fills.
-			errs = append(errs, fmt.Errorf("%s=%q: not a header name", EnvHTTPRequestIDHeader, v))
-		} else {
-			c.RequestIDHeader = v
-		}
-	}
-	return c, errors.Join(errs...)
 }
 
 // headerName reports whether s is an HTTP field name (RFC 9110 token).
@@ -106,7 +55,7 @@ func headerName(s string) bool {
 }
 
 func (o *Observer) initHTTP(context.Context) error {
-	cfg, envErr := o.cfg.HTTP.fromEnv()
+	cfg := o.cfg.HTTP
 	mcfg := middleware.HTTPConfig{
 		Registry:        o.registry,
 		Propagator:      propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
@@ -126,11 +75,11 @@ func (o *Observer) initHTTP(context.Context) error {
 		mcfg.Logger = nil
 	}
 	mw, err := middleware.NewHTTP(mcfg)
-	if err != nil || envErr != nil {
+	if err != nil {
 		// Keep Middleware usable; New reports the error and shuts down.
 		mw, _ = middleware.NewHTTP(middleware.HTTPConfig{})
 		o.http = &httpParts{mw: mw}
-		return errors.Join(envErr, err)
+		return err
 	}
 	o.http = &httpParts{mw: mw}
 	return nil

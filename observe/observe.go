@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	verrors "github.com/vigil-go/vigil/errors"
-	"github.com/vigil-go/vigil/logging"
 	"github.com/vigil-go/vigil/metrics"
 	"github.com/vigil-go/vigil/middleware"
 	"github.com/vigil-go/vigil/tracing"
@@ -55,7 +54,7 @@ func New(ctx context.Context, cfg Config) (o *Observer, err error) {
 			o, err = nil, fmt.Errorf("observe: Init panicked: %v", p)
 		}
 	}()
-	cfg = cfg.withDefaults()
+	cfg, env := cfg.resolve()
 	o = &Observer{cfg: cfg}
 	var errs []error
 	for _, step := range []func(context.Context) error{
@@ -68,9 +67,9 @@ func New(ctx context.Context, cfg Config) (o *Observer, err error) {
 	if err := o.finishLogging(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := configError(env, errs); err != nil {
 		_ = o.shutdownParts(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("observe: invalid configuration:\n%w", err)
+		return nil, err
 	}
 	return o, nil
 }
@@ -175,27 +174,10 @@ var (
 // stdout, a private metrics registry, spans with ids but no exporter, captures logged.
 func fallback() *Observer {
 	fallbackOnce.Do(func() {
-		o, err := New(context.Background(), Config{
-			NoGlobals: true,
-			Metrics:   metrics.Config{DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true},
-			Tracing:   tracing.Config{Exporter: "none"},
-		})
+		o, err := New(context.Background(), fallbackConfig())
 		if err != nil {
-			// Only a bad environment can fail here; keep the program logging regardless.
-			l, _ := logging.New(logging.Config{Level: slog.LevelInfo, Format: "json"})
-			if l == nil {
-				l = slog.Default()
-			}
-			l.Error("vigil: default observer", slog.Any("error", err))
-			o, err = New(context.Background(), Config{
-				NoGlobals: true,
-				Logging:   logging.Config{Level: slog.LevelInfo, Format: "json"},
-				Metrics:   metrics.Config{DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true},
-				Tracing:   tracing.Config{Exporter: "none", Disabled: true},
-			})
-			if err != nil {
-				panic(err) // unreachable unless a part ignores explicit fields
-			}
+			// Unreachable unless a part rejects what the settings table accepted.
+			o, _ = New(context.Background(), bareConfig())
 		}
 		fallbackObs = o
 	})

@@ -14,7 +14,6 @@ func (o *Observer) initTracing(ctx context.Context) error {
 	if cfg.Logger == nil {
 		cfg.Logger = o.base
 	}
-	cfg.RedactKeys = append(cfg.RedactKeys, o.redactKeys()...)
 	p, err := tracing.New(ctx, cfg)
 	if err != nil {
 		// Spans keep getting ids (for log and error correlation) while Init reports err.

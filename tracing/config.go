@@ -1,41 +1,80 @@
 package tracing
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"github.com/vigil-go/vigil/internal/scrub"
+	"io"
+	"log/slog"
+	"maps"
 	"math"
 	"net/url"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/vigil-go/vigil/internal/conferr"
+	"github.com/vigil-go/vigil/internal/scrub"
 )
 
-// The standard variables this package reads. Empty values count as unset.
-const (
-	envSDKDisabled        = "OTEL_SDK_DISABLED"
-	envServiceName        = "OTEL_SERVICE_NAME"
-	envResourceAttributes = "OTEL_RESOURCE_ATTRIBUTES"
-	envExporter           = "OTEL_TRACES_EXPORTER"
-	envSampler            = "OTEL_TRACES_SAMPLER"
-	envSamplerArg         = "OTEL_TRACES_SAMPLER_ARG"
-	envEndpoint           = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	envTracesEndpoint     = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-	envProtocol           = "OTEL_EXPORTER_OTLP_PROTOCOL"
-	envTracesProtocol     = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
-	envHeaders            = "OTEL_EXPORTER_OTLP_HEADERS"
-	envTracesHeaders      = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
-	envInsecure           = "OTEL_EXPORTER_OTLP_INSECURE"
-	envTracesInsecure     = "OTEL_EXPORTER_OTLP_TRACES_INSECURE"
-	envTimeout            = "OTEL_EXPORTER_OTLP_TIMEOUT"
-	envTracesTimeout      = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
-	envQueueSize          = "OTEL_BSP_MAX_QUEUE_SIZE"
-)
+// Config configures the Provider. The zero Config records spans with ids and exports
+// nothing. This package reads no environment variable: package observe maps the
+// OTEL_* variables onto these fields, and the parsers here (ParseExporters,
+// ParseHeaders, ParseSampler, ...) are the ones it uses. The SDK's exporters still read
+// the OTEL_EXPORTER_OTLP_* settings no field covers (TLS files, compression) themselves.
+type Config struct {
+	// RedactKeys are secret names added to the built-in ones, and AllowKeys names that
+	// only look secret and are kept: span and event attributes so named are exported as
+	// "[REDACTED]". Observe hands every part the same merged lists.
+	RedactKeys, AllowKeys []string
+
+	// Exporter is otlp, stdout (console) or none, or a comma-separated list (see
+	// ParseExporters). Default: otlp when an endpoint is set, else none.
+	Exporter string
+	// Endpoint is the OTLP traces endpoint, used as is: a URL
+	// (http://collector:4318/v1/traces, where an empty path means /v1/traces) or
+	// host:port (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).
+	Endpoint string
+	// BaseEndpoint is a base URL to which /v1/traces is appended for HTTP
+	// (OTEL_EXPORTER_OTLP_ENDPOINT); Endpoint wins over it.
+	BaseEndpoint string
+	// Protocol is grpc, http/protobuf or http/json. Default http/protobuf, as the
+	// specification says.
+	Protocol string
+	// Headers are sent with every export.
+	Headers map[string]string
+	// Insecure sends to a host:port endpoint without TLS. An http:// or https://
+	// endpoint decides by itself.
+	Insecure bool
+	// SampleRatio, when set, samples that fraction of new traces and follows the
+	// parent's decision otherwise; it wins over Sampler.
+	SampleRatio *float64
+	// Sampler is a sampler name as OTEL_TRACES_SAMPLER spells it (see ParseSampler),
+	// with SamplerArg its argument. Default parentbased_always_on.
+	Sampler, SamplerArg string
+	// Disabled stops recording and exporting; spans still get ids. When set, no other
+	// field is validated, so New cannot fail.
+	Disabled bool
+	// SpanExporter, when set, replaces the configured exporters (for tests).
+	SpanExporter sdktrace.SpanExporter
+	// MaxQueueSize bounds the spans waiting for export; more are dropped and counted.
+	// Default 2048.
+	MaxQueueSize int
+	// ExportTimeout bounds each export, retries included. Default 10s.
+	ExportTimeout time.Duration
+
+	// ResourceAttributes are added to the resource (OTEL_RESOURCE_ATTRIBUTES); Service,
+	// Version and Environment win over the keys they set.
+	ResourceAttributes map[string]string
+	// Service, Version and Environment become service.name, service.version and
+	// deployment.environment.name.
+	Service, Version, Environment string
+	// Logger receives export failures (once per outage); default slog.Default().
+	Logger *slog.Logger
+	// Output is where the stdout exporter writes, one JSON object per span; default os.Stdout.
+	Output io.Writer
+}
 
 // Defaults, as the OpenTelemetry specification gives them.
 const (
@@ -52,7 +91,7 @@ const (
 	ExporterNone   = "none"
 )
 
-// settings is Config resolved against the environment and validated.
+// settings is Config resolved and validated.
 type settings struct {
 	exporters []string // ExporterOTLP, ExporterStdout; empty means none
 	disabled  bool
@@ -70,93 +109,61 @@ type settings struct {
 	matcher   *scrub.Matcher // attribute names redacted on export
 }
 
-// resolve applies the precedence Config > environment > default and returns every
-// invalid value in one error.
+// resolve applies the defaults and returns every invalid field in one error.
 func resolve(cfg Config) (settings, error) {
 	var s settings
-	var errs []error
-	bad := func(name, value, why string) {
-		errs = append(errs, fmt.Errorf("tracing: %s=%q: %s", name, value, why))
-	}
+	errs := &conferr.Error{Part: "tracing"}
 
-	// Disabled.
 	s.disabled = cfg.Disabled
-	if v := env(envSDKDisabled); v != "" && !cfg.Disabled {
-		b, ok := parseBool(v)
-		if !ok {
-			bad(envSDKDisabled, v, "want true or false")
-		}
-		s.disabled = b
-	}
-	if s.disabled && len(errs) == 0 {
-		// Nothing will be exported, so no other setting is read or can fail: a
-		// program can always fall back to Config{Disabled: true}, whatever the
-		// environment holds.
+	if s.disabled {
+		// Nothing will be exported, so nothing else can fail: a program can always fall
+		// back to Config{Disabled: true}.
 		s.sampler = sdktrace.NeverSample()
 		s.resource = baseResource(cfg, map[string]string{})
 		return s, nil
 	}
 
-	// Endpoint first: it decides the default exporter.
-	endpointSet := cfg.Endpoint != "" || env(envTracesEndpoint) != "" || env(envEndpoint) != ""
-
-	// Exporters.
-	name, value := "Config.Exporter", cfg.Exporter
-	if value == "" {
-		name, value = envExporter, env(envExporter)
-	}
 	switch {
-	case value != "":
-		exps, err := parseExporters(value)
+	case cfg.Exporter != "":
+		exps, err := ParseExporters(cfg.Exporter)
 		if err != nil {
-			bad(name, value, err.Error())
+			errs.Add("Exporter", cfg.Exporter, err.Error())
 		}
 		s.exporters = exps
-	case endpointSet:
+	case cfg.Endpoint != "" || cfg.BaseEndpoint != "":
 		s.exporters = []string{ExporterOTLP}
 	}
 
-	// Protocol.
-	name, value = first("Config.Protocol", cfg.Protocol, envTracesProtocol, envProtocol)
-	switch value {
-	case "":
-		s.protocol = defaultProtocol
-	case "grpc", "http/protobuf", "http/json":
-		s.protocol = value
-	default:
-		bad(name, value, "want grpc, http/protobuf or http/json")
-	}
-	isHTTP := s.protocol != "grpc"
-
-	// Insecure: Config.Insecure can only switch it on (false is the zero value).
-	s.insecure = cfg.Insecure
-	if !s.insecure {
-		if name, value := first("", "", envTracesInsecure, envInsecure); value != "" {
-			b, ok := parseBool(value)
-			if !ok {
-				bad(name, value, "want true or false")
-			}
-			s.insecure = b
+	s.protocol = defaultProtocol
+	if cfg.Protocol != "" {
+		p, err := ParseProtocol(cfg.Protocol)
+		if err != nil {
+			errs.Add("Protocol", cfg.Protocol, err.Error())
+		} else {
+			s.protocol = p
 		}
 	}
 
-	// Endpoint. Config.Endpoint and the traces variable name the full URL (an empty
-	// path means /v1/traces); the generic variable names a base URL to which
-	// /v1/traces is appended, as the specification says.
-	if name, value := first("Config.Endpoint", cfg.Endpoint, envTracesEndpoint, envEndpoint); value != "" {
+	// Endpoint names the full URL (an empty path means /v1/traces); BaseEndpoint a base
+	// URL to which /v1/traces is appended, as the specification says of the generic
+	// variable.
+	s.insecure = cfg.Insecure
+	field, value := "Endpoint", cfg.Endpoint
+	if value == "" {
+		field, value = "BaseEndpoint", cfg.BaseEndpoint
+	}
+	if value != "" {
 		host, path, insecure, hasScheme, err := parseEndpoint(value)
 		switch {
 		case err != nil:
-			bad(name, value, err.Error())
-		case hasScheme && !insecure && cfg.Insecure:
-			bad(name, value, "an https endpoint contradicts Config.Insecure=true")
+			errs.Add(field, scrub.RawURL(value), err.Error())
 		default:
 			s.host = host
 			if hasScheme {
 				s.insecure = insecure
 			}
 			switch {
-			case name == envEndpoint:
+			case field == "BaseEndpoint":
 				s.path = strings.TrimSuffix(path, "/") + tracesPath
 			case path == "" || path == "/":
 				s.path = tracesPath
@@ -167,151 +174,133 @@ func resolve(cfg Config) (settings, error) {
 	} else {
 		// The specification's defaults: http://localhost:4317 for gRPC, :4318 for HTTP.
 		s.host, s.path, s.insecure = "localhost:4318", tracesPath, true
-		if !isHTTP {
+		if s.protocol == "grpc" {
 			s.host = "localhost:4317"
 		}
 	}
 
-	// Headers: the generic variable, then the traces one, then Config, key by key.
 	s.headers = map[string]string{}
-	for _, name := range []string{envHeaders, envTracesHeaders} {
-		if v := env(name); v != "" {
-			h, err := parseList(v)
-			if err != nil {
-				bad(name, v, err.Error())
-			}
-			for k, v := range h {
-				s.headers[k] = v
-			}
-		}
-	}
 	for k, v := range cfg.Headers {
 		if k == "" || strings.ContainsAny(k, "\r\n") || strings.ContainsAny(v, "\r\n") {
-			bad("Config.Headers["+strconv.Quote(k)+"]", v, "invalid header")
+			// The value may be a credential: name the key only.
+			errs.Add("Headers["+strconv.Quote(k)+"]", scrub.Redacted, "invalid header")
 			continue
 		}
 		s.headers[k] = v
 	}
 
-	// Timeout.
 	switch {
 	case cfg.ExportTimeout < 0:
-		bad("Config.ExportTimeout", cfg.ExportTimeout.String(), "must be positive")
+		errs.Add("ExportTimeout", cfg.ExportTimeout, "must be positive")
 	case cfg.ExportTimeout > 0:
 		s.timeout = cfg.ExportTimeout
 	default:
 		s.timeout = defaultTimeout
-		if name, value := first("", "", envTracesTimeout, envTimeout); value != "" {
-			ms, err := strconv.ParseInt(value, 10, 64)
-			if err != nil || ms <= 0 || ms > math.MaxInt64/int64(time.Millisecond) {
-				bad(name, value, "want a positive number of milliseconds")
-			} else {
-				s.timeout = time.Duration(ms) * time.Millisecond
-			}
-		}
 	}
 
-	// Queue size.
 	switch {
 	case cfg.MaxQueueSize < 0:
-		bad("Config.MaxQueueSize", strconv.Itoa(cfg.MaxQueueSize), "must be positive")
+		errs.Add("MaxQueueSize", cfg.MaxQueueSize, "must be positive")
 	case cfg.MaxQueueSize > 0:
 		s.queueSize = cfg.MaxQueueSize
 	default:
 		s.queueSize = defaultQueueSize
-		if v := env(envQueueSize); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 {
-				bad(envQueueSize, v, "want a positive integer")
-			} else {
-				s.queueSize = n
-			}
-		}
 	}
 
-	// Secret names.
-	redact := slices.Clone(cfg.RedactKeys)
 	for i, k := range cfg.RedactKeys {
 		if strings.TrimSpace(k) == "" {
-			bad(fmt.Sprintf("tracing.RedactKeys[%d]", i), k, "want a non-empty pattern")
+			errs.Add(fmt.Sprintf("RedactKeys[%d]", i), k, "want a non-empty name")
 		}
 	}
-	for _, k := range strings.Split(os.Getenv("VIGIL_LOG_REDACT"), ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			redact = append(redact, k)
+	for i, k := range cfg.AllowKeys {
+		if strings.TrimSpace(k) == "" {
+			errs.Add(fmt.Sprintf("AllowKeys[%d]", i), k, "want a non-empty name")
 		}
 	}
-	s.matcher = scrub.New(redact...)
+	s.matcher = scrub.Shared(cfg.RedactKeys, cfg.AllowKeys)
 
-	// Sampler.
-	sampler, err := resolveSampler(cfg.SampleRatio)
-	if err != nil {
-		errs = append(errs, err)
+	if r := cfg.SampleRatio; r != nil {
+		if math.IsNaN(*r) || *r < 0 || *r > 1 {
+			errs.Add("SampleRatio", *r, "want a number from 0 to 1")
+		} else {
+			s.sampler = sdktrace.ParentBased(sdktrace.TraceIDRatioBased(*r))
+		}
+	} else {
+		sampler, badArg, err := parseSampler(cfg.Sampler, cfg.SamplerArg)
+		switch {
+		case err == nil:
+			s.sampler = sampler
+		case badArg:
+			errs.Add("SamplerArg", cfg.SamplerArg, err.Error())
+		default:
+			errs.Add("Sampler", cfg.Sampler, err.Error())
+		}
 	}
-	s.sampler = sampler
 
-	// Resource.
-	res, err := resolveResource(cfg)
-	if err != nil {
-		errs = append(errs, err)
+	for k := range cfg.ResourceAttributes {
+		if strings.TrimSpace(k) == "" {
+			errs.Add("ResourceAttributes", k, "empty key")
+		}
 	}
-	s.resource = res
-
-	return s, errors.Join(errs...)
+	attrs := maps.Clone(cfg.ResourceAttributes)
+	if attrs == nil {
+		attrs = map[string]string{}
+	}
+	s.resource = baseResource(cfg, attrs)
+	return s, errs.Err()
 }
 
-// resolveSampler returns the sampler from Config.SampleRatio, else OTEL_TRACES_SAMPLER,
-// else parentbased_always_on.
-func resolveSampler(ratio *float64) (sdktrace.Sampler, error) {
-	if ratio != nil {
-		r := *ratio
-		if math.IsNaN(r) || r < 0 || r > 1 {
-			return nil, fmt.Errorf("tracing: Config.SampleRatio=%v: want a number from 0 to 1", r)
-		}
-		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(r)), nil
-	}
-	name := strings.ToLower(env(envSampler))
-	// The argument matters only to the ratio samplers; others ignore it, as specified.
-	ratioArg := func() (float64, error) {
-		v := env(envSamplerArg)
+// ParseSampler returns the sampler OTEL_TRACES_SAMPLER names ("" means
+// parentbased_always_on) with OTEL_TRACES_SAMPLER_ARG's value arg, which only the ratio
+// samplers read ("" means 1); the others ignore it, as the specification says.
+func ParseSampler(name, arg string) (sdktrace.Sampler, error) {
+	s, _, err := parseSampler(name, arg)
+	return s, err
+}
+
+// parseSampler is ParseSampler, also telling whether the argument was the problem.
+func parseSampler(name, arg string) (s sdktrace.Sampler, badArg bool, err error) {
+	ratio := func() (float64, error) {
+		v := strings.TrimSpace(arg)
 		if v == "" {
 			return 1, nil
 		}
 		r, err := strconv.ParseFloat(v, 64)
 		if err != nil || math.IsNaN(r) || r < 0 || r > 1 {
-			return 0, fmt.Errorf("tracing: %s=%q: want a number from 0 to 1", envSamplerArg, v)
+			return 0, errors.New("want a number from 0 to 1")
 		}
 		return r, nil
 	}
-	switch name {
+	switch strings.ToLower(strings.TrimSpace(name)) {
 	case "", "parentbased_always_on":
-		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
+		return sdktrace.ParentBased(sdktrace.AlwaysSample()), false, nil
 	case "always_on":
-		return sdktrace.AlwaysSample(), nil
+		return sdktrace.AlwaysSample(), false, nil
 	case "always_off":
-		return sdktrace.NeverSample(), nil
+		return sdktrace.NeverSample(), false, nil
 	case "parentbased_always_off":
-		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
+		return sdktrace.ParentBased(sdktrace.NeverSample()), false, nil
 	case "traceidratio":
-		r, err := ratioArg()
+		r, err := ratio()
 		if err != nil {
-			return nil, err
+			return nil, true, err
 		}
-		return sdktrace.TraceIDRatioBased(r), nil
+		return sdktrace.TraceIDRatioBased(r), false, nil
 	case "parentbased_traceidratio":
-		r, err := ratioArg()
+		r, err := ratio()
 		if err != nil {
-			return nil, err
+			return nil, true, err
 		}
-		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(r)), nil
-	default:
-		return nil, fmt.Errorf("tracing: %s=%q: want always_on, always_off, traceidratio, "+
-			"parentbased_always_on, parentbased_always_off or parentbased_traceidratio", envSampler, env(envSampler))
+		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(r)), false, nil
 	}
+	return nil, false, errors.New("want always_on, always_off, traceidratio, " +
+		"parentbased_always_on, parentbased_always_off or parentbased_traceidratio")
 }
 
-// parseExporters parses a comma-separated exporter list.
-func parseExporters(v string) ([]string, error) {
+// ParseExporters parses a comma-separated exporter list as OTEL_TRACES_EXPORTER holds
+// it: otlp, console (or stdout), none. The result is deduplicated; none alone yields an
+// empty list.
+func ParseExporters(v string) ([]string, error) {
 	var out []string
 	none := false
 	for _, e := range strings.Split(v, ",") {
@@ -330,6 +319,22 @@ func parseExporters(v string) ([]string, error) {
 		return nil, errors.New("none cannot be combined with other exporters")
 	}
 	return out, nil
+}
+
+// ParseProtocol parses an OTLP protocol name: grpc, http/protobuf or http/json.
+func ParseProtocol(v string) (string, error) {
+	switch p := strings.TrimSpace(v); p {
+	case "grpc", "http/protobuf", "http/json":
+		return p, nil
+	}
+	return "", errors.New("want grpc, http/protobuf or http/json")
+}
+
+// ParseEndpoint checks an OTLP endpoint: a URL with an http or https scheme, or a bare
+// host:port. The error never quotes the value, which may carry a password.
+func ParseEndpoint(v string) error {
+	_, _, _, _, err := parseEndpoint(strings.TrimSpace(v))
+	return err
 }
 
 func appendOnce(list []string, v string) []string {
@@ -363,53 +368,40 @@ func parseEndpoint(v string) (host, path string, insecure, hasScheme bool, err e
 	return u.Host, u.Path, u.Scheme == "http", true, nil
 }
 
-// parseList parses the key=value,key=value form of OTEL_EXPORTER_OTLP_HEADERS and
-// OTEL_RESOURCE_ATTRIBUTES; values are percent-decoded.
+// ParseHeaders parses the key=value,... form of OTEL_EXPORTER_OTLP_HEADERS; keys and
+// values are percent-decoded. Values are credentials, so an error names the bad entry
+// by its position or its key, never by its value.
+func ParseHeaders(v string) (map[string]string, error) {
+	return parseList(v)
+}
+
+// ParseResourceAttributes parses the key=value,... form of OTEL_RESOURCE_ATTRIBUTES;
+// keys and values are percent-decoded.
+func ParseResourceAttributes(v string) (map[string]string, error) {
+	return parseList(v)
+}
+
 func parseList(v string) (map[string]string, error) {
 	out := map[string]string{}
-	for _, item := range strings.Split(v, ",") {
+	for i, item := range strings.Split(v, ",") {
 		if strings.TrimSpace(item) == "" {
 			continue
 		}
 		k, val, ok := strings.Cut(item, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return nil, fmt.Errorf("entry %q: want key=value", item)
+			// Without '=' the entry may be a bare credential: its position is enough.
+			return nil, fmt.Errorf("entry %d: want key=value", i+1)
 		}
 		dk, err1 := url.PathUnescape(k)
 		dv, err2 := url.PathUnescape(strings.TrimSpace(val))
-		// One reason is enough, and keeps the message on one line (errors.Join would not).
-		if err := cmp.Or(err1, err2); err != nil {
-			return nil, fmt.Errorf("entry %q: %v", item, err)
+		if err1 != nil {
+			return nil, fmt.Errorf("entry %d: key is not percent-encoded correctly", i+1)
+		}
+		if err2 != nil {
+			return nil, fmt.Errorf("entry %q: value is not percent-encoded correctly", dk)
 		}
 		out[dk] = dv
 	}
 	return out, nil
 }
-
-// parseBool accepts true and false in any case, as the specification does.
-func parseBool(v string) (b, ok bool) {
-	switch strings.ToLower(v) {
-	case "true":
-		return true, true
-	case "false":
-		return false, true
-	}
-	return false, false
-}
-
-// first returns the first non-empty of the field value and the variables, with its name.
-func first(field, value string, vars ...string) (string, string) {
-	if value != "" {
-		return field, value
-	}
-	for _, name := range vars {
-		if v := env(name); v != "" {
-			return name, v
-		}
-	}
-	return "", ""
-}
-
-// env reads a variable; surrounding space is ignored and empty means unset.
-func env(name string) string { return strings.TrimSpace(os.Getenv(name)) }

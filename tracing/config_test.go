@@ -26,54 +26,52 @@ type want struct {
 	resource  map[string]string
 }
 
-func TestEnvTable(t *testing.T) {
+// TestConfigTable checks the fields alone. The OTEL_* variables that fill them, and
+// which of two variables wins, are package observe's (TestSettingsEveryVariable,
+// TestTracingPrecedence there).
+func TestConfigTable(t *testing.T) {
 	exe := "unknown_service:" + filepath.Base(os.Args[0])
 	tests := []struct {
 		name string
-		env  map[string]string
 		cfg  Config
 		want want
 		errs []string // substrings every one of which the error must contain
 	}{
 		{
-			name: "zero config, empty env: no exporter, spec defaults",
+			name: "zero config: no exporter, spec defaults",
 			want: want{exporters: nil, protocol: "http/protobuf", url: "http://localhost:4318/v1/traces",
 				timeout: 10 * time.Second, queue: 2048, sampler: "ParentBased{root:AlwaysOnSampler",
 				resource: map[string]string{"service.name": exe}},
 		},
 		{
-			name: "generic endpoint turns otlp on and gets /v1/traces appended",
-			env:  map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector:4318/otlp/"},
+			name: "base endpoint turns otlp on and gets /v1/traces appended",
+			cfg:  Config{BaseEndpoint: "https://collector:4318/otlp/"},
 			want: want{exporters: []string{"otlp"}, url: "https://collector:4318/otlp/v1/traces"},
 		},
 		{
-			name: "traces endpoint used as is and wins over generic",
-			env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318",
-				"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b:4318/custom"},
+			name: "endpoint used as is and wins over the base",
+			cfg:  Config{BaseEndpoint: "http://a:4318", Endpoint: "http://b:4318/custom"},
 			want: want{exporters: []string{"otlp"}, url: "http://b:4318/custom"},
 		},
 		{
-			name: "Config.Endpoint wins, empty path means /v1/traces",
-			env:  map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b:4318/custom"},
+			name: "endpoint with an empty path means /v1/traces",
 			cfg:  Config{Endpoint: "http://c:4318"},
 			want: want{exporters: []string{"otlp"}, url: "http://c:4318/v1/traces"},
 		},
 		{
 			name: "grpc host:port is TLS unless insecure",
-			env:  map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4317"},
+			cfg:  Config{Protocol: "grpc", BaseEndpoint: "collector:4317"},
 			want: want{protocol: "grpc", url: "https://collector:4317"},
 		},
 		{
-			name: "insecure variable, traces protocol wins over generic",
-			env: map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",
-				"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4317", "OTEL_EXPORTER_OTLP_INSECURE": "TRUE"},
+			name: "insecure host:port",
+			cfg:  Config{Protocol: "grpc", Insecure: true, Endpoint: "collector:4317"},
 			want: want{protocol: "grpc", url: "http://collector:4317"},
 		},
 		{
-			name: "Config.Insecure and Protocol win",
-			env:  map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_EXPORTER_OTLP_INSECURE": "false"},
-			cfg:  Config{Protocol: "grpc", Insecure: true, Endpoint: "collector:4317"},
-			want: want{protocol: "grpc", url: "http://collector:4317"},
+			name: "a URL's scheme decides over Insecure",
+			cfg:  Config{Insecure: true, Endpoint: "https://collector:4318"},
+			want: want{url: "https://collector:4318/v1/traces"},
 		},
 		{
 			name: "no endpoint with grpc: localhost:4317",
@@ -81,152 +79,102 @@ func TestEnvTable(t *testing.T) {
 			want: want{exporters: []string{"otlp"}, url: "http://localhost:4317"},
 		},
 		{
-			name: "exporter variable: console means stdout, list deduplicated",
-			env:  map[string]string{"OTEL_TRACES_EXPORTER": "console, otlp,stdout"},
+			name: "exporter list: console means stdout, deduplicated",
+			cfg:  Config{Exporter: "console, otlp,stdout"},
 			want: want{exporters: []string{"stdout", "otlp"}},
 		},
 		{
 			name: "exporter none wins over an endpoint",
-			env:  map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318"},
+			cfg:  Config{Exporter: "none", BaseEndpoint: "http://a:4318"},
 			want: want{exporters: nil},
 		},
 		{
-			name: "Config.Exporter wins over the variable",
-			env:  map[string]string{"OTEL_TRACES_EXPORTER": "otlp"},
-			cfg:  Config{Exporter: "none"},
-			want: want{exporters: nil},
+			name: "headers",
+			cfg:  Config{Headers: map[string]string{"a": "9", "api-key": "x y"}},
+			want: want{headers: map[string]string{"a": "9", "api-key": "x y"}},
 		},
 		{
-			name: "headers: traces variable over generic, Config over both, percent-decoded",
-			env: map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "a=1,b=2,api-key=x%20y",
-				"OTEL_EXPORTER_OTLP_TRACES_HEADERS": "b=3"},
-			cfg:  Config{Headers: map[string]string{"a": "9"}},
-			want: want{headers: map[string]string{"a": "9", "b": "3", "api-key": "x y"}},
-		},
-		{
-			name: "timeout: traces variable over generic",
-			env:  map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "5000", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "250"},
-			want: want{timeout: 250 * time.Millisecond},
-		},
-		{
-			name: "timeout and queue: Config wins",
-			env:  map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "5000", "OTEL_BSP_MAX_QUEUE_SIZE": "10"},
+			name: "timeout and queue",
 			cfg:  Config{ExportTimeout: time.Second, MaxQueueSize: 7},
 			want: want{timeout: time.Second, queue: 7},
 		},
-		{
-			name: "queue from the variable",
-			env:  map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "10"},
-			want: want{queue: 10},
-		},
-		{name: "sampler always_on", env: map[string]string{"OTEL_TRACES_SAMPLER": "always_on"}, want: want{sampler: "AlwaysOnSampler"}},
-		{name: "sampler always_off", env: map[string]string{"OTEL_TRACES_SAMPLER": "always_off"}, want: want{sampler: "AlwaysOffSampler"}},
+		{name: "sampler always_on", cfg: Config{Sampler: "always_on"}, want: want{sampler: "AlwaysOnSampler"}},
+		{name: "sampler always_off", cfg: Config{Sampler: "ALWAYS_OFF"}, want: want{sampler: "AlwaysOffSampler"}},
 		{
 			name: "sampler traceidratio with arg",
-			env:  map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.25"},
+			cfg:  Config{Sampler: "traceidratio", SamplerArg: "0.25"},
 			want: want{sampler: "TraceIDRatioBased{0.25}"},
 		},
 		{
 			name: "sampler parentbased_traceidratio defaults arg to 1",
-			env:  map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_traceidratio"},
+			cfg:  Config{Sampler: "parentbased_traceidratio"},
 			want: want{sampler: "ParentBased{root:TraceIDRatioBased{1}"},
 		},
 		{
 			name: "sampler parentbased_always_off, arg ignored",
-			env:  map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_always_off", "OTEL_TRACES_SAMPLER_ARG": "junk"},
+			cfg:  Config{Sampler: "parentbased_always_off", SamplerArg: "junk"},
 			want: want{sampler: "ParentBased{root:AlwaysOffSampler"},
 		},
 		{
-			name: "Config.SampleRatio wins over the sampler variable",
-			env:  map[string]string{"OTEL_TRACES_SAMPLER": "always_off"},
-			cfg:  Config{SampleRatio: ptr(0.5)},
+			name: "SampleRatio wins over Sampler",
+			cfg:  Config{Sampler: "always_off", SampleRatio: ptr(0.5)},
 			want: want{sampler: "ParentBased{root:TraceIDRatioBased{0.5}"},
 		},
-		{name: "OTEL_SDK_DISABLED", env: map[string]string{"OTEL_SDK_DISABLED": "true"}, want: want{disabled: true}},
 		{
-			name: "disabled reads and validates nothing else",
-			env: map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_SAMPLER": "bogus",
-				"OTEL_EXPORTER_OTLP_ENDPOINT": "ftp://x", "OTEL_RESOURCE_ATTRIBUTES": "a=%zz"},
-			want: want{disabled: true, exporters: nil, sampler: "AlwaysOffSampler"},
-		},
-		{
-			name: "Config.Disabled is a fallback that cannot fail",
-			env:  map[string]string{"OTEL_SDK_DISABLED": "bogus", "OTEL_TRACES_SAMPLER": "bogus"},
-			cfg:  Config{Disabled: true, Service: "checkout"},
+			name: "Disabled validates nothing else and cannot fail",
+			cfg:  Config{Disabled: true, Service: "checkout", Sampler: "bogus", Endpoint: "ftp://x"},
 			want: want{disabled: true, sampler: "AlwaysOffSampler", resource: map[string]string{"service.name": "checkout"}},
 		},
 		{
-			name: "resource: attributes, service name variable, Config fields in that order",
-			env: map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "team=pay%2Cments,service.name=a,service.version=0.1,deployment.environment.name=dev",
-				"OTEL_SERVICE_NAME": "b"},
-			cfg: Config{Version: "1.0"},
-			want: want{resource: map[string]string{"team": "pay,ments", "service.name": "b",
+			name: "resource: attributes, then the Config fields",
+			cfg: Config{Version: "1.0", ResourceAttributes: map[string]string{"team": "pay,ments", "service.name": "a",
+				"service.version": "0.1", "deployment.environment.name": "dev"}},
+			want: want{resource: map[string]string{"team": "pay,ments", "service.name": "a",
 				"service.version": "1.0", "deployment.environment.name": "dev"}},
 		},
 		{
 			name: "resource: Config.Service wins",
-			env:  map[string]string{"OTEL_SERVICE_NAME": "b"},
-			cfg:  Config{Service: "checkout", Environment: "prod"},
+			cfg:  Config{Service: "checkout", Environment: "prod", ResourceAttributes: map[string]string{"service.name": "b"}},
 			want: want{resource: map[string]string{"service.name": "checkout", "deployment.environment.name": "prod"}},
 		},
 
 		// Invalid values: every one is named with its value, all in one error.
 		{
-			name: "invalid variables are all reported",
-			env: map[string]string{
-				"OTEL_SDK_DISABLED":                  "yes",
-				"OTEL_TRACES_EXPORTER":               "zipkin",
-				"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "thrift",
-				"OTEL_EXPORTER_OTLP_INSECURE":        "maybe",
-				"OTEL_EXPORTER_OTLP_ENDPOINT":        "ftp://x",
-				"OTEL_EXPORTER_OTLP_HEADERS":         "novalue",
-				"OTEL_EXPORTER_OTLP_TIMEOUT":         "10s",
-				"OTEL_BSP_MAX_QUEUE_SIZE":            "-1",
-				"OTEL_TRACES_SAMPLER":                "jaeger_remote",
-				"OTEL_RESOURCE_ATTRIBUTES":           "a=%zz",
-			},
-			errs: []string{
-				`OTEL_SDK_DISABLED="yes"`, `OTEL_TRACES_EXPORTER="zipkin"`, `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="thrift"`,
-				`OTEL_EXPORTER_OTLP_INSECURE="maybe"`, `OTEL_EXPORTER_OTLP_ENDPOINT="ftp://x"`,
-				`OTEL_EXPORTER_OTLP_HEADERS="novalue"`, `OTEL_EXPORTER_OTLP_TIMEOUT="10s"`,
-				`OTEL_BSP_MAX_QUEUE_SIZE="-1"`, `OTEL_TRACES_SAMPLER="jaeger_remote"`, `OTEL_RESOURCE_ATTRIBUTES="a=%zz"`,
-			},
+			name: "invalid fields are all reported",
+			cfg: Config{Exporter: "jaeger", Protocol: "udp", Endpoint: "ftp://x", Sampler: "jaeger_remote",
+				MaxQueueSize: -5, ExportTimeout: -time.Second, RedactKeys: []string{""}, AllowKeys: []string{" "}},
+			errs: []string{`tracing: Exporter="jaeger"`, `tracing: Protocol="udp"`, `tracing: Endpoint="ftp://x"`,
+				`tracing: Sampler="jaeger_remote"`, `tracing: MaxQueueSize="-5"`, `tracing: ExportTimeout="-1s"`,
+				`tracing: RedactKeys[0]`, `tracing: AllowKeys[0]`},
 		},
 		{
 			name: "invalid sampler argument",
-			env:  map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.5"},
-			errs: []string{`OTEL_TRACES_SAMPLER_ARG="1.5"`},
+			cfg:  Config{Sampler: "traceidratio", SamplerArg: "1.5"},
+			errs: []string{`tracing: SamplerArg="1.5"`},
+		},
+		{
+			name: "invalid ratio",
+			cfg:  Config{SampleRatio: ptr(-0.1)},
+			errs: []string{`tracing: SampleRatio="-0.1"`},
 		},
 		{
 			name: "none combined with an exporter",
-			env:  map[string]string{"OTEL_TRACES_EXPORTER": "none,otlp"},
-			errs: []string{`OTEL_TRACES_EXPORTER="none,otlp"`},
-		},
-		{
-			name: "invalid Config fields are named",
-			cfg: Config{Exporter: "jaeger", Protocol: "udp", Endpoint: "https://x:1", Insecure: true,
-				SampleRatio: ptr(-0.1), MaxQueueSize: -5, ExportTimeout: -time.Second},
-			errs: []string{`Config.Exporter="jaeger"`, `Config.Protocol="udp"`, `Config.Endpoint="https://x:1"`,
-				`Config.SampleRatio=-0.1`, `Config.MaxQueueSize="-5"`, `Config.ExportTimeout="-1s"`},
+			cfg:  Config{Exporter: "none,otlp"},
+			errs: []string{`tracing: Exporter="none,otlp"`},
 		},
 		{
 			name: "endpoint without host",
 			cfg:  Config{Endpoint: "http://"},
-			errs: []string{`Config.Endpoint="http://": missing host`},
+			errs: []string{`tracing: Endpoint="http://": missing host`},
+		},
+		{
+			name: "a header value never shows",
+			cfg:  Config{Headers: map[string]string{"authorization": "Bearer s3cr3t\r\n"}},
+			errs: []string{`tracing: Headers["authorization"]="[REDACTED]"`},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range []string{
-				envSDKDisabled, envServiceName, envResourceAttributes, envExporter, envSampler, envSamplerArg,
-				envEndpoint, envTracesEndpoint, envProtocol, envTracesProtocol, envHeaders, envTracesHeaders,
-				envInsecure, envTracesInsecure, envTimeout, envTracesTimeout, envQueueSize,
-			} {
-				t.Setenv(k, "")
-			}
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
 			s, err := resolve(tc.cfg)
 			if len(tc.errs) > 0 {
 				if err == nil {
@@ -236,6 +184,9 @@ func TestEnvTable(t *testing.T) {
 					if !strings.Contains(err.Error(), e) {
 						t.Errorf("error does not name %s:\n%v", e, err)
 					}
+				}
+				if strings.Contains(err.Error(), "s3cr3t") {
+					t.Errorf("error shows a secret:\n%v", err)
 				}
 				// New reports the same error and starts nothing.
 				if p, nerr := New(context.Background(), tc.cfg); nerr == nil || p != nil {
@@ -287,5 +238,32 @@ func TestEnvTable(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The parsers observe's settings table calls for the variables: their errors never
+// quote a credential.
+func TestParsers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"headers without =", func() error { _, err := ParseHeaders("a=1,Bearer s3cr3t"); return err }()},
+		{"header value escape", func() error { _, err := ParseHeaders("authorization=s3cr3t%zz"); return err }()},
+		{"endpoint", ParseEndpoint("ftp://user:s3cr3t@host")},
+		{"endpoint unparseable", ParseEndpoint("http://user:s3cr3t@[::1")},
+	} {
+		if tc.err == nil {
+			t.Errorf("%s: accepted", tc.name)
+		} else if strings.Contains(tc.err.Error(), "s3cr3t") {
+			t.Errorf("%s: error %q shows the secret", tc.name, tc.err)
+		}
+	}
+	h, err := ParseHeaders("a=1, api-key = x%20y ,,b=%3D")
+	if err != nil || !reflect.DeepEqual(h, map[string]string{"a": "1", "api-key": "x y", "b": "="}) {
+		t.Errorf("ParseHeaders = %v, %v", h, err)
+	}
+	if _, err := ParseSampler("always_off", "junk"); err != nil {
+		t.Errorf("ParseSampler read the argument of a sampler that takes none: %v", err)
 	}
 }

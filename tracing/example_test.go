@@ -54,6 +54,6 @@ func ExampleNew_invalid() {
 	_, err := tracing.New(context.Background(), tracing.Config{Exporter: "zipkin", Protocol: "udp"})
 	fmt.Println(err)
 	// Output:
-	// tracing: Config.Exporter="zipkin": unknown exporter "zipkin": want otlp, console (stdout) or none
-	// tracing: Config.Protocol="udp": want grpc, http/protobuf or http/json
+	// tracing: Exporter="zipkin": unknown exporter "zipkin": want otlp, console (stdout) or none
+	// tracing: Protocol="udp": want grpc, http/protobuf or http/json
 }

@@ -53,15 +53,14 @@ func TestExportToOTLPReceivers(t *testing.T) {
 		t.Run(strings.ReplaceAll(tc.protocol, "/", "-"), func(t *testing.T) {
 			clearEnv(t)
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-			t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "team=payments,service.name=overridden")
-			t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme,x-region=eu%2Dwest")
 			rcv := tc.start(t)
 			defer rcv.Close()
 
 			p, err := tracing.New(context.Background(), tracing.Config{
-				Endpoint:    rcv.URL,
-				Protocol:    tc.protocol,
-				Headers:     map[string]string{"x-region": "us"},
+				Endpoint:           rcv.URL,
+				Protocol:           tc.protocol,
+				Headers:            map[string]string{"x-tenant": "acme", "x-region": "us"},
+				ResourceAttributes: map[string]string{"team": "payments", "service.name": "overridden"},
 				Service:     "checkout",
 				Version:     "1.2.3",
 				Environment: "prod",
@@ -130,7 +129,7 @@ func TestExportToOTLPReceivers(t *testing.T) {
 			}
 			h := rcv.Headers()[0]
 			if got := first(h, "x-tenant"); got != "acme" {
-				t.Errorf("header x-tenant = %q, want acme (from OTEL_EXPORTER_OTLP_HEADERS)", got)
+				t.Errorf("header x-tenant = %q, want acme", got)
 			}
 			if got := first(h, "x-region"); got != "us" {
 				t.Errorf("header x-region = %q, want us (Config.Headers wins)", got)
@@ -270,9 +269,8 @@ func TestShutdownIdempotentAndAfterwardsNoop(t *testing.T) {
 
 func TestStdoutExporter(t *testing.T) {
 	clearEnv(t)
-	t.Setenv("OTEL_TRACES_EXPORTER", "console")
 	out := &syncBuffer{}
-	p, err := tracing.New(context.Background(), tracing.Config{Output: out, Service: "checkout"})
+	p, err := tracing.New(context.Background(), tracing.Config{Exporter: "console", Output: out, Service: "checkout"})
 	if err != nil {
 		t.Fatal(err)
 	}

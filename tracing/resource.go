@@ -1,7 +1,6 @@
 package tracing
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,23 +18,6 @@ const (
 	keyServiceVersion = "service.version"
 	keyEnvironment    = "deployment.environment.name"
 )
-
-// resolveResource returns the resource attributes: OTEL_RESOURCE_ATTRIBUTES, overridden
-// by OTEL_SERVICE_NAME, overridden by the Config fields.
-func resolveResource(cfg Config) (map[string]string, error) {
-	attrs := map[string]string{}
-	if v := env(envResourceAttributes); v != "" {
-		a, err := parseList(v)
-		if err != nil {
-			return attrs, fmt.Errorf("tracing: %s=%q: %v", envResourceAttributes, v, err)
-		}
-		attrs = a
-	}
-	if v := env(envServiceName); v != "" {
-		attrs[keyServiceName] = v
-	}
-	return baseResource(cfg, attrs), nil
-}
 
 // baseResource sets the Config fields, the service name default and the SDK's
 // attributes on attrs.

@@ -1,0 +1,566 @@
+package observe
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	verrors "github.com/vigil-go/vigil/errors"
+	"github.com/vigil-go/vigil/internal/scrub"
+	"github.com/vigil-go/vigil/logging"
+	"github.com/vigil-go/vigil/metrics"
+	"github.com/vigil-go/vigil/tracing"
+)
+
+// setting is one configuration value the environment may supply. The table below is the
+// only place vigil reads the environment; the parts take plain Config values, and where
+// a part owns the syntax of a value (log levels, exporter lists, samplers, OTLP headers,
+// StatsD formats) Parse calls that part's parser.
+type setting struct {
+	Var     string // the environment variable
+	Field   string // the Config field it fills, as users write it ("Metrics.StatsD.Addr")
+	Default string // what applies when neither field nor variable is set, as documented
+	Doc     string // one line, for the README
+	Secret  bool   // the value is never printed; see mask
+	// Parse sets Field from the variable's value v (trimmed, never empty) unless the
+	// field is already set: fields win over variables. It checks syntax and range; its
+	// error is the reason only and never quotes v.
+	Parse func(c *Config, v string) error
+	// mask shows a Secret value in an error; nil means not at all.
+	mask func(string) string
+	// merge: every variable for Field adds to it (secret names, headers key by key).
+	// Otherwise the first variable that applies to a field (the specific one, listed
+	// first) is the only one read.
+	merge bool
+}
+
+// show returns v as an error may print it.
+func (s *setting) show(v string) string {
+	switch {
+	case !s.Secret:
+		return v
+	case s.mask != nil:
+		return s.mask(v)
+	}
+	return scrub.Redacted
+}
+
+// settings is the table. Within a part, order matters only where one variable decides
+// whether others apply (OTEL_SDK_DISABLED first) or several fill one field (the
+// specific variable before the generic one).
+var settings = []setting{
+	// General.
+	{Var: "OTEL_SERVICE_NAME", Field: "Service", Default: "the executable's name",
+		Doc: "service name, in every log line, event, span and the Pushgateway job",
+		Parse: str(func(c *Config) *string { return &c.Service }, nil)},
+	{Var: EnvEnvironment, Field: "Environment", Default: "none",
+		Doc:   "deployment environment",
+		Parse: str(func(c *Config) *string { return &c.Environment }, nil)},
+	{Var: "VIGIL_REDACT_KEYS", Field: "RedactKeys", Default: "none",
+		Doc:   "extra comma-separated secret names, added to Config.RedactKeys and every part's own; redacted in logs, events, spans and labels alike",
+		Parse: list(func(c *Config) *[]string { return &c.RedactKeys }), merge: true},
+	{Var: "VIGIL_LOG_REDACT", Field: "RedactKeys", Default: "none", merge: true,
+		Doc:   "the former name of VIGIL_REDACT_KEYS, still honoured (both add)",
+		Parse: list(func(c *Config) *[]string { return &c.RedactKeys })},
+	{Var: "VIGIL_REDACT_ALLOW", Field: "AllowKeys", Default: "none",
+		Doc:   "comma-separated names that only look secret and are kept (`max_tokens`)",
+		Parse: list(func(c *Config) *[]string { return &c.AllowKeys }), merge: true},
+	{Var: "VIGIL_SHUTDOWN_TIMEOUT", Field: "ShutdownTimeout", Default: "10s",
+		Doc:   "bound on Shutdown when its context has no deadline",
+		Parse: duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, false)},
+
+	// Logging.
+	{Var: "VIGIL_LOG_LEVEL", Field: "Logging.Level", Default: "info",
+		Doc: "minimum level: `debug`, `info`, `warn`, `error`, optionally `+N`/`-N`; debug records below it are not breadcrumbs either",
+		Parse: func(c *Config, v string) error {
+			if c.Logging.Level != nil {
+				return nil
+			}
+			l, err := logging.ParseLevel(v)
+			if err == nil {
+				c.Logging.Level = l
+			}
+			return err
+		}},
+	{Var: "VIGIL_LOG_FORMAT", Field: "Logging.Format", Default: "json",
+		Doc:   "`json` or `text`",
+		Parse: str(func(c *Config) *string { return &c.Logging.Format }, logging.ParseFormat)},
+	{Var: "VIGIL_LOG_SOURCE", Field: "Logging.AddSource", Default: "false",
+		Doc:   "`true` adds the source file and line",
+		Parse: boolean(func(c *Config) *bool { return &c.Logging.AddSource }, false)},
+
+	// Errors (Sentry).
+	{Var: "SENTRY_DSN", Field: "Errors.DSN", Default: "none", Secret: true, mask: verrors.MaskDSN,
+		Doc: "Sentry project DSN; without one, captures are only logged",
+		Parse: str(func(c *Config) *string { return &c.Errors.DSN },
+			func(v string) (string, error) { return v, verrors.CheckDSN(v) })},
+	{Var: "SENTRY_ENVIRONMENT", Field: "Errors.Environment", Default: "Config.Environment",
+		Doc: "environment of every event, when neither Errors.Environment nor Environment is set",
+		Parse: func(c *Config, v string) error {
+			if c.Errors.Environment == "" && c.Environment == "" {
+				c.Errors.Environment = v
+			}
+			return nil
+		}},
+	{Var: "SENTRY_RELEASE", Field: "Errors.Release", Default: "Config.Version",
+		Doc: "release of every event, when neither Errors.Release nor Version is set",
+		Parse: func(c *Config, v string) error {
+			if c.Errors.Release == "" && c.Version == "" {
+				c.Errors.Release = v
+			}
+			return nil
+		}},
+	{Var: "VIGIL_SENTRY_SAMPLE_RATE", Field: "Errors.SampleRate", Default: "1",
+		Doc: "fraction of events sent, in (0, 1]",
+		Parse: float(func(c *Config) *float64 { return &c.Errors.SampleRate }, "want a number in (0, 1]",
+			func(f float64) bool { return f > 0 && f <= 1 }, false)},
+	{Var: "VIGIL_SENTRY_DEBUG", Field: "Errors.Debug", Default: "false",
+		Doc:   "`true` logs sentry-go's diagnostics at debug level",
+		Parse: boolean(func(c *Config) *bool { return &c.Errors.Debug }, false)},
+	{Var: "VIGIL_SENTRY_DEDUP_WINDOW", Field: "Errors.DedupWindow", Default: "30s",
+		Doc:   "identical errors inside it are sent once; `0` disables",
+		Parse: duration(func(c *Config) *time.Duration { return &c.Errors.DedupWindow }, true)},
+	{Var: "VIGIL_SENTRY_MAX_EVENTS_PER_SECOND", Field: "Errors.MaxEventsPerSecond", Default: "20",
+		Doc: "cap on events sent per second; `0` disables",
+		Parse: float(func(c *Config) *float64 { return &c.Errors.MaxEventsPerSecond },
+			"want a number of events per second (0 disables)", func(f float64) bool { return f >= 0 }, true)},
+	{Var: "VIGIL_SENTRY_SEND_DEFAULT_PII", Field: "Errors.SendDefaultPII", Default: "false",
+		Doc:   "`true` sends the client IP and IP headers",
+		Parse: boolean(func(c *Config) *bool { return &c.Errors.SendDefaultPII }, false)},
+	{Var: "VIGIL_SENTRY_QUEUE_SIZE", Field: "Errors.QueueSize", Default: "100",
+		Doc:   "events waiting to be sent before new ones are dropped",
+		Parse: integer(func(c *Config) *int { return &c.Errors.QueueSize })},
+	{Var: "VIGIL_SENTRY_TIMEOUT", Field: "Errors.Timeout", Default: "5s",
+		Doc:   "timeout of one request to Sentry",
+		Parse: duration(func(c *Config) *time.Duration { return &c.Errors.Timeout }, false)},
+
+	// Tracing (OpenTelemetry). OTEL_SDK_DISABLED=true makes every other Tracing setting
+	// unread (see apply).
+	{Var: "OTEL_SDK_DISABLED", Field: "Tracing.Disabled", Default: "false",
+		Doc:   "`true`: record and export nothing and read no other tracing variable; spans still get ids",
+		Parse: boolean(func(c *Config) *bool { return &c.Tracing.Disabled }, false)},
+	{Var: "OTEL_TRACES_EXPORTER", Field: "Tracing.Exporter", Default: "`otlp` if an endpoint is set, else `none`",
+		Doc: "`otlp`, `console` (or `stdout`), `none`, or a comma list",
+		Parse: str(func(c *Config) *string { return &c.Tracing.Exporter }, func(v string) (string, error) {
+			_, err := tracing.ParseExporters(v)
+			return v, err
+		})},
+	{Var: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", Field: "Tracing.Endpoint", Default: "none",
+		Secret: true, mask: scrub.RawURL,
+		Doc:    "traces URL, used as is (an empty path means `/v1/traces`), or host:port",
+		Parse:  str(func(c *Config) *string { return &c.Tracing.Endpoint }, endpoint)},
+	{Var: "OTEL_EXPORTER_OTLP_ENDPOINT", Field: "Tracing.BaseEndpoint", Default: "`http://localhost:4318` (`:4317` for gRPC)",
+		Secret: true, mask: scrub.RawURL,
+		Doc:    "base URL; `/v1/traces` is appended for HTTP",
+		Parse:  str(func(c *Config) *string { return &c.Tracing.BaseEndpoint }, endpoint)},
+	{Var: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", Field: "Tracing.Protocol", Default: "`http/protobuf`",
+		Doc:   "`grpc`, `http/protobuf` or `http/json`",
+		Parse: str(func(c *Config) *string { return &c.Tracing.Protocol }, tracing.ParseProtocol)},
+	{Var: "OTEL_EXPORTER_OTLP_PROTOCOL", Field: "Tracing.Protocol", Default: "`http/protobuf`",
+		Doc:   "as above, for every signal; the traces variable wins",
+		Parse: str(func(c *Config) *string { return &c.Tracing.Protocol }, tracing.ParseProtocol)},
+	{Var: "OTEL_EXPORTER_OTLP_TRACES_HEADERS", Field: "Tracing.Headers", Default: "none",
+		Secret: true, mask: maskHeaders, merge: true,
+		Doc:    "`key=value,...`, percent-decoded, sent with every export; Tracing.Headers adds and overrides keys",
+		Parse:  headers},
+	{Var: "OTEL_EXPORTER_OTLP_HEADERS", Field: "Tracing.Headers", Default: "none",
+		Secret: true, mask: maskHeaders, merge: true,
+		Doc:    "as above, for every signal; the traces variable wins key by key",
+		Parse:  headers},
+	{Var: "OTEL_EXPORTER_OTLP_TRACES_INSECURE", Field: "Tracing.Insecure", Default: "false",
+		Doc:   "`true` sends to a host:port endpoint without TLS; a URL's scheme decides by itself",
+		Parse: insecure},
+	{Var: "OTEL_EXPORTER_OTLP_INSECURE", Field: "Tracing.Insecure", Default: "false",
+		Doc:   "as above, for every signal; the traces variable wins",
+		Parse: insecure},
+	{Var: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", Field: "Tracing.ExportTimeout", Default: "10000",
+		Doc:   "milliseconds per export, retries included",
+		Parse: millis(func(c *Config) *time.Duration { return &c.Tracing.ExportTimeout })},
+	{Var: "OTEL_EXPORTER_OTLP_TIMEOUT", Field: "Tracing.ExportTimeout", Default: "10000",
+		Doc:   "as above, for every signal; the traces variable wins",
+		Parse: millis(func(c *Config) *time.Duration { return &c.Tracing.ExportTimeout })},
+	{Var: "OTEL_BSP_MAX_QUEUE_SIZE", Field: "Tracing.MaxQueueSize", Default: "2048",
+		Doc:   "ended spans waiting for export; more are dropped and counted",
+		Parse: integer(func(c *Config) *int { return &c.Tracing.MaxQueueSize })},
+	{Var: "OTEL_TRACES_SAMPLER", Field: "Tracing.Sampler", Default: "`parentbased_always_on`",
+		Doc: "`always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`; Tracing.SampleRatio wins",
+		Parse: func(c *Config, v string) error {
+			if c.Tracing.Sampler != "" || c.Tracing.SampleRatio != nil {
+				return nil
+			}
+			if _, err := tracing.ParseSampler(v, ""); err != nil {
+				return err
+			}
+			c.Tracing.Sampler = v
+			return nil
+		}},
+	{Var: "OTEL_TRACES_SAMPLER_ARG", Field: "Tracing.SamplerArg", Default: "1",
+		Doc: "ratio from 0 to 1 for the ratio samplers; the others ignore it",
+		Parse: func(c *Config, v string) error {
+			if c.Tracing.SamplerArg != "" || c.Tracing.SampleRatio != nil {
+				return nil
+			}
+			// Checked against the sampler in force: only the ratio samplers read it.
+			if _, err := tracing.ParseSampler(c.Tracing.Sampler, v); err != nil {
+				return err
+			}
+			c.Tracing.SamplerArg = v
+			return nil
+		}},
+	{Var: "OTEL_RESOURCE_ATTRIBUTES", Field: "Tracing.ResourceAttributes", Default: "none",
+		Doc: "`key=value,...` resource attributes; `service.name`, `service.version`, `deployment.environment.name` lose to OTEL_SERVICE_NAME and the Config fields",
+		Parse: func(c *Config, v string) error {
+			attrs, err := tracing.ParseResourceAttributes(v)
+			if err != nil {
+				return err
+			}
+			// Key by key: the field's keys win.
+			maps.Copy(attrs, c.Tracing.ResourceAttributes)
+			c.Tracing.ResourceAttributes = attrs
+			return nil
+		}},
+
+	// Metrics.
+	{Var: "VIGIL_METRICS_SERIES_LIMIT", Field: "Metrics.SeriesLimit", Default: "2000",
+		Doc:   "series per family before the `_overflow` series",
+		Parse: integer(func(c *Config) *int { return &c.Metrics.SeriesLimit })},
+	{Var: "VIGIL_METRICS_GO", Field: "Metrics.DisableGoCollector", Default: "true",
+		Doc:   "`false` turns the Go runtime collector off",
+		Parse: boolean(func(c *Config) *bool { return &c.Metrics.DisableGoCollector }, true)},
+	{Var: "VIGIL_METRICS_PROCESS", Field: "Metrics.DisableProcessCollector", Default: "true",
+		Doc:   "`false` turns the process collector off",
+		Parse: boolean(func(c *Config) *bool { return &c.Metrics.DisableProcessCollector }, true)},
+	{Var: "VIGIL_METRICS_HOST", Field: "Metrics.DisableHostCollector", Default: "true",
+		Doc:   "`false` turns the Linux host collector off",
+		Parse: boolean(func(c *Config) *bool { return &c.Metrics.DisableHostCollector }, true)},
+	{Var: "VIGIL_STATSD_ADDR", Field: "Metrics.StatsD.Addr", Default: "off",
+		Doc:   "StatsD `host:port` (UDP); StatsD is off without it",
+		Parse: str(func(c *Config) *string { return &c.Metrics.StatsD.Addr }, metrics.ParseAddr)},
+	{Var: "VIGIL_STATSD_FORMAT", Field: "Metrics.StatsD.Format", Default: "`dogstatsd`",
+		Doc:   "`dogstatsd`, `influx`, `graphite` or `plain`",
+		Parse: str(func(c *Config) *string { return &c.Metrics.StatsD.Format }, metrics.ParseStatsDFormat)},
+	{Var: "VIGIL_STATSD_PREFIX", Field: "Metrics.StatsD.Prefix", Default: "none",
+		Doc:   "prefix of every StatsD name",
+		Parse: str(func(c *Config) *string { return &c.Metrics.StatsD.Prefix }, nil)},
+	{Var: "VIGIL_STATSD_FLUSH_INTERVAL", Field: "Metrics.StatsD.FlushInterval", Default: "1s",
+		Doc:   "aggregation window, a Go duration, at least 10ms",
+		Parse: duration(func(c *Config) *time.Duration { return &c.Metrics.StatsD.FlushInterval }, false)},
+	{Var: "VIGIL_STATSD_MAX_PACKET_SIZE", Field: "Metrics.StatsD.MaxPacketSize", Default: "1432",
+		Doc:   "bytes per UDP packet, 64 to 65507",
+		Parse: integer(func(c *Config) *int { return &c.Metrics.StatsD.MaxPacketSize })},
+	{Var: "VIGIL_PUSHGATEWAY_URL", Field: "Metrics.Push.URL", Default: "off",
+		Secret: true, mask: scrub.RawURL,
+		Doc:    "Pushgateway base URL (userinfo becomes basic auth); push is off without it",
+		Parse:  str(func(c *Config) *string { return &c.Metrics.Push.URL }, metrics.ParsePushURL)},
+	{Var: "VIGIL_PUSHGATEWAY_JOB", Field: "Metrics.Push.Job", Default: "the service name",
+		Doc:   "job name",
+		Parse: str(func(c *Config) *string { return &c.Metrics.Push.Job }, nil)},
+	{Var: "VIGIL_PUSHGATEWAY_INTERVAL", Field: "Metrics.Push.Interval", Default: "15s",
+		Doc:   "time between pushes; one more at shutdown",
+		Parse: duration(func(c *Config) *time.Duration { return &c.Metrics.Push.Interval }, false)},
+	{Var: "VIGIL_GRAPHITE_ADDR", Field: "Metrics.Graphite.Addr", Default: "off",
+		Doc:   "Graphite plaintext `host:port` (TCP); off without it",
+		Parse: str(func(c *Config) *string { return &c.Metrics.Graphite.Addr }, metrics.ParseAddr)},
+	{Var: "VIGIL_GRAPHITE_PREFIX", Field: "Metrics.Graphite.Prefix", Default: "none",
+		Doc:   "prefix of every Graphite path",
+		Parse: str(func(c *Config) *string { return &c.Metrics.Graphite.Prefix }, nil)},
+	{Var: "VIGIL_GRAPHITE_INTERVAL", Field: "Metrics.Graphite.Interval", Default: "15s",
+		Doc:   "time between Graphite pushes",
+		Parse: duration(func(c *Config) *time.Duration { return &c.Metrics.Graphite.Interval }, false)},
+
+	// HTTP and gRPC.
+	{Var: EnvHTTPSkip, Field: "HTTP.Skip", Default: "`/healthz,/readyz,/livez,/metrics`",
+		Doc: "comma-separated exact paths that get no access-log line and no span, still counted; `none` skips nothing",
+		Parse: skip(func(c *Config) *[]string { return &c.HTTP.Skip }, func(p string) error {
+			if !strings.HasPrefix(p, "/") {
+				return fmt.Errorf("%q is not a path starting with /", p)
+			}
+			return nil
+		})},
+	{Var: EnvHTTPMetricsOnly, Field: "HTTP.MetricsOnly", Default: "false",
+		Doc:   "`true` records only the metrics: no request id, span, access log or panic recovery",
+		Parse: boolean(func(c *Config) *bool { return &c.HTTP.MetricsOnly }, false)},
+	{Var: EnvHTTPAccessLog, Field: "HTTP.DisableAccessLog", Default: "true",
+		Doc:   "`false` drops the per-request access-log line",
+		Parse: boolean(func(c *Config) *bool { return &c.HTTP.DisableAccessLog }, true)},
+	{Var: EnvHTTPRequestIDHeader, Field: "HTTP.RequestIDHeader", Default: "`X-Request-ID`",
+		Doc: "header the request id is read from and echoed in",
+		Parse: str(func(c *Config) *string { return &c.HTTP.RequestIDHeader }, func(v string) (string, error) {
+			if !headerName(v) {
+				return "", errors.New("not a header name")
+			}
+			return v, nil
+		})},
+	{Var: EnvGRPCSkip, Field: "GRPC.Skip", Default: "`grpc.health.v1.Health`",
+		Doc: "comma-separated services or full methods (`/pkg.Service/Method`) with no span and no access-log line, still counted; `none` skips nothing",
+		Parse: skip(func(c *Config) *[]string { return &c.GRPC.Skip }, nil)},
+	{Var: EnvGRPCAccessLog, Field: "GRPC.DisableAccessLog", Default: "true",
+		Doc:   "`false` drops the per-call access-log line",
+		Parse: boolean(func(c *Config) *bool { return &c.GRPC.DisableAccessLog }, true)},
+}
+
+// envResult is what applying the environment found: the problems with variables, and
+// which variable filled which field, so that a part's complaint about a field names the
+// variable the user actually set.
+type envResult struct {
+	problems []Problem
+	origin   map[string]*setting // Field -> the setting whose variable filled it
+	values   map[string]string   // Var -> trimmed value
+}
+
+// apply fills c from the environment, as lookup reports it, for the settings keep
+// accepts (nil: all).
+func apply(c *Config, lookup func(string) (string, bool), keep func(*setting) bool) *envResult {
+	res := &envResult{origin: map[string]*setting{}, values: map[string]string{}}
+	read := map[string]bool{} // fields a variable was read for
+	for i := range settings {
+		s := &settings[i]
+		if keep != nil && !keep(s) {
+			continue
+		}
+		if c.Tracing.Disabled && strings.HasPrefix(s.Field, "Tracing.") && s.Field != "Tracing.Disabled" {
+			// Nothing is exported: no other tracing setting is read or can fail.
+			continue
+		}
+		if read[s.Field] && !s.merge {
+			continue // a more specific variable decided
+		}
+		raw, ok := lookup(s.Var)
+		v := strings.TrimSpace(raw)
+		if !ok || v == "" {
+			continue // empty counts as unset, as the OpenTelemetry specification says
+		}
+		read[s.Field] = true
+		before := fieldSnapshot(c, s.Field)
+		if err := s.Parse(c, v); err != nil {
+			res.problems = append(res.problems, Problem{Name: s.Var, Value: s.show(v), Reason: err.Error()})
+			continue
+		}
+		res.values[s.Var] = v
+		if _, seen := res.origin[s.Field]; !seen && fieldSnapshot(c, s.Field) != before {
+			res.origin[s.Field] = s
+		}
+	}
+	return res
+}
+
+// fieldSnapshot renders a Config field, to tell whether Parse changed it.
+func fieldSnapshot(c *Config, path string) string {
+	v := reflect.ValueOf(c).Elem()
+	for _, name := range strings.Split(path, ".") {
+		v = v.FieldByName(name)
+		if !v.IsValid() {
+			panic("observe: settings table names unknown field " + path)
+		}
+	}
+	return fmt.Sprintf("%#v", v.Interface())
+}
+
+// lookupEnv is the process environment.
+func lookupEnv(name string) (string, bool) { return os.LookupEnv(name) }
+
+// Parsers for the common kinds. Each leaves a field already set alone.
+
+func str(field func(*Config) *string, check func(string) (string, error)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		p := field(c)
+		if *p != "" {
+			return nil
+		}
+		if check != nil {
+			var err error
+			if v, err = check(v); err != nil {
+				return err
+			}
+		}
+		*p = v
+		return nil
+	}
+}
+
+// boolean parses true/false (also 1/0, t/f, any case). With invert, the variable says
+// "on" where the field says "disable".
+func boolean(field func(*Config) *bool, invert bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.ToLower(v))
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		if p := field(c); !*p {
+			*p = b != invert
+		}
+		return nil
+	}
+}
+
+// integer parses a positive integer: 0 would silently mean the default, and unsetting
+// the variable says that.
+func integer(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return errors.New("want a positive integer")
+		}
+		if p := field(c); *p == 0 {
+			*p = n
+		}
+		return nil
+	}
+}
+
+// duration parses a Go duration. With zeroDisables, "0" disables the feature (stored as
+// -1, the parts' "off"); otherwise it must be positive.
+func duration(field func(*Config) *time.Duration, zeroDisables bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil || d < 0 || d == 0 && !zeroDisables:
+			if zeroDisables {
+				return errors.New("want a duration such as 30s (0 disables)")
+			}
+			return errors.New("want a positive duration such as 10s")
+		case d == 0:
+			d = -1
+		}
+		if p := field(c); *p == 0 {
+			*p = d
+		}
+		return nil
+	}
+}
+
+// millis parses the OpenTelemetry timeouts: a positive number of milliseconds.
+func millis(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms <= 0 || ms > math.MaxInt64/int64(time.Millisecond) {
+			return errors.New("want a positive number of milliseconds")
+		}
+		if p := field(c); *p == 0 {
+			*p = time.Duration(ms) * time.Millisecond
+		}
+		return nil
+	}
+}
+
+// float parses a number that ok accepts; with zeroDisables, 0 is stored as -1.
+func float(field func(*Config) *float64, want string, ok func(float64) bool, zeroDisables bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || !ok(f) {
+			return errors.New(want)
+		}
+		if f == 0 && zeroDisables {
+			f = -1
+		}
+		if p := field(c); *p == 0 {
+			*p = f
+		}
+		return nil
+	}
+}
+
+// list adds comma-separated names to a list: secret and allowed names add up from every
+// source, so no source can take another's away.
+func list(field func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		p := field(c)
+		out := append([]string(nil), *p...)
+		for _, k := range strings.Split(v, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				out = append(out, k)
+			}
+		}
+		*p = out
+		return nil
+	}
+}
+
+// skip parses a comma-separated skip list, "none" meaning an empty one; nil field only.
+func skip(field func(*Config) *[]string, check func(string) error) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		p := field(c)
+		if *p != nil {
+			return nil
+		}
+		if v == "none" {
+			*p = []string{}
+			return nil
+		}
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			if check != nil {
+				if err := check(s); err != nil {
+					return err
+				}
+			}
+			out = append(out, s)
+		}
+		*p = out
+		return nil
+	}
+}
+
+func endpoint(v string) (string, error) { return v, tracing.ParseEndpoint(v) }
+
+// headers adds the variable's headers whose keys the field (or a more specific variable
+// applied before) does not set.
+func headers(c *Config, v string) error {
+	h, err := tracing.ParseHeaders(v)
+	if err != nil {
+		return err
+	}
+	merged := maps.Clone(c.Tracing.Headers)
+	if merged == nil {
+		merged = map[string]string{}
+	}
+	for k, val := range h {
+		if _, ok := merged[k]; !ok {
+			merged[k] = val
+		}
+	}
+	c.Tracing.Headers = merged
+	return nil
+}
+
+// insecure follows the OpenTelemetry spelling: true or false in any case. Only true
+// from the field overrides, and the traces variable, applied first, wins.
+func insecure(c *Config, v string) error {
+	var b bool
+	switch strings.ToLower(v) {
+	case "true":
+		b = true
+	case "false":
+	default:
+		return errors.New("want true or false")
+	}
+	if !c.Tracing.Insecure {
+		c.Tracing.Insecure = b
+	}
+	return nil
+}
+
+// maskHeaders shows an OTLP headers value by its keys only.
+func maskHeaders(v string) string {
+	var b strings.Builder
+	for i, item := range strings.Split(v, ",") {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if k, _, ok := strings.Cut(item, "="); ok && !strings.ContainsAny(k, " \t") {
+			b.WriteString(strings.TrimSpace(k) + "=" + scrub.Redacted)
+		} else if strings.TrimSpace(item) != "" {
+			b.WriteString(scrub.Redacted)
+		}
+	}
+	return b.String()
+}
