@@ -115,33 +115,23 @@ func (p *pusher) stop(ctx context.Context) error {
 	if p == nil {
 		return nil
 	}
-	return p.pushLoop.stop(ctx)
+	return p.loop.stop(ctx)
 }
 
-type graphiteBridge struct{ *pushLoop }
+type graphiteBridge struct{ *loop }
 
 // newGraphite pushes the registry in Graphite's plaintext protocol through
-// client_golang's bridge. The bridge takes no context, only a dial timeout, so each push
-// builds one whose timeout ends with the push's context: a dead server costs the push
-// goroutine no longer than the caller waits. (A server that accepts but never reads can
-// still hold a write larger than the socket buffers; the goroutine ends when it closes.)
+// client_golang's bridge; the bridge dials with its own timeout, so a dead server costs
+// the push goroutine at most that.
 func newGraphite(cfg GraphiteConfig, r *Registry) (*graphiteBridge, error) {
-	bridgeCfg := graphite.Config{
+	b, err := graphite.NewBridge(&graphite.Config{
 		URL: cfg.Addr, Prefix: cfg.Prefix, Interval: cfg.Interval, Timeout: min(cfg.Interval, 10*time.Second),
 		Gatherer: r.reg, ErrorHandling: graphite.ContinueOnError,
-	}
-	if _, err := graphite.NewBridge(&bridgeCfg); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("metrics: Graphite.Addr=%q: %w", cfg.Addr, err)
 	}
 	pushFn := func(ctx context.Context) error {
-		c := bridgeCfg
-		if deadline, ok := ctx.Deadline(); ok {
-			c.Timeout = max(min(c.Timeout, time.Until(deadline)), time.Millisecond)
-		}
-		b, err := graphite.NewBridge(&c)
-		if err != nil {
-			return err
-		}
 		done := make(chan error, 1)
 		go func() { done <- b.Push() }()
 		select {
