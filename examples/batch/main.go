@@ -20,7 +20,7 @@ import (
 )
 
 func main() {
-	url := flag.String("pushgateway", os.Getenv(metrics.EnvPushURL), "Pushgateway URL")
+	url := flag.String("pushgateway", os.Getenv("VIGIL_PUSHGATEWAY_URL"), "Pushgateway URL")
 	job := flag.String("job", "nightly_export", "job name (the Pushgateway group)")
 	rows := flag.Int("rows", 500, "rows to process")
 	flag.Parse()
