@@ -18,6 +18,7 @@ targets=(
   "./tracing FuzzEnv"
   "./tracing FuzzPropagation"
   "./internal/jsonstr FuzzAppend"
+  "./internal/safefmt FuzzSafeFormat"
 )
 for t in "${targets[@]}"; do
   set -- $t
