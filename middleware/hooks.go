@@ -77,8 +77,9 @@ func (g *hookGuard) panicked(ctx context.Context, hook int, v any) {
 		slog.String("hook", hookNames[hook]), slog.String("panic", safefmt.Text(v, g.matcher)))
 }
 
-// callRoute runs the route function with its panics contained: a panicking Route hook
-// counts as "no route matched", so the request is still answered and recorded.
+// callRoute runs the route function with its panics contained, in MetricsOnly mode
+// (routeValue.call is the full middleware's): a panicking Route hook counts as "no route
+// matched", so the request is still recorded.
 func (h *HTTP) callRoute(r *http.Request) (route string) {
 	defer func() {
 		if v := recover(); v != nil {

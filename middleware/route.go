@@ -43,9 +43,11 @@ func muxRoute(r *http.Request) string { return patternRoute(r.Pattern) }
 // built before routing, so the value resolves when a record is written: lines the handler
 // logs (after routing) carry the matched route without a second context value.
 type routeValue struct {
-	req   *http.Request // the request the middleware passes on; routers set Pattern on it
-	route func(*http.Request) string
-	set   atomic.Pointer[string] // SetRoute's value, which wins
+	req    *http.Request // the request the middleware passes on; routers set Pattern on it
+	route  func(*http.Request) string
+	hooks  *hookGuard
+	set    atomic.Pointer[string] // SetRoute's value, which wins
+	failed atomic.Bool            // route panicked for this request: it is not asked again
 }
 
 // current returns the route known so far: "" before routing. It is bounded as a label
@@ -55,10 +57,24 @@ func (v *routeValue) current() string {
 	if p := v.set.Load(); p != nil {
 		return limits.Truncate(*p, limits.LabelValue)
 	}
-	if v.req == nil {
+	if v.req == nil || v.failed.Load() {
 		return ""
 	}
-	return limits.Truncate(v.route(v.req), limits.LabelValue)
+	return limits.Truncate(v.call(), limits.LabelValue)
+}
+
+// call runs the route function with its panics contained: a panicking Route hook means
+// "no route matched" for the rest of the request, which is still answered and recorded.
+// The panic is counted once per request, however many log lines ask for the route.
+func (v *routeValue) call() (route string) {
+	defer func() {
+		if p := recover(); p != nil {
+			v.failed.Store(true) // first: the report's own log line resolves the route too
+			v.hooks.panicked(v.req.Context(), hookRoute, p)
+			route = ""
+		}
+	}()
+	return v.route(v.req)
 }
 
 // final returns the route for labels once the handler returned.

@@ -41,7 +41,6 @@ type HTTP struct {
 	logger      *slog.Logger
 	capture     CaptureFunc
 	route       func(*http.Request) string // the user's, or muxRoute
-	safeRoute   func(*http.Request) string // route with its panics contained: see callRoute
 	hooks       *hookGuard
 	skip        []string
 	idHeader    string // canonical form, for direct map access
@@ -85,7 +84,6 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	if h.route == nil {
 		h.route = muxRoute
 	}
-	h.safeRoute = h.callRoute // bound once: a method value per request would allocate
 	if h.hooks, err = newHookGuard(cfg.Registry, cfg.Logger, h.matcher); err != nil {
 		return nil, err
 	}
@@ -166,7 +164,7 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// one slice, and samplers see none set after Start anyway.
 		ctx, st.span = h.tracer.Start(ctx, methodNames[st.method], serverKind)
 	}
-	st.route.route = h.safeRoute
+	st.route.route, st.route.hooks = h.route, h.hooks
 	ctx = logging.WithAttrs(ctx, slog.String(attrRequestID, id), slog.Any(attrRoute, &st.route))
 	ctx = verrors.WithRequest(ctx, r)
 	r2 := r.WithContext(ctx)
