@@ -11,8 +11,10 @@
 //	LabelValue        256 B    each metric label value and StatsD tag value (longer values are
 //	                           truncated before they become a series; the series cap still applies)
 //	Text              16 KiB   the safe formatter's output (a panic value, an error, an attribute)
-//	SpanAttrValue     16 KiB   any span attribute value, enforced by the OpenTelemetry SDK for
-//	                           attributes set by any code (so a formatted panic fits whole)
+//	SpanAttrValue     16 Ki    any span attribute value set by any code, in characters as the
+//	                           OpenTelemetry SDK counts them (at most 64 KiB of UTF-8; a formatted
+//	                           panic fits whole); event and link attribute values, which the SDK
+//	                           leaves alone, are cut to SpanAttrValue bytes before export
 //	SpanAttrs         128      attributes per span; SpanEvents and SpanLinks per span, and
 //	                           attributes per event and per link, are 128 too (OpenTelemetry's
 //	                           defaults, fixed here rather than read from OTEL_SPAN_*_LIMIT)
@@ -34,8 +36,8 @@ const (
 	LabelValue = 256
 	// Text bounds the safe formatter's output, in bytes.
 	Text = 16 << 10
-	// SpanAttrValue is the SDK's attribute value length limit: Text, so that nothing the
-	// safe formatter produced is cut a second time.
+	// SpanAttrValue is the SDK's attribute value length limit, in characters (the SDK
+	// counts runes): Text, so that nothing the safe formatter produced is cut a second time.
 	SpanAttrValue = Text
 	// SpanAttrs, SpanEvents, SpanLinks and SpanAttrsPerEvent (attributes per event and per
 	// link) are the SDK's count limits, OpenTelemetry's defaults.
