@@ -49,4 +49,3 @@ func TestHugeUserAgentsDoNotSinkOtherSpans(t *testing.T) {
 	}
 	t.Logf("%d spans arrived in %d export requests", len(spans), len(rcv.Headers()))
 }
-
