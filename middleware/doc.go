@@ -45,6 +45,31 @@
 // Paths on HTTPConfig.Skip (default /healthz, /readyz, /livez, /metrics) get no span and
 // no log line, but are counted.
 //
+// # Size bounds
+//
+// Everything a client controls is bounded before it is recorded (vigil's internal/limits
+// documents each bound): the user agent, path, query (after redaction), method, host and
+// remote address on the span and the access line are cut to 1 KiB, at a UTF-8 boundary,
+// ending in "…"; the route (label, span name, http.route, the route log attribute) to 256
+// bytes, like every metric label value; the inbound request id to 64 characters (else a
+// new id). On the client side url.full, server.address and error texts are cut to 1 KiB.
+// On gRPC, the client's method name is cut to 256 bytes wherever it appears, and peer,
+// authority and status messages to 1 KiB; a panic report lists at most 64 metadata keys,
+// each value cut to 1 KiB. So one request with a 100 KiB User-Agent adds about 1 KiB to
+// its span, and the tracing package's size-bounded export batches keep it from sinking
+// anyone else's spans.
+//
+// # User callbacks
+//
+// A panic in a callback the middleware calls for the user (HTTPConfig.Route, the
+// configured Propagator's Extract and Inject, the Logger's handler writing the access
+// line) never escapes: the request is still answered by the handler and recorded, as if
+// the callback had returned nothing (the route becomes "unmatched", no trace context is
+// read or written, the access line is lost); http_server_active_requests goes back down;
+// the panic is counted in vigil_hook_panics_total{hook="route"|"propagator"|"logger"} and
+// the first one of each hook is logged. The gRPC side contains its propagator and logger
+// the same way (a panic in a stats handler would otherwise kill the process).
+//
 // # Bounded labels
 //
 // Label values come from bounded sets only. The route is the pattern http.ServeMux
@@ -133,8 +158,11 @@
 //     (nanoseconds, as in the HTTP line), peer, messages_sent and messages_received for
 //     streams, the status message, and panic=true after a recovered panic;
 //   - recovers a panic in a unary or streaming handler: the value goes to Capture with
-//     rpc_method and the incoming metadata, secrets redacted by the internal/scrub rules
-//     (Authorization, cookies, API keys, tokens, ...); the span gets an exception event;
+//     rpc_method and the incoming metadata under the rules the errors package applies to
+//     an HTTP request's headers: secrets redacted by the internal/scrub rules
+//     (Authorization, cookies, API keys, tokens, ...), and keys that reveal the client's
+//     address (x-forwarded-for, x-real-ip, forwarded, ...: one list, internal/pii, for
+//     both) left out unless GRPCConfig.SendDefaultPII; the span gets an exception event;
 //     the client gets codes.Internal with the message "internal error" and nothing of
 //     the panic. Panics on goroutines the handler starts are beyond any recovery.
 //
