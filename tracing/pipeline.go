@@ -155,7 +155,7 @@ func (e *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Rea
 	stop()
 	cancel()
 	if err != nil {
-		e.p.dropped.Add(n)
+		e.p.dropped.Add(uint64(failedSpans(err, len(spans)))) // a split batch may fail in part (batch.go)
 		e.lastErr.Store(&err)
 		e.failures.Add(1)
 		if e.failing.CompareAndSwap(false, true) {
