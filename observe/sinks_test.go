@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"reflect"
 	"regexp"
 	"runtime/debug"
 	"slices"
@@ -481,19 +480,6 @@ func (u *udpSink) lines() []string {
 	return slices.Clone(u.got)
 }
 
-// setField sets the named field of the struct *ptr points to by reflection, for settings
-// whose field is part of the plan's contract but may not have landed yet (RedactKeys,
-// AllowKeys, ShutdownTimeout). It fails t naming the missing field and its owner.
-func setField(t testing.TB, ptr any, name string, value any, owner string) {
-	t.Helper()
-	v := reflect.ValueOf(ptr).Elem()
-	f := v.FieldByName(name)
-	if !f.IsValid() {
-		t.Fatalf("%s has no field %s yet (workstream %s's contract)", v.Type(), name, owner)
-	}
-	f.Set(reflect.ValueOf(value))
-}
-
 // --- running one case in a child process ---------------------------------------------
 
 // trustChild names the one subtest a child process runs; the parent sets it. A flag, not
@@ -512,7 +498,7 @@ func isolated(t *testing.T, env map[string]string, body func(t *testing.T)) {
 			t.Setenv(k, v)
 		}
 		// A runaway recursion should die in milliseconds, not after growing 1 GB of stack.
-		old := debug.SetMaxStack(64 << 20)
+		old := debug.SetMaxStack(16 << 20)
 		defer debug.SetMaxStack(old)
 		body(t)
 		return
@@ -566,47 +552,6 @@ func tail(s string, n int) string {
 		}
 	}
 	return head + s[len(s)-n:]
-}
-
-// configErrorProblems finds an *observe.ConfigError in err's chain (errors.As through
-// reflection, so this file compiles before workstream C adds the type) and returns the
-// Name of each of its problems; ok is false when there is none.
-func configErrorProblems(err error) (names []string, ok bool) {
-	for _, e := range chain(err) {
-		v := reflect.ValueOf(e)
-		if v.Kind() != reflect.Pointer || v.Type().Elem().Name() != "ConfigError" ||
-			v.Type().Elem().PkgPath() != "github.com/vigil-go/vigil/observe" {
-			continue
-		}
-		ps := v.Elem().FieldByName("Problems")
-		if !ps.IsValid() {
-			return nil, true
-		}
-		for i := 0; i < ps.Len(); i++ {
-			if n := ps.Index(i).FieldByName("Name"); n.IsValid() {
-				names = append(names, n.String())
-			}
-		}
-		return names, true
-	}
-	return nil, false
-}
-
-// chain lists err and everything it wraps, depth first (Unwrap() error and []error).
-func chain(err error) []error {
-	if err == nil {
-		return nil
-	}
-	out := []error{err}
-	switch x := err.(type) {
-	case interface{ Unwrap() error }:
-		out = append(out, chain(x.Unwrap())...)
-	case interface{ Unwrap() []error }:
-		for _, e := range x.Unwrap() {
-			out = append(out, chain(e)...)
-		}
-	}
-	return out
 }
 
 // logged is a predicate on a log line's msg.
