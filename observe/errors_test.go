@@ -162,7 +162,7 @@ func TestInvalidDSNIsAnInitError(t *testing.T) {
 	cfg := quiet(&syncBuffer{})
 	cfg.Errors.DSN = "https://supersecretkey@/1"
 	_, err := observe.New(context.Background(), cfg)
-	if err == nil || !strings.Contains(err.Error(), "errors.DSN") || strings.Contains(err.Error(), "supersecretkey") {
-		t.Errorf("error %v: want errors.DSN named and the key masked", err)
+	if err == nil || !strings.Contains(err.Error(), "Errors.DSN") || strings.Contains(err.Error(), "supersecretkey") {
+		t.Errorf("error %v: want Errors.DSN named and the key masked", err)
 	}
 }

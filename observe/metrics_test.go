@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/vigil-go/vigil/logging"
-	"github.com/vigil-go/vigil/metrics"
 	"github.com/vigil-go/vigil/observe"
 )
 
@@ -79,9 +78,9 @@ func TestObserverConflictingDefinitionLogsAndStillWorks(t *testing.T) {
 }
 
 func TestObserverMetricsConfigErrorAndStatsDFromEnv(t *testing.T) {
-	t.Setenv(metrics.EnvStatsDFormat, "carbon")
+	t.Setenv("VIGIL_STATSD_FORMAT", "carbon")
 	_, err := observe.New(context.Background(), observe.Config{NoGlobals: true})
-	if err == nil || !strings.Contains(err.Error(), `VIGIL_STATSD_FORMAT) = "carbon"`) {
+	if err == nil || !strings.Contains(err.Error(), `VIGIL_STATSD_FORMAT="carbon"`) {
 		t.Fatalf("err = %v, want the bad StatsD format named", err)
 	}
 
@@ -90,8 +89,8 @@ func TestObserverMetricsConfigErrorAndStatsDFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	t.Setenv(metrics.EnvStatsDFormat, "dogstatsd")
-	t.Setenv(metrics.EnvStatsDAddr, pc.LocalAddr().String())
+	t.Setenv("VIGIL_STATSD_FORMAT", "dogstatsd")
+	t.Setenv("VIGIL_STATSD_ADDR", pc.LocalAddr().String())
 	o, _ := newMetricsObserver(t, observe.Config{Service: "svc"})
 	o.Counter("hits_total", "", "route").With("/a").Add(2)
 	if err := o.Shutdown(context.Background()); err != nil { // the final flush

@@ -15,7 +15,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/vigil-go/vigil/logging"
 	"github.com/vigil-go/vigil/observe"
 )
 
@@ -37,7 +36,7 @@ func clearEnv(t *testing.T) {
 		"OTEL_SERVICE_NAME", "OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
 		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
 		"OTEL_RESOURCE_ATTRIBUTES", "SENTRY_DSN", "SENTRY_ENVIRONMENT", "SENTRY_RELEASE",
-		observe.EnvEnvironment, logging.EnvLevel, logging.EnvFormat, logging.EnvSource, logging.EnvRedact,
+		observe.EnvEnvironment, "VIGIL_LOG_LEVEL", "VIGIL_LOG_FORMAT", "VIGIL_LOG_SOURCE", "VIGIL_LOG_REDACT",
 		"VIGIL_STATSD_ADDR", "VIGIL_PUSHGATEWAY_URL",
 	} {
 		t.Setenv(k, "")
@@ -63,11 +62,11 @@ func TestConfigPrecedence(t *testing.T) {
 		{name: "env environment", env: map[string]string{observe.EnvEnvironment: "staging"}, wantSvc: "observe.test", wantEnv: "staging"},
 		{name: "field environment beats env", env: map[string]string{observe.EnvEnvironment: "staging"},
 			cfg: func(c *observe.Config) { c.Environment = "prod" }, wantSvc: "observe.test", wantEnv: "prod"},
-		{name: "env log level", env: map[string]string{logging.EnvLevel: "debug"}, wantSvc: "observe.test", debugOn: true},
-		{name: "field log level beats env", env: map[string]string{logging.EnvLevel: "debug"},
+		{name: "env log level", env: map[string]string{"VIGIL_LOG_LEVEL": "debug"}, wantSvc: "observe.test", debugOn: true},
+		{name: "field log level beats env", env: map[string]string{"VIGIL_LOG_LEVEL": "debug"},
 			cfg: func(c *observe.Config) { c.Logging.Level = slog.LevelWarn }, wantSvc: "observe.test"},
 		{name: "part's own service wins", cfg: func(c *observe.Config) { c.Service = "a"; c.Logging.Service = "b" }, wantSvc: "b"},
-		{name: "env log format", env: map[string]string{logging.EnvFormat: "text"}, wantSvc: "observe.test", wantText: true},
+		{name: "env log format", env: map[string]string{"VIGIL_LOG_FORMAT": "text"}, wantSvc: "observe.test", wantText: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,9 +113,9 @@ func TestInvalidConfigNamesEachProblem(t *testing.T) {
 		cfg  func(*observe.Config)
 		want []string
 	}{
-		{name: "log format field", cfg: func(c *observe.Config) { c.Logging.Format = "xml" }, want: []string{`logging.Format="xml"`}},
-		{name: "log level env", env: map[string]string{logging.EnvLevel: "chatty"}, want: []string{`VIGIL_LOG_LEVEL="chatty"`}},
-		{name: "two at once", env: map[string]string{logging.EnvLevel: "chatty", logging.EnvSource: "perhaps"},
+		{name: "log format field", cfg: func(c *observe.Config) { c.Logging.Format = "xml" }, want: []string{`Logging.Format="xml"`}},
+		{name: "log level env", env: map[string]string{"VIGIL_LOG_LEVEL": "chatty"}, want: []string{`VIGIL_LOG_LEVEL="chatty"`}},
+		{name: "two at once", env: map[string]string{"VIGIL_LOG_LEVEL": "chatty", "VIGIL_LOG_SOURCE": "perhaps"},
 			want: []string{`VIGIL_LOG_LEVEL="chatty"`, `VIGIL_LOG_SOURCE="perhaps"`}},
 	}
 	for _, tt := range tests {

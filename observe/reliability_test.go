@@ -696,15 +696,15 @@ func TestReliabilityInvalidConfigNamesItAndLeavesNothing(t *testing.T) {
 		want string
 		set  func(*observe.Config)
 	}{
-		{"logging.Format", func(c *observe.Config) { c.Logging.Format = "xml" }},
-		{"DSN", func(c *observe.Config) { c.Errors.DSN = "not a dsn" }},
+		{"Logging.Format", func(c *observe.Config) { c.Logging.Format = "xml" }},
+		{"Errors.DSN", func(c *observe.Config) { c.Errors.DSN = "not a dsn" }},
 		{"SampleRate", func(c *observe.Config) { c.Errors.SampleRate = 2 }},
-		{"Config.Exporter", func(c *observe.Config) { c.Tracing.Exporter = "zipkin" }},
-		{"Config.Protocol", func(c *observe.Config) { c.Tracing.Protocol = "udp" }},
+		{"Tracing.Exporter", func(c *observe.Config) { c.Tracing.Exporter = "zipkin" }},
+		{"Tracing.Protocol", func(c *observe.Config) { c.Tracing.Protocol = "udp" }},
 		{"SeriesLimit", func(c *observe.Config) { c.Metrics.SeriesLimit = -1 }},
-		{"StatsD.Format", func(c *observe.Config) { c.Metrics.StatsD.Format = "carbon" }},
-		{"Push.URL", func(c *observe.Config) { c.Metrics.Push.URL = "ftp://pg" }},
-		{"Skip", func(c *observe.Config) { c.HTTP.Skip = []string{"nopath"} }},
+		{"Metrics.StatsD.Format", func(c *observe.Config) { c.Metrics.StatsD.Format = "carbon" }},
+		{"Metrics.Push.URL", func(c *observe.Config) { c.Metrics.Push.URL = "ftp://pg" }},
+		{"HTTP.Skip[0]", func(c *observe.Config) { c.HTTP.Skip = []string{"nopath"} }},
 		{"DurationBuckets", func(c *observe.Config) { c.GRPC.DurationBuckets = []float64{2, 1} }},
 	}
 	check := func(t *testing.T, want string, cfg observe.Config) {
