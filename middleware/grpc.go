@@ -38,8 +38,9 @@ type GRPCConfig struct {
 	// DurationBuckets overrides the call-duration buckets, in seconds. Nil means
 	// DefaultDurationBuckets (OpenTelemetry advises the same ones for RPC).
 	DurationBuckets []float64
-	// RedactKeys adds metadata-name patterns to redact wherever metadata is reported.
-	RedactKeys []string
+	// RedactKeys adds metadata names to redact wherever metadata is reported; AllowKeys
+	// names that only look secret (see HTTPConfig.RedactKeys).
+	RedactKeys, AllowKeys []string
 	// SendDefaultPII keeps the metadata that reveals a client's address (x-forwarded-for,
 	// x-real-ip, forwarded, ...) in panic reports. Off, they are left out, as the errors
 	// package leaves the same headers out of HTTP requests' reports: set it to what
@@ -97,7 +98,7 @@ func NewGRPC(cfg GRPCConfig) (*GRPC, error) {
 		logger:  cfg.Logger,
 		capture: cfg.Capture,
 		skip:    cfg.Skip,
-		matcher: newMatcher(cfg.RedactKeys),
+		matcher: newMatcher(cfg.RedactKeys, cfg.AllowKeys),
 		pii:     cfg.SendDefaultPII,
 	}
 	var err error

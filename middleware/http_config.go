@@ -49,8 +49,10 @@ type HTTPConfig struct {
 	RequestIDHeader string
 	// DurationBuckets and SizeBuckets override the histogram buckets (seconds, bytes).
 	DurationBuckets, SizeBuckets []float64
-	// RedactKeys adds query-parameter name patterns to redact in logs and spans.
-	RedactKeys []string
+	// RedactKeys adds query-parameter names to redact in logs and spans; AllowKeys names
+	// that only look secret (the secret policy of internal/scrub: observe passes its one
+	// merged list to every part).
+	RedactKeys, AllowKeys []string
 }
 
 // DefaultDurationBuckets follow OpenTelemetry's advice for HTTP durations, in seconds.
@@ -112,9 +114,6 @@ func validToken(s string) bool {
 	return true
 }
 
-func newMatcher(extra []string) *scrub.Matcher {
-	if len(extra) == 0 {
-		return scrub.Default()
-	}
-	return scrub.New(extra...)
-}
+// newMatcher returns the secret policy for the configured lists: the same *Matcher that
+// every other part built from the same lists holds.
+func newMatcher(redact, allow []string) *scrub.Matcher { return scrub.Shared(redact, allow) }

@@ -116,3 +116,29 @@ func TestHostileRoutesKeepMetricsSmall(t *testing.T) {
 	t.Logf("/metrics: %d bytes after %d requests with unique 64 KiB routes (bound %d; unbounded it would be about %d)",
 		len(body), n, bound, n*3*16*(64<<10))
 }
+
+// The secret policy's configured lists reach the query on the span and the access line:
+// RedactKeys adds names, AllowKeys exempts names that only look secret.
+func TestQueryFollowsConfiguredPolicy(t *testing.T) {
+	tests := []struct {
+		name          string
+		redact, allow []string
+		want          string
+	}{
+		{"built-in", nil, nil, "sig=[REDACTED]&tenant=acme&q=1"},
+		{"redact", []string{"tenant"}, nil, "sig=[REDACTED]&tenant=[REDACTED]&q=1"},
+		{"allow", nil, []string{"sig"}, "sig=abc&tenant=acme&q=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStack(t, func(c *middleware.HTTPConfig) { c.RedactKeys, c.AllowKeys = tt.redact, tt.allow })
+			s.h.Handler(demoMux(t)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/orders/1?sig=abc&tenant=acme&q=1", nil))
+			if got := attrs(s.exp.GetSpans().Snapshots()[0])["url.query"].AsString(); got != tt.want {
+				t.Errorf("url.query = %q, want %q", got, tt.want)
+			}
+			if got := accessLines(t, s.logs)[0]["query"]; got != tt.want {
+				t.Errorf("access line query = %v, want %q", got, tt.want)
+			}
+		})
+	}
+}

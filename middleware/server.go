@@ -72,7 +72,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		route:       cfg.Route,
 		skip:        cfg.Skip,
 		idHeader:    textproto.CanonicalMIMEHeaderKey(cfg.RequestIDHeader),
-		matcher:     newMatcher(cfg.RedactKeys),
+		matcher:     newMatcher(cfg.RedactKeys, cfg.AllowKeys),
 		metricsOnly: cfg.MetricsOnly,
 	}
 	if cfg.TracerProvider != nil {
