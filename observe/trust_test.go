@@ -552,6 +552,33 @@ func TestTrustSecrets(t *testing.T) {
 			visible: map[string][]string{"sentry": {"after the debug record"}},
 		},
 		{
+			name: "debug record at level debug is a breadcrumb",
+			keep: true,
+			cfg:  func(t *testing.T, c *observe.Config, _ string) { c.Logging.Level = slog.LevelDebug },
+			handler: func(o *observe.Observer, _ string) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					o.Logger().DebugContext(r.Context(), "debug detail", "note", "keep-debug-crumb")
+					o.Capture(r.Context(), errors.New("after the debug record"))
+				}
+			},
+			drive:   func(t *testing.T, e *secretEnv, _ string) { e.get(t, "/crumb", nil) },
+			visible: map[string][]string{"sentry": {"keep-debug-crumb"}, "logs": {"keep-debug-crumb"}},
+		},
+		{
+			name: "URL userinfo in log and span attribute values",
+			handler: func(o *observe.Observer, s string) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					target := "https://deploy:" + s + "@git.example.com/org/repo.git"
+					ctx, span := o.Start(r.Context(), "clone")
+					span.SetAttributes(attribute.String("vcs.repository.url", target))
+					span.End()
+					o.Logger().ErrorContext(ctx, "clone failed", "target", target)
+				}
+			},
+			drive:   func(t *testing.T, e *secretEnv, _ string) { e.get(t, "/clone", nil) },
+			visible: map[string][]string{"logs": {"git.example.com"}, "spans": {"git.example.com"}, "sentry": {"git.example.com"}},
+		},
+		{
 			name: "HTTP capture with X-Forwarded-For, PII off",
 			handler: func(o *observe.Observer, s string) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) { o.Capture(r.Context(), errors.New("xff probe")) }
@@ -1399,6 +1426,21 @@ func TestTrustConfig(t *testing.T) {
 		// OTEL_SDK_DISABLED=true would stop tracing validation; "perhaps" is invalid and must be named.
 		err, _ := newWith(t, env, nil)
 		checkNames(t, err, names...)
+	})
+
+	t.Run("Init returns the same ConfigError and leaves the fallback in place", func(t *testing.T) {
+		t.Setenv("VIGIL_LOG_LEVEL", "loud")
+		t.Setenv("VIGIL_STATSD_FORMAT", "carrier-pigeon")
+		before := observe.Default()
+		o, err := observe.Init(context.Background(), observe.Config{Service: trustService, NoGlobals: true})
+		if o != nil {
+			t.Errorf("Init returned an Observer with an error")
+			_ = o.Shutdown(context.Background())
+		}
+		checkNames(t, err, "VIGIL_LOG_LEVEL", "VIGIL_STATSD_FORMAT")
+		if observe.Default() != before {
+			t.Errorf("a failed Init replaced the package default")
+		}
 	})
 
 	secrets := []struct {
