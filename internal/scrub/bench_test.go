@@ -2,6 +2,7 @@ package scrub
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -47,4 +48,24 @@ func BenchmarkSensitiveParallel(b *testing.B) {
 			m.Sensitive(names[i%len(names)])
 		}
 	})
+}
+
+// BenchmarkText measures Text on the messages it sees most: error text with nothing to
+// redact, and one with a URL carrying a key.
+func BenchmarkText(b *testing.B) {
+	m := New()
+	for _, bc := range []struct{ name, s string }{
+		{"plain", "connection pool exhausted after 30 retries"},
+		{"url_error", `Get "https://api.example.com/v1/orders?page=2": dial tcp 10.0.0.1:443: connect: connection refused`},
+		{"secret", `Get "https://api.example.com/v1/orders?api_key=k123&page=2": context deadline exceeded`},
+		{"long_clean", strings.Repeat("order 12 failed: upstream returned status 503; ", 100)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.s)))
+			for b.Loop() {
+				m.Text(bc.s)
+			}
+		})
+	}
 }

@@ -54,7 +54,20 @@ var (
 // The Matcher reads its own copy, so changing this slice changes nothing.
 var DefaultPatterns = slices.Concat(anywhereTerms, tailTerms, wholeTerms)
 
-var anywhereBytes, tailBytes = toBytes(anywhereTerms), toBytes(tailTerms)
+// anywhereByFirst and tailByLast index the terms by their first and last byte, so that
+// deciding a name costs a few byte compares per letter rather than one search per term.
+var anywhereByFirst, tailByLast = index(anywhereTerms, 0), index(tailTerms, -1)
+
+func index(terms []string, at int) (ix [256][]string) {
+	for _, t := range terms {
+		b := t[0]
+		if at < 0 {
+			b = t[len(t)-1]
+		}
+		ix[b] = append(ix[b], t)
+	}
+	return ix
+}
 
 var wholeSet = func() map[string]bool {
 	s := map[string]bool{}
@@ -63,14 +76,6 @@ var wholeSet = func() map[string]bool {
 	}
 	return s
 }()
-
-func toBytes(terms []string) [][]byte {
-	out := make([][]byte, len(terms))
-	for i, t := range terms {
-		out[i] = []byte(t)
-	}
-	return out
-}
 
 // A class is what a name matched; a Matcher memoizes it per name.
 type class uint8
@@ -146,13 +151,15 @@ func (m *Matcher) classify(name string) class {
 	if len(n) == 0 || m.allow[string(n)] {
 		return notSecret
 	}
-	for _, t := range anywhereBytes {
-		if bytes.Contains(n, t) {
-			return secret
+	for i, c := range n {
+		for _, t := range anywhereByFirst[c] {
+			if len(n)-i >= len(t) && string(n[i:i+len(t)]) == t {
+				return secret
+			}
 		}
 	}
-	for _, t := range tailBytes {
-		if bytes.HasSuffix(n, t) && (len(t) >= 5 || start[len(n)-len(t)]) {
+	for _, t := range tailByLast[n[len(n)-1]] {
+		if len(n) >= len(t) && string(n[len(n)-len(t):]) == t && (len(t) >= 5 || start[len(n)-len(t)]) {
 			return secret
 		}
 	}

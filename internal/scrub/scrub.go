@@ -3,15 +3,10 @@ package scrub
 import (
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 )
 
 // Redacted replaces the value of every sensitive key.
 const Redacted = "[REDACTED]"
-
-// maxCached bounds the memo of decided names, so hostile keys cannot grow memory.
-const maxCached = 4096
 
 // Matcher decides whether a name is sensitive. It is safe for concurrent use, and its
 // Sensitive method neither locks nor allocates once a name has been seen.
@@ -19,10 +14,7 @@ type Matcher struct {
 	extra [][]byte        // configured names, normalized; matched as a run of words
 	allow map[string]bool // normalized whole names that are never sensitive
 
-	// memo maps a name to its class. Inserts are O(1) and never copy; memoN bounds
-	// them, so at most maxCached names are kept whatever callers send.
-	memo  sync.Map
-	memoN atomic.Int32
+	memo memo // the class of each name decided, bounded
 }
 
 // New returns a Matcher for the built-in terms plus extra, each matched as a run of
@@ -57,13 +49,11 @@ func (m *Matcher) Sensitive(name string) bool {
 	if name == "" {
 		return false
 	}
-	if v, ok := m.memo.Load(name); ok {
-		return v.(class) != notSecret
+	if c, ok := m.memo.load(name); ok {
+		return c != notSecret
 	}
 	c := m.classify(name)
-	if m.memoN.Load() < maxCached && m.memoN.Add(1) <= maxCached {
-		m.memo.Store(strings.Clone(name), c)
-	}
+	m.memo.store(name, c)
 	return c != notSecret
 }
 
@@ -71,8 +61,8 @@ func (m *Matcher) Sensitive(name string) bool {
 // not count, and the memo is read but not filled, so that the words of error messages
 // do not take the places of attribute names.
 func (m *Matcher) textKey(key string) bool {
-	if v, ok := m.memo.Load(key); ok {
-		return v.(class) == secret
+	if c, ok := m.memo.load(key); ok {
+		return c == secret
 	}
 	return m.classify(key) == secret
 }

@@ -220,9 +220,7 @@ func TestMemoBound(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	n := 0
-	m.memo.Range(func(any, any) bool { n++; return true })
-	if n > maxCached {
+	if n := m.memo.size(); n > maxCached {
 		t.Errorf("memo holds %d names, bound %d", n, maxCached)
 	}
 	if !m.Sensitive("password") || m.Sensitive("route") {

@@ -80,8 +80,15 @@ type editor struct {
 	n    int // replacements made
 }
 
-// replace puts with in place of s[i:j]; calls come in increasing order of i.
+// replace puts with in place of s[i:j]; calls come in increasing order of i. The part
+// of s[i:j] that an earlier call replaced already is left as that call made it.
 func (e *editor) replace(i, j int, with string) {
+	if j <= e.done && e.n > 0 {
+		return
+	}
+	if i < e.done {
+		i = e.done
+	}
 	if e.n == 0 {
 		e.b.Grow(len(e.s) + len(with))
 	}
@@ -181,6 +188,7 @@ func (m *Matcher) textPairs(s string) string {
 		return s
 	}
 	e := editor{s: s}
+	tokEnd, eolEnd := -1, -1 // the last ends found: a value inside that one ends there too
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c != '=' && c != ':' || strings.HasPrefix(s[i:], "://") {
@@ -257,9 +265,17 @@ func (m *Matcher) textPairs(s string) string {
 			}
 			v = w
 		}
-		end := tokenEnd(s, v)
+		var end int
 		if toEOL {
-			end = lineEnd(s, v)
+			if v >= eolEnd {
+				eolEnd = lineEnd(s, v)
+			}
+			end = eolEnd
+		} else {
+			if v >= tokEnd {
+				tokEnd = tokenEnd(s, v)
+			}
+			end = tokEnd
 		}
 		if end == v {
 			continue
@@ -269,7 +285,9 @@ func (m *Matcher) textPairs(s string) string {
 			with = quote + Redacted + quote
 		}
 		e.replace(v, end, with)
-		i = end - 1
+		// Read on from inside the value: in "token= password: x" the value "password:"
+		// is itself a key whose value comes after it.
+		i = v - 1
 	}
 	return e.String()
 }
@@ -399,9 +417,7 @@ func tokenEnd(s string, i int) int {
 	return i
 }
 
-func tokenStop(c byte) bool {
-	return c <= ' ' || strings.IndexByte("&;,\"')]}<>`\\", c) >= 0
-}
+func tokenStop(c byte) bool { return bytesOf[c]&tokenStopByte != 0 }
 
 // lineEnd returns where the line starting at s[i] ends, or the quoted text it is in.
 func lineEnd(s string, i int) int {
@@ -411,20 +427,42 @@ func lineEnd(s string, i int) int {
 	return i
 }
 
-func urlStop(c byte) bool {
-	return c <= ' ' || c == 0x7f || strings.IndexByte("\"'<>`\\", c) >= 0
-}
+// The classes of bytes the scans stop at or run over, looked up rather than searched.
+const (
+	tokenStopByte = 1 << iota
+	urlStopByte
+	keyByteFlag
+	credentialByteFlag
+)
+
+var bytesOf = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		alnum := isLetter(b) || isDigit(b)
+		if b <= ' ' || strings.IndexByte("&;,\"')]}<>`\\", b) >= 0 {
+			t[c] |= tokenStopByte
+		}
+		if b <= ' ' || b == 0x7f || strings.IndexByte("\"'<>`\\", b) >= 0 {
+			t[c] |= urlStopByte
+		}
+		if alnum || b == '_' || b == '-' || b == '.' {
+			t[c] |= keyByteFlag
+		}
+		if alnum || strings.IndexByte("-_.~+/=", b) >= 0 {
+			t[c] |= credentialByteFlag
+		}
+	}
+	return t
+}()
+
+func urlStop(c byte) bool { return bytesOf[c]&urlStopByte != 0 }
+
+func keyByte(c byte) bool { return bytesOf[c]&keyByteFlag != 0 }
+
+func credentialByte(c byte) bool { return bytesOf[c]&credentialByteFlag != 0 }
 
 func schemeByte(c byte) bool {
 	return isLetter(c) || isDigit(c) || c == '+' || c == '-' || c == '.'
-}
-
-func keyByte(c byte) bool {
-	return isLetter(c) || isDigit(c) || c == '_' || c == '-' || c == '.'
-}
-
-func credentialByte(c byte) bool {
-	return b64urlByte(c) || strings.IndexByte(".~+/=", c) >= 0
 }
 
 func b64urlByte(c byte) bool { return isLetter(c) || isDigit(c) || c == '-' || c == '_' }
