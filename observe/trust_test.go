@@ -195,7 +195,29 @@ func TestTrustNoCrash(t *testing.T) {
 				if len(ev.Exception) == 0 {
 					t.Errorf("Sentry event has no exception: %+v", ev)
 				}
-				s.waitSpans("the server span", 1)
+				spans := s.waitSpans("the server span", 1)
+				// However large the value, its text is bounded by the safe formatter.
+				for _, l := range s.logs() {
+					for _, k := range []string{"error", "panic"} {
+						if v, _ := l[k].(string); len(v) > limits.Text {
+							t.Errorf("log line %q: %s is %d bytes, limits.Text is %d", l["msg"], k, len(v), limits.Text)
+						}
+					}
+				}
+				for _, ex := range ev.Exception {
+					if len(ex.Value) > limits.Text {
+						t.Errorf("Sentry exception value is %d bytes, limits.Text is %d", len(ex.Value), limits.Text)
+					}
+				}
+				for _, sp := range spans {
+					for _, e := range sp.GetEvents() {
+						for k, v := range otlptest.Attrs(e.GetAttributes()) {
+							if len(v) > limits.SpanAttrValue {
+								t.Errorf("span event attribute %s is %d bytes, limits.SpanAttrValue is %d", k, len(v), limits.SpanAttrValue)
+							}
+						}
+					}
+				}
 			})
 		})
 	}
