@@ -143,7 +143,7 @@ func TestGRPCHooksContained(t *testing.T) {
 		want float64
 	}{
 		{"propagator", func(c *middleware.GRPCConfig) { c.Propagator = panickingPropagator{} }, "propagator", 2}, // client inject, server extract
-		{"logger", func(c *middleware.GRPCConfig) { c.Logger = slog.New(panickingHandler{}) }, "logger", 2},        // both access lines
+		{"logger", func(c *middleware.GRPCConfig) { c.Logger = slog.New(panickingHandler{}) }, "logger", 2},      // both access lines
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,12 +43,13 @@ func muxRoute(r *http.Request) string { return patternRoute(r.Pattern) }
 // built before routing, so the value resolves when a record is written: lines the handler
 // logs (after routing) carry the matched route without a second context value.
 type routeValue struct {
-	req    *http.Request // the request the middleware passes on; routers set Pattern on it
-	route  func(*http.Request) string
-	hooks  *hookGuard
-	set    atomic.Pointer[string] // SetRoute's value, which wins
-	failed atomic.Bool            // route panicked for this request: it is not asked again
+	req *http.Request          // the request the middleware passes on; routers set Pattern on it
+	h   *HTTP                  // its route function and hook guard
+	set atomic.Pointer[string] // SetRoute's value, which wins; &noRoute once the route function panicked
 }
+
+// noRoute is set on a request whose route function panicked, so it is not asked again.
+var noRoute = ""
 
 // current returns the route known so far: "" before routing. It is bounded as a label
 // value is (limits.LabelValue): a route function that returns raw paths, or a SetRoute
@@ -57,7 +58,7 @@ func (v *routeValue) current() string {
 	if p := v.set.Load(); p != nil {
 		return limits.Truncate(*p, limits.LabelValue)
 	}
-	if v.req == nil || v.failed.Load() {
+	if v.req == nil {
 		return ""
 	}
 	return limits.Truncate(v.call(), limits.LabelValue)
@@ -69,12 +70,12 @@ func (v *routeValue) current() string {
 func (v *routeValue) call() (route string) {
 	defer func() {
 		if p := recover(); p != nil {
-			v.failed.Store(true) // first: the report's own log line resolves the route too
-			v.hooks.panicked(v.req.Context(), hookRoute, p)
+			v.set.CompareAndSwap(nil, &noRoute) // first: the report's own log line resolves the route too
+			v.h.hooks.panicked(v.req.Context(), hookRoute, p)
 			route = ""
 		}
 	}()
-	return v.route(v.req)
+	return v.h.route(v.req)
 }
 
 // final returns the route for labels once the handler returned.

@@ -164,7 +164,7 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// one slice, and samplers see none set after Start anyway.
 		ctx, st.span = h.tracer.Start(ctx, methodNames[st.method], serverKind)
 	}
-	st.route.route, st.route.hooks = h.route, h.hooks
+	st.route.h = h
 	ctx = logging.WithAttrs(ctx, slog.String(attrRequestID, id), slog.Any(attrRoute, &st.route))
 	ctx = verrors.WithRequest(ctx, r)
 	r2 := r.WithContext(ctx)
