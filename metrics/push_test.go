@@ -84,7 +84,7 @@ func TestPushgatewayFailuresCounted(t *testing.T) {
 	defer srv.Close()
 	r, log := newTestRegistry(t, Config{Service: "batch", Push: PushConfig{URL: srv.URL, Interval: time.Hour}})
 	err := r.Shutdown(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "pushgateway: final push") {
+	if err == nil || !strings.Contains(err.Error(), "metrics: final Pushgateway push failed: unexpected status code 503") {
 		t.Fatalf("Shutdown err = %v, want the failed final push", err)
 	}
 	if got := gw.got(); len(got) != 1 || !strings.HasPrefix(got[0], "PUT /metrics/job/batch\n") {

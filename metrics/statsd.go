@@ -1,13 +1,18 @@
 package metrics
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vigil-go/vigil/internal/worker"
 )
 
 // format is a StatsD tag dialect.
@@ -29,10 +34,25 @@ const (
 	dropUnresolved = iota // no connection: the address does not resolve or dial
 	dropSend              // the write failed (e.g. ICMP port unreachable)
 	dropOversize          // one line is larger than MaxPacketSize
+	dropDeadline          // the final flush ran out of Shutdown's time
 	numDropReasons
 )
 
-var dropReasonNames = [numDropReasons]string{"unresolved", "send", "oversize"}
+var dropReasonNames = [numDropReasons]string{"unresolved", "send", "oversize", "deadline"}
+
+// dropReasonText says what each reason means in Shutdown's error.
+var dropReasonText = [numDropReasons]string{
+	"server unresolved or unreachable", "send failed", "larger than MaxPacketSize",
+	"still unsent when the deadline passed",
+}
+
+// Pacing: a flush pauses after every paceBytes it sends, so that a receiver reading from a
+// default-sized socket buffer (about 208 KiB on Linux) keeps up with a large flush
+// instead of dropping most of it. 32 KiB per millisecond is 32 MB/s.
+const (
+	paceBytes = 32 << 10
+	pausePace = time.Millisecond
+)
 
 // statLine is a series' StatsD encoding, built once when the series is created, and the
 // flusher's state for it (only the flusher goroutine touches last, sent and idle).
@@ -52,11 +72,10 @@ type statsdClient struct {
 	prefix string // sanitized, with a trailing '.' when set
 	r      *Registry
 
-	ctx    context.Context // canceled by stop: interrupts a slow resolve
-	cancel context.CancelFunc
-	stopCh chan struct{}
-	done   chan struct{}
-	once   sync.Once
+	w0 *worker.W
+	// pause waits d or until ctx ends, reporting whether it waited the whole time; tests
+	// replace it.
+	pause func(ctx context.Context, d time.Duration) bool
 
 	conn     net.Conn // flusher-owned
 	down     bool     // flusher-owned: the last attempt failed (for logging transitions)
@@ -68,81 +87,122 @@ type statsdClient struct {
 }
 
 func newStatsD(cfg StatsDConfig, r *Registry) *statsdClient {
-	c := &statsdClient{cfg: cfg, format: formats[cfg.Format], r: r,
-		stopCh: make(chan struct{}), done: make(chan struct{})}
+	c := &statsdClient{cfg: cfg, format: formats[cfg.Format], r: r, pause: pause}
 	if cfg.Prefix != "" {
 		c.prefix = string(appendName(nil, cfg.Prefix, true)) + "."
 	}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.w = statsdWriter{c: c, max: cfg.MaxPacketSize, buf: make([]byte, 0, cfg.MaxPacketSize), histType: "ms"}
 	if c.format == fmtDogStatsD {
 		c.w.histType = "h"
 	}
-	go c.run()
-	return c
-}
-
-func (c *statsdClient) run() {
-	defer close(c.done)
-	t := time.NewTicker(c.cfg.FlushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.flush()
-		case <-c.stopCh:
-			c.flush()
+	c.w0 = worker.Every("metrics: StatsD flusher", cfg.FlushInterval,
+		func(ctx context.Context) { c.flushCtx(ctx, false) },
+		func(ctx context.Context) {
+			c.flushCtx(ctx, true)
 			c.flushing.Lock()
 			if c.conn != nil {
 				c.conn.Close()
 				c.conn = nil
 			}
 			c.flushing.Unlock()
-			return
-		}
+		})
+	return c
+}
+
+// pause is the real pacing: a timer that gives way to ctx.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
-// stop makes the last flush and waits for it within ctx. A nil client is off.
+// stop makes the last flush within ctx and reports every line that was not sent since
+// the client started, by reason. A nil client is off.
 func (c *statsdClient) stop(ctx context.Context) error {
 	if c == nil {
 		return nil
 	}
-	c.once.Do(func() { close(c.stopCh) })
-	select {
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
-		c.cancel()
-		return errors.New("metrics: statsd: final flush: " + ctx.Err().Error())
+	stopErr := c.w0.Stop(ctx)
+	var total uint64
+	var b strings.Builder
+	for i := range c.dropped {
+		n := c.dropped[i].Load()
+		if n == 0 {
+			continue
+		}
+		if total > 0 {
+			b.WriteString(", ")
+		}
+		total += n
+		fmt.Fprintf(&b, "%d %s", n, dropReasonText[i])
 	}
+	switch {
+	case stopErr != nil && !errors.Is(stopErr, worker.ErrCutShort):
+		// The final flush had not returned: what it had not sent is not counted yet.
+		msg := "metrics: StatsD final flush not finished when the deadline passed"
+		if total > 0 {
+			msg += fmt.Sprintf("; %d lines not sent before it: %s", total, b.String())
+		}
+		return &pushError{msg: msg, err: stopErr}
+	case total == 0:
+		return nil
+	}
+	lines := "lines"
+	if total == 1 {
+		lines = "line"
+	}
+	return &pushError{msg: fmt.Sprintf("metrics: %d StatsD %s not sent: %s", total, lines, b.String()), err: stopErr}
 }
 
-// flush encodes every family's aggregate into packets and sends them.
-func (c *statsdClient) flush() {
+// flush is a periodic flush now, for tests.
+func (c *statsdClient) flush() { c.flushCtx(context.Background(), false) }
+
+// flushCtx encodes every family's aggregate into packets and sends them: counters, gauges
+// and other aggregated series first, then histogram and timer samples, so that when a
+// receiver or the deadline cannot take everything, what is lost is samples, not the
+// series that each sum up a whole interval. final marks Shutdown's flush, whose lines
+// are dropped (and counted) once ctx ends; a periodic flush cut short by Stop sends its
+// remaining lines unpaced instead.
+func (c *statsdClient) flushCtx(ctx context.Context, final bool) {
 	c.flushing.Lock()
 	defer c.flushing.Unlock()
-	c.connect()
+	c.connect(ctx)
+	w := &c.w
+	w.ctx, w.final, w.sinceBreak = ctx, final, 0
+	w.deferSamples = true
 	for _, f := range *c.r.list.Load() {
 		if f.flush != nil {
-			f.flush(&c.w)
+			f.flush(w)
 		}
 	}
-	c.w.send()
+	w.deferSamples = false
+	for rest := w.deferred; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		w.unit(rest[:i], 1)
+		rest = rest[i+1:]
+	}
+	w.deferred = w.deferred[:0]
+	w.send()
+	w.ctx = nil
 }
 
 // connect resolves and dials in the flusher goroutine, retrying at every flush while it
 // fails; the state changes are logged, not every failure.
-func (c *statsdClient) connect() {
+func (c *statsdClient) connect(ctx context.Context) {
 	if c.conn != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, min(c.cfg.FlushInterval, 2*time.Second))
+	dctx, cancel := context.WithTimeout(ctx, min(c.cfg.FlushInterval, 2*time.Second))
 	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(ctx, "udp", c.cfg.Addr)
+	conn, err := (&net.Dialer{}).DialContext(dctx, "udp", c.cfg.Addr)
 	if err != nil {
 		// A dial cut short by Shutdown's deadline says nothing about the server.
-		if !c.down && c.ctx.Err() == nil {
+		if !c.down && ctx.Err() == nil {
 			c.r.logger.Warn("metrics: statsd server unreachable; dropping until it resolves", "addr", c.cfg.Addr, "error", err)
 			c.down = true
 		}
@@ -152,6 +212,18 @@ func (c *statsdClient) connect() {
 }
 
 func (c *statsdClient) sendPacket(p []byte, lines int) {
+	w := &c.w
+	if w.ctx != nil && w.sinceBreak >= paceBytes {
+		if w.ctx.Err() == nil {
+			w.sinceBreak = 0
+			c.pause(w.ctx, pausePace)
+		}
+	}
+	if w.final && w.ctx != nil && w.ctx.Err() != nil {
+		c.dropped[dropDeadline].Add(uint64(lines))
+		return
+	}
+	w.sinceBreak += len(p)
 	if c.conn == nil {
 		c.dropped[dropUnresolved].Add(uint64(lines))
 		return
@@ -258,6 +330,13 @@ type statsdWriter struct {
 	lines    int
 	scratch  []byte
 	histType string
+
+	// Set by flush for its duration.
+	ctx          context.Context
+	final        bool
+	sinceBreak   int    // bytes sent since the last pause
+	deferSamples bool   // samples go to deferred, sent after the aggregated series
+	deferred     []byte // sample lines, each ending in '\n'
 }
 
 // line writes one "head:value|typ tail" line.
@@ -296,6 +375,11 @@ func (w *statsdWriter) samples(st *statLine, b *sampleBuf, scale float64, typ st
 		w.c.thinned.Add(seen - uint64(len(vals)))
 	}
 	for _, v := range vals {
+		if w.deferSamples {
+			w.deferred = appendLine(w.deferred, st, v*scale, typ, rate)
+			w.deferred = append(w.deferred, '\n')
+			continue
+		}
 		w.scratch = appendLine(w.scratch[:0], st, v*scale, typ, rate)
 		w.unit(w.scratch, 1)
 	}
