@@ -42,17 +42,22 @@ var (
 		"appkey",
 	}
 
-	// wholeTerms are ordinary words that are secrets only as the entire name: the query
-	// parameter "key" (Google APIs) or "code" (an OAuth authorization code), but never
-	// "status_code" or "cache_key". Text ignores them: in free text the word before a
-	// '=' or ':' is rarely the whole name ("exit code: 2").
-	wholeTerms = []string{"key", "code", "auth", "sid"}
+	// wholeTerms are ordinary words that are secrets only as the entire name: "key"
+	// (Google APIs' query parameter), "auth", "sid", but never "cache_key". Text ignores
+	// them: in free text the word before a '=' or ':' is rarely the whole name.
+	wholeTerms = []string{"key", "auth", "sid"}
+
+	// paramTerms are whole names that are secrets only as URL query, fragment or form
+	// parameters: "code" is OAuth's authorization code there, while as a metric label
+	// (promhttp's code="200"), a span attribute or a log key it is a status.
+	paramTerms = []string{"code"}
 )
 
 // DefaultPatterns lists every built-in term, for documentation and tests: anywhere terms
-// first, then tail terms, then whole-name terms (see the package doc for the classes).
+// first, then tail terms, then whole-name terms, then parameter-only terms (see the
+// package doc for the classes).
 // The Matcher reads its own copy, so changing this slice changes nothing.
-var DefaultPatterns = slices.Concat(anywhereTerms, tailTerms, wholeTerms)
+var DefaultPatterns = slices.Concat(anywhereTerms, tailTerms, wholeTerms, paramTerms)
 
 // anywhereByFirst and tailByLast index the terms by their first and last byte, so that
 // deciding a name costs a few byte compares per letter rather than one search per term.
@@ -69,19 +74,22 @@ func index(terms []string, at int) (ix [256][]string) {
 	return ix
 }
 
-var wholeSet = func() map[string]bool {
+var wholeSet, paramSet = set(wholeTerms), set(paramTerms)
+
+func set(terms []string) map[string]bool {
 	s := map[string]bool{}
-	for _, t := range wholeTerms {
+	for _, t := range terms {
 		s[t] = true
 	}
 	return s
-}()
+}
 
 // A class is what a name matched; a Matcher memoizes it per name.
 type class uint8
 
 const (
 	notSecret class = iota + 1 // zero means "not decided"
+	paramOnly                  // secret as a URL or form parameter only: a paramTerm
 	wholeOnly                  // secret only because the whole name is a wholeTerm
 	secret
 )
@@ -143,7 +151,7 @@ func normalize(dst []byte, s string) []byte {
 }
 
 // classify applies the rules to name, in order: allow-list, anywhere, tail, configured,
-// whole-name terms.
+// whole-name, parameter-only terms.
 func (m *Matcher) classify(name string) class {
 	var nb [64]byte
 	var sb [65]bool
@@ -168,8 +176,11 @@ func (m *Matcher) classify(name string) class {
 			return secret
 		}
 	}
-	if wholeSet[string(n)] {
+	switch {
+	case wholeSet[string(n)]:
 		return wholeOnly
+	case paramSet[string(n)]:
+		return paramOnly
 	}
 	return notSecret
 }

@@ -49,12 +49,22 @@ func (m *Matcher) Sensitive(name string) bool {
 	if name == "" {
 		return false
 	}
+	return m.class(name) >= wholeOnly
+}
+
+// param reports whether the URL or form parameter name is sensitive: as Sensitive, and
+// also the parameter-only terms.
+func (m *Matcher) param(name string) bool {
+	return name != "" && m.class(name) >= paramOnly
+}
+
+func (m *Matcher) class(name string) class {
 	if c, ok := m.memo.load(name); ok {
-		return c != notSecret
+		return c
 	}
 	c := m.classify(name)
 	m.memo.store(name, c)
-	return c != notSecret
+	return c
 }
 
 // textKey reports whether a key found in free text is sensitive. Whole-name terms do
@@ -73,6 +83,9 @@ func (m *Matcher) textKey(key string) bool {
 func (m *Matcher) Query(rawQuery string) string {
 	if rawQuery == "" {
 		return ""
+	}
+	if m == nil {
+		m = defaultMatcher
 	}
 	var b strings.Builder // used only once something is redacted
 	done := 0
@@ -93,7 +106,7 @@ func (m *Matcher) Query(rawQuery string) string {
 			}
 			name = u
 		}
-		if hasValue && m.Sensitive(name) {
+		if hasValue && m.param(name) {
 			if b.Len() == 0 {
 				b.Grow(len(rawQuery))
 			}

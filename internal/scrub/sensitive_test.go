@@ -55,7 +55,7 @@ func TestSensitive(t *testing.T) {
 		{"id_jwt_claims", true, "anywhere: jwt"},
 		{"key", true, "whole: key"},
 		{"KEY", true, "whole: key"},
-		{"code", true, "whole: code (OAuth authorization code)"},
+		{"code", false, "a status as a label or attribute; secret as a URL parameter only (see TestQueryParamOnly)"},
 		{"auth", true, "whole: auth"},
 		{"sid", true, "whole: sid"},
 		{"db_pass", true, "tail: pass"},
@@ -106,6 +106,28 @@ func TestSensitive(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestQueryParamOnly: "code" is OAuth's authorization code in a URL or form, and a
+// status (promhttp's code="200") everywhere else.
+func TestQueryParamOnly(t *testing.T) {
+	m := New()
+	for in, want := range map[string]string{
+		"code=4/0Ad&state=s":   "code=[REDACTED]&state=s",
+		"status_code=500":      "status_code=500",
+		"Code=x":               "Code=[REDACTED]",
+		"key=AIza&code=c&id=1": "key=[REDACTED]&code=[REDACTED]&id=1",
+	} {
+		if got := m.Query(in); got != want {
+			t.Errorf("Query(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if m.Sensitive("code") || !m.Sensitive("key") {
+		t.Error(`Sensitive("code") or !Sensitive("key")`)
+	}
+	if got := (*Matcher)(nil).Query("code=1"); got != "code=[REDACTED]" {
+		t.Errorf("nil Matcher Query = %q", got)
 	}
 }
 
