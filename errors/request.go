@@ -9,6 +9,7 @@ import (
 
 	"github.com/getsentry/sentry-go"
 
+	"github.com/vigil-go/vigil/internal/limits"
 	piirule "github.com/vigil-go/vigil/internal/pii"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
@@ -126,7 +127,9 @@ func requestData(req *http.Request, m *scrub.Matcher, pii bool) *sentry.Request 
 	if req == nil {
 		return nil
 	}
-	out := &sentry.Request{Method: req.Method, Headers: map[string]string{}}
+	// Every value is the client's, bounded as on spans (limits.AttrValue): one request
+	// with huge headers must not push its event over Sentry's size limit.
+	out := &sentry.Request{Method: limits.Truncate(req.Method, limits.AttrValue), Headers: map[string]string{}}
 	if req.URL != nil {
 		scheme := "http"
 		if req.TLS != nil || strings.EqualFold(req.Header.Get("X-Forwarded-Proto"), "https") {
@@ -136,8 +139,8 @@ func requestData(req *http.Request, m *scrub.Matcher, pii bool) *sentry.Request 
 		if host == "" {
 			host = req.URL.Host
 		}
-		out.URL = scheme + "://" + host + req.URL.EscapedPath()
-		out.QueryString = m.Query(req.URL.RawQuery)
+		out.URL = limits.Truncate(scheme+"://"+host+req.URL.EscapedPath(), limits.AttrValue)
+		out.QueryString = limits.Truncate(m.Query(req.URL.RawQuery), limits.AttrValue)
 	}
 	for k, vs := range req.Header {
 		switch {
@@ -145,11 +148,11 @@ func requestData(req *http.Request, m *scrub.Matcher, pii bool) *sentry.Request 
 			out.Headers[k] = scrub.Redacted
 		case !pii && piirule.IPHeader(k): // the same rule as gRPC metadata (internal/pii)
 		default:
-			out.Headers[k] = strings.Join(vs, ", ")
+			out.Headers[k] = limits.Truncate(strings.Join(vs, ", "), limits.AttrValue)
 		}
 	}
 	if req.Host != "" {
-		out.Headers["Host"] = req.Host
+		out.Headers["Host"] = limits.Truncate(req.Host, limits.AttrValue)
 	}
 	if pii && req.RemoteAddr != "" {
 		out.Env = map[string]string{"REMOTE_ADDR": req.RemoteAddr}
