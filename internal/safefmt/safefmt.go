@@ -21,7 +21,9 @@ import (
 	"encoding/json"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -180,7 +182,88 @@ func AppendJSON(dst []byte, v any, m *scrub.Matcher) []byte {
 		return appendText(dst, callString(x, x.Error, "Error"), m, Limit)
 	}
 	e := encoder{m: m, limit: len(dst) + Limit}
-	return e.value(dst, reflect.ValueOf(v), 0)
+	return e.anyValue(dst, v, 0)
+}
+
+// anyValue writes the dynamic shapes most attributes have (decoded JSON, string maps)
+// without reflect; everything else is walked by value.
+func (e *encoder) anyValue(b []byte, x any, depth int) []byte {
+	if depth > maxDepth {
+		return jsonstr.Append(b, Depth)
+	}
+	switch x := x.(type) {
+	case nil:
+		return append(b, "null"...)
+	case string:
+		return appendText(b, x, e.m, e.room(b))
+	case bool:
+		return strconv.AppendBool(b, x)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case float64:
+		return appendFloat(b, x, 64)
+	case map[string]any:
+		if x == nil {
+			return append(b, "null"...)
+		}
+		v := reflect.ValueOf(x)
+		if len(x) > sortLimit {
+			break
+		}
+		if !e.enter(v) {
+			return jsonstr.Append(b, Cycle)
+		}
+		b = e.mapAny(b, x, depth)
+		e.leave()
+		return b
+	case []any:
+		if x == nil {
+			return append(b, "null"...)
+		}
+		v := reflect.ValueOf(x)
+		if !e.enter(v) {
+			return jsonstr.Append(b, Cycle)
+		}
+		b = append(b, '[')
+		for i, el := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if e.full(b) {
+				b = jsonstr.Append(b, Truncated)
+				break
+			}
+			b = e.anyValue(b, el, depth+1)
+		}
+		e.leave()
+		return append(b, ']')
+	}
+	return e.value(b, reflect.ValueOf(x), depth)
+}
+
+// mapAny is mapValue for map[string]any, with its keys sorted on the stack when few.
+func (e *encoder) mapAny(b []byte, x map[string]any, depth int) []byte {
+	var small [16]string
+	keys := small[:0]
+	for k := range x {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		var ok bool
+		if b, ok = e.member(b, i == 0, k); !ok {
+			break
+		}
+		if e.m.Sensitive(k) {
+			b = jsonstr.Append(b, scrub.Redacted)
+			continue
+		}
+		b = e.anyValue(b, x[k], depth+1)
+	}
+	return append(b, '}')
 }
 
 // appendText appends s, scrubbed and cut to at most limit bytes of JSON, as a string.
@@ -299,6 +382,9 @@ func (e *encoder) value(b []byte, v reflect.Value, depth int) []byte {
 		if v.IsNil() {
 			return append(b, "null"...)
 		}
+		if v.CanInterface() {
+			return e.anyValue(b, v.Interface(), depth+1)
+		}
 		return e.value(b, v.Elem(), depth+1)
 	case reflect.Pointer:
 		if v.IsNil() {
@@ -345,41 +431,80 @@ func (e *encoder) value(b []byte, v reflect.Value, depth int) []byte {
 // special handles types with a meaning of their own, and the user's methods.
 func (e *encoder) special(b []byte, v reflect.Value) ([]byte, bool) {
 	t := v.Type()
-	switch t {
-	case timeType:
-		return jsonstr.Append(b, v.Interface().(time.Time).Format(time.RFC3339Nano)), true
-	case durationType:
-		return jsonstr.Append(b, time.Duration(v.Int()).String()), true
-	case urlType:
-		u := v.Interface().(url.URL)
-		return appendString(b, e.m.URL(&u), e.room(b)), true
-	}
-	if t.Kind() == reflect.Pointer && t.Elem() == urlType {
-		if v.IsNil() {
-			return append(b, "null"...), true
-		}
-		return appendString(b, e.m.URL(v.Interface().(*url.URL)), e.room(b)), true
-	}
-	if t.Kind() == reflect.Interface || !v.CanInterface() {
+	k := kindOf(t)
+	if k == plain || !v.CanInterface() {
 		return b, false
 	}
 	if t.Kind() == reflect.Pointer && v.IsNil() {
 		// A nil pointer is null, as encoding/json writes it; its methods are not called.
-		return b, false
+		return append(b, "null"...), true
 	}
-	switch {
-	case t.Implements(errorType):
+	switch k {
+	case isTime:
+		return jsonstr.Append(b, v.Interface().(time.Time).Format(time.RFC3339Nano)), true
+	case isDuration:
+		return jsonstr.Append(b, time.Duration(v.Int()).String()), true
+	case isURL:
+		u := v.Interface().(url.URL)
+		return appendString(b, e.m.URL(&u), e.room(b)), true
+	case isURLPtr:
+		return appendString(b, e.m.URL(v.Interface().(*url.URL)), e.room(b)), true
+	case isError:
 		x := v.Interface().(error)
 		return appendText(b, callString(x, x.Error, "Error"), e.m, e.room(b)), true
-	case t.Implements(marshalerType):
+	case isMarshaler:
 		return e.marshalJSON(b, v.Interface().(json.Marshaler)), true
-	case t.Implements(textMarshalerType):
+	case isTextMarshaler:
 		return e.marshalText(b, v.Interface().(encoding.TextMarshaler)), true
-	case t.Implements(stringerType) && !structured(t):
+	case isStringer:
 		x := v.Interface().(interface{ String() string })
 		return appendText(b, callString(x, x.String, "String"), e.m, e.room(b)), true
 	}
 	return b, false
+}
+
+// How values of a type are written when they are not walked by kind.
+const (
+	plain = iota
+	isTime
+	isDuration
+	isURL
+	isURLPtr
+	isError
+	isMarshaler
+	isTextMarshaler
+	isStringer
+)
+
+var kindCache sync.Map // reflect.Type -> int
+
+// kindOf classifies t once: Implements is too slow to ask for every value.
+func kindOf(t reflect.Type) int {
+	if k, ok := kindCache.Load(t); ok {
+		return k.(int)
+	}
+	k := plain
+	switch {
+	case t == timeType:
+		k = isTime
+	case t == durationType:
+		k = isDuration
+	case t == urlType:
+		k = isURL
+	case t.Kind() == reflect.Pointer && t.Elem() == urlType:
+		k = isURLPtr
+	case t.Kind() == reflect.Interface:
+	case t.Implements(errorType):
+		k = isError
+	case t.Implements(marshalerType):
+		k = isMarshaler
+	case t.Implements(textMarshalerType):
+		k = isTextMarshaler
+	case t.Implements(stringerType) && !structured(t):
+		k = isStringer
+	}
+	kindCache.Store(t, k)
+	return k
 }
 
 // structured reports whether values of t have members that the walk can redact one by
@@ -555,16 +680,13 @@ func (e *encoder) structValue(b []byte, v reflect.Value, depth int) []byte {
 			b = jsonstr.Append(b, scrub.Redacted)
 			continue
 		}
-		if f.quoted {
-			// The ",string" option: scalars are written inside a string.
-			var tmp [64]byte
-			s := e.value(tmp[:0], fv, depth+1)
-			if len(s) > 0 && s[0] != '"' {
-				b = jsonstr.Append(b, string(s))
-				continue
-			}
-		}
+		mark := len(b)
 		b = e.value(b, fv, depth+1)
+		if f.quoted && len(b) > mark && b[mark] != '"' && b[mark] != '{' && b[mark] != '[' && string(b[mark:]) != "null" {
+			// The ",string" option: scalars are written inside a string.
+			s := string(b[mark:])
+			b = jsonstr.Append(b[:mark], s)
+		}
 	}
 	return append(b, '}')
 }

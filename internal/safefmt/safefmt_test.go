@@ -44,6 +44,8 @@ type ptrErr struct{ msg string }
 
 func (e *ptrErr) Error() string { return e.msg }
 
+type namedMap map[string]any
+
 type level int
 
 func (l level) String() string { return [...]string{"low", "high"}[l] }
@@ -128,6 +130,8 @@ func TestAppendJSON(t *testing.T) {
 		{name: "cyclic map", v: cyclicMap(), want: `{"a":1,"self":"!CYCLE"}`},
 		{name: "cyclic slice", v: cyclicSlice(), want: `[1,"!CYCLE"]`},
 		{name: "cyclic struct pointer", v: cyclicStruct(), want: `{"Name":"n","Next":"!CYCLE"}`},
+		{name: "cycle through a named map type", v: func() any { m := namedMap{"a": 1}; m["m"] = []any{m}; return m }(), want: `{"a":1,"m":["!CYCLE"]}`},
+		{name: "cycle through a slice of maps", v: func() any { s := []map[string]any{{}}; s[0]["s"] = s; return s }(), want: `[{"s":"!CYCLE"}]`},
 		{name: "shared not cyclic", v: func() any { x := []int{1}; return []any{x, x} }(), want: `[[1],[1]]`},
 		{name: "deep", v: deep(100), has: []string{`"!DEPTH"`}},
 		{name: "panicking Error", v: panicErr{}, want: `"!PANIC in Error: safefmt.panicErr: boom"`},
