@@ -14,6 +14,7 @@ targets=(
   "./internal/scrub FuzzSensitive"
   "./internal/scrub FuzzQuery"
   "./internal/scrub FuzzBody"
+  "./internal/scrub FuzzText"
   "./logging FuzzConfig"
   "./tracing FuzzEnv"
   "./tracing FuzzPropagation"
