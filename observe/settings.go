@@ -57,26 +57,26 @@ func (s *setting) show(v string) string {
 var settings = []setting{
 	// General.
 	{Var: "OTEL_SERVICE_NAME", Field: "Service", Default: "the executable's name",
-		Doc: "service name, in every log line, event, span and the Pushgateway job",
+		Doc:   "service name, in every log line, event, span and the Pushgateway job",
 		Parse: str(func(c *Config) *string { return &c.Service }, nil)},
 	{Var: EnvEnvironment, Field: "Environment", Default: "none",
 		Doc:   "deployment environment",
 		Parse: str(func(c *Config) *string { return &c.Environment }, nil)},
 	{Var: "VIGIL_REDACT_KEYS", Field: "RedactKeys", Default: "none",
-		Doc:   "extra comma-separated secret names, added to Config.RedactKeys and every part's own; redacted in logs, events, spans and labels alike",
+		Doc:   "extra comma-separated secret names, added to `RedactKeys` and every part's own; redacted in logs, events, spans and labels alike",
 		Parse: list(func(c *Config) *[]string { return &c.RedactKeys }), merge: true},
 	{Var: "VIGIL_LOG_REDACT", Field: "RedactKeys", Default: "none", merge: true,
-		Doc:   "the former name of VIGIL_REDACT_KEYS, still honoured (both add)",
+		Doc:   "the former name of `VIGIL_REDACT_KEYS`, still honoured (both add)",
 		Parse: list(func(c *Config) *[]string { return &c.RedactKeys })},
 	{Var: "VIGIL_REDACT_ALLOW", Field: "AllowKeys", Default: "none",
 		Doc:   "comma-separated names that only look secret and are kept (`max_tokens`)",
 		Parse: list(func(c *Config) *[]string { return &c.AllowKeys }), merge: true},
-	{Var: "VIGIL_SHUTDOWN_TIMEOUT", Field: "ShutdownTimeout", Default: "10s",
-		Doc:   "bound on Shutdown when its context has no deadline",
+	{Var: "VIGIL_SHUTDOWN_TIMEOUT", Field: "ShutdownTimeout", Default: "`10s`",
+		Doc:   "bound on `Shutdown` when its context has no deadline",
 		Parse: duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, false)},
 
 	// Logging.
-	{Var: "VIGIL_LOG_LEVEL", Field: "Logging.Level", Default: "info",
+	{Var: "VIGIL_LOG_LEVEL", Field: "Logging.Level", Default: "`info`",
 		Doc: "minimum level: `debug`, `info`, `warn`, `error`, optionally `+N`/`-N`; debug records below it are not breadcrumbs either",
 		Parse: func(c *Config, v string) error {
 			if c.Logging.Level != nil {
@@ -88,10 +88,10 @@ var settings = []setting{
 			}
 			return err
 		}},
-	{Var: "VIGIL_LOG_FORMAT", Field: "Logging.Format", Default: "json",
+	{Var: "VIGIL_LOG_FORMAT", Field: "Logging.Format", Default: "`json`",
 		Doc:   "`json` or `text`",
 		Parse: str(func(c *Config) *string { return &c.Logging.Format }, logging.ParseFormat)},
-	{Var: "VIGIL_LOG_SOURCE", Field: "Logging.AddSource", Default: "false",
+	{Var: "VIGIL_LOG_SOURCE", Field: "Logging.AddSource", Default: "`false`",
 		Doc:   "`true` adds the source file and line",
 		Parse: boolean(func(c *Config) *bool { return &c.Logging.AddSource }, false)},
 
@@ -100,49 +100,49 @@ var settings = []setting{
 		Doc: "Sentry project DSN; without one, captures are only logged",
 		Parse: str(func(c *Config) *string { return &c.Errors.DSN },
 			func(v string) (string, error) { return v, verrors.CheckDSN(v) })},
-	{Var: "SENTRY_ENVIRONMENT", Field: "Errors.Environment", Default: "Config.Environment",
-		Doc: "environment of every event, when neither Errors.Environment nor Environment is set",
+	{Var: "SENTRY_ENVIRONMENT", Field: "Errors.Environment", Default: "`Config.Environment`",
+		Doc: "environment of every event, when neither `Errors.Environment` nor `Environment` is set",
 		Parse: func(c *Config, v string) error {
 			if c.Errors.Environment == "" && c.Environment == "" {
 				c.Errors.Environment = v
 			}
 			return nil
 		}},
-	{Var: "SENTRY_RELEASE", Field: "Errors.Release", Default: "Config.Version",
-		Doc: "release of every event, when neither Errors.Release nor Version is set",
+	{Var: "SENTRY_RELEASE", Field: "Errors.Release", Default: "`Config.Version`",
+		Doc: "release of every event, when neither `Errors.Release` nor `Version` is set",
 		Parse: func(c *Config, v string) error {
 			if c.Errors.Release == "" && c.Version == "" {
 				c.Errors.Release = v
 			}
 			return nil
 		}},
-	{Var: "VIGIL_SENTRY_SAMPLE_RATE", Field: "Errors.SampleRate", Default: "1",
+	{Var: "VIGIL_SENTRY_SAMPLE_RATE", Field: "Errors.SampleRate", Default: "`1`",
 		Doc: "fraction of events sent, in (0, 1]",
 		Parse: float(func(c *Config) *float64 { return &c.Errors.SampleRate }, "want a number in (0, 1]",
 			func(f float64) bool { return f > 0 && f <= 1 }, false)},
-	{Var: "VIGIL_SENTRY_DEBUG", Field: "Errors.Debug", Default: "false",
+	{Var: "VIGIL_SENTRY_DEBUG", Field: "Errors.Debug", Default: "`false`",
 		Doc:   "`true` logs sentry-go's diagnostics at debug level",
 		Parse: boolean(func(c *Config) *bool { return &c.Errors.Debug }, false)},
-	{Var: "VIGIL_SENTRY_DEDUP_WINDOW", Field: "Errors.DedupWindow", Default: "30s",
+	{Var: "VIGIL_SENTRY_DEDUP_WINDOW", Field: "Errors.DedupWindow", Default: "`30s`",
 		Doc:   "identical errors inside it are sent once; `0` disables",
 		Parse: duration(func(c *Config) *time.Duration { return &c.Errors.DedupWindow }, true)},
-	{Var: "VIGIL_SENTRY_MAX_EVENTS_PER_SECOND", Field: "Errors.MaxEventsPerSecond", Default: "20",
+	{Var: "VIGIL_SENTRY_MAX_EVENTS_PER_SECOND", Field: "Errors.MaxEventsPerSecond", Default: "`20`",
 		Doc: "cap on events sent per second; `0` disables",
 		Parse: float(func(c *Config) *float64 { return &c.Errors.MaxEventsPerSecond },
 			"want a number of events per second (0 disables)", func(f float64) bool { return f >= 0 }, true)},
-	{Var: "VIGIL_SENTRY_SEND_DEFAULT_PII", Field: "Errors.SendDefaultPII", Default: "false",
+	{Var: "VIGIL_SENTRY_SEND_DEFAULT_PII", Field: "Errors.SendDefaultPII", Default: "`false`",
 		Doc:   "`true` sends the client IP and IP headers",
 		Parse: boolean(func(c *Config) *bool { return &c.Errors.SendDefaultPII }, false)},
-	{Var: "VIGIL_SENTRY_QUEUE_SIZE", Field: "Errors.QueueSize", Default: "100",
+	{Var: "VIGIL_SENTRY_QUEUE_SIZE", Field: "Errors.QueueSize", Default: "`100`",
 		Doc:   "events waiting to be sent before new ones are dropped",
 		Parse: integer(func(c *Config) *int { return &c.Errors.QueueSize })},
-	{Var: "VIGIL_SENTRY_TIMEOUT", Field: "Errors.Timeout", Default: "5s",
+	{Var: "VIGIL_SENTRY_TIMEOUT", Field: "Errors.Timeout", Default: "`5s`",
 		Doc:   "timeout of one request to Sentry",
 		Parse: duration(func(c *Config) *time.Duration { return &c.Errors.Timeout }, false)},
 
 	// Tracing (OpenTelemetry). OTEL_SDK_DISABLED=true makes every other Tracing setting
 	// unread (see apply).
-	{Var: "OTEL_SDK_DISABLED", Field: "Tracing.Disabled", Default: "false",
+	{Var: "OTEL_SDK_DISABLED", Field: "Tracing.Disabled", Default: "`false`",
 		Doc:   "`true`: record and export nothing and read no other tracing variable; spans still get ids",
 		Parse: boolean(func(c *Config) *bool { return &c.Tracing.Disabled }, false)},
 	{Var: "OTEL_TRACES_EXPORTER", Field: "Tracing.Exporter", Default: "`otlp` if an endpoint is set, else `none`",
@@ -153,12 +153,12 @@ var settings = []setting{
 		})},
 	{Var: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", Field: "Tracing.Endpoint", Default: "none",
 		Secret: true, mask: scrub.RawURL,
-		Doc:    "traces URL, used as is (an empty path means `/v1/traces`), or host:port",
-		Parse:  str(func(c *Config) *string { return &c.Tracing.Endpoint }, endpoint)},
+		Doc:   "traces URL, used as is (an empty path means `/v1/traces`), or host:port",
+		Parse: str(func(c *Config) *string { return &c.Tracing.Endpoint }, endpoint)},
 	{Var: "OTEL_EXPORTER_OTLP_ENDPOINT", Field: "Tracing.BaseEndpoint", Default: "`http://localhost:4318` (`:4317` for gRPC)",
 		Secret: true, mask: scrub.RawURL,
-		Doc:    "base URL; `/v1/traces` is appended for HTTP",
-		Parse:  str(func(c *Config) *string { return &c.Tracing.BaseEndpoint }, endpoint)},
+		Doc:   "base URL; `/v1/traces` is appended for HTTP",
+		Parse: str(func(c *Config) *string { return &c.Tracing.BaseEndpoint }, endpoint)},
 	{Var: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", Field: "Tracing.Protocol", Default: "`http/protobuf`",
 		Doc:   "`grpc`, `http/protobuf` or `http/json`",
 		Parse: str(func(c *Config) *string { return &c.Tracing.Protocol }, tracing.ParseProtocol)},
@@ -167,29 +167,29 @@ var settings = []setting{
 		Parse: str(func(c *Config) *string { return &c.Tracing.Protocol }, tracing.ParseProtocol)},
 	{Var: "OTEL_EXPORTER_OTLP_TRACES_HEADERS", Field: "Tracing.Headers", Default: "none",
 		Secret: true, mask: maskHeaders, merge: true,
-		Doc:    "`key=value,...`, percent-decoded, sent with every export; Tracing.Headers adds and overrides keys",
-		Parse:  headers},
+		Doc:   "`key=value,...`, percent-decoded, sent with every export; `Tracing.Headers` adds and overrides keys",
+		Parse: headers},
 	{Var: "OTEL_EXPORTER_OTLP_HEADERS", Field: "Tracing.Headers", Default: "none",
 		Secret: true, mask: maskHeaders, merge: true,
-		Doc:    "as above, for every signal; the traces variable wins key by key",
-		Parse:  headers},
-	{Var: "OTEL_EXPORTER_OTLP_TRACES_INSECURE", Field: "Tracing.Insecure", Default: "false",
+		Doc:   "as above, for every signal; the traces variable wins key by key",
+		Parse: headers},
+	{Var: "OTEL_EXPORTER_OTLP_TRACES_INSECURE", Field: "Tracing.Insecure", Default: "`false`",
 		Doc:   "`true` sends to a host:port endpoint without TLS; a URL's scheme decides by itself",
 		Parse: insecure},
-	{Var: "OTEL_EXPORTER_OTLP_INSECURE", Field: "Tracing.Insecure", Default: "false",
+	{Var: "OTEL_EXPORTER_OTLP_INSECURE", Field: "Tracing.Insecure", Default: "`false`",
 		Doc:   "as above, for every signal; the traces variable wins",
 		Parse: insecure},
-	{Var: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", Field: "Tracing.ExportTimeout", Default: "10000",
+	{Var: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", Field: "Tracing.ExportTimeout", Default: "`10000`",
 		Doc:   "milliseconds per export, retries included",
 		Parse: millis(func(c *Config) *time.Duration { return &c.Tracing.ExportTimeout })},
-	{Var: "OTEL_EXPORTER_OTLP_TIMEOUT", Field: "Tracing.ExportTimeout", Default: "10000",
+	{Var: "OTEL_EXPORTER_OTLP_TIMEOUT", Field: "Tracing.ExportTimeout", Default: "`10000`",
 		Doc:   "as above, for every signal; the traces variable wins",
 		Parse: millis(func(c *Config) *time.Duration { return &c.Tracing.ExportTimeout })},
-	{Var: "OTEL_BSP_MAX_QUEUE_SIZE", Field: "Tracing.MaxQueueSize", Default: "2048",
+	{Var: "OTEL_BSP_MAX_QUEUE_SIZE", Field: "Tracing.MaxQueueSize", Default: "`2048`",
 		Doc:   "ended spans waiting for export; more are dropped and counted",
 		Parse: integer(func(c *Config) *int { return &c.Tracing.MaxQueueSize })},
 	{Var: "OTEL_TRACES_SAMPLER", Field: "Tracing.Sampler", Default: "`parentbased_always_on`",
-		Doc: "`always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`; Tracing.SampleRatio wins",
+		Doc: "`always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`; `Tracing.SampleRatio` wins",
 		Parse: func(c *Config, v string) error {
 			if c.Tracing.Sampler != "" || c.Tracing.SampleRatio != nil {
 				return nil
@@ -200,7 +200,7 @@ var settings = []setting{
 			c.Tracing.Sampler = v
 			return nil
 		}},
-	{Var: "OTEL_TRACES_SAMPLER_ARG", Field: "Tracing.SamplerArg", Default: "1",
+	{Var: "OTEL_TRACES_SAMPLER_ARG", Field: "Tracing.SamplerArg", Default: "`1`",
 		Doc: "ratio from 0 to 1 for the ratio samplers; the others ignore it",
 		Parse: func(c *Config, v string) error {
 			if c.Tracing.SamplerArg != "" || c.Tracing.SampleRatio != nil {
@@ -214,7 +214,7 @@ var settings = []setting{
 			return nil
 		}},
 	{Var: "OTEL_RESOURCE_ATTRIBUTES", Field: "Tracing.ResourceAttributes", Default: "none",
-		Doc: "`key=value,...` resource attributes; `service.name`, `service.version`, `deployment.environment.name` lose to OTEL_SERVICE_NAME and the Config fields",
+		Doc: "`key=value,...` resource attributes; `service.name`, `service.version`, `deployment.environment.name` lose to `OTEL_SERVICE_NAME` and the Config fields",
 		Parse: func(c *Config, v string) error {
 			attrs, err := tracing.ParseResourceAttributes(v)
 			if err != nil {
@@ -227,16 +227,16 @@ var settings = []setting{
 		}},
 
 	// Metrics.
-	{Var: "VIGIL_METRICS_SERIES_LIMIT", Field: "Metrics.SeriesLimit", Default: "2000",
+	{Var: "VIGIL_METRICS_SERIES_LIMIT", Field: "Metrics.SeriesLimit", Default: "`2000`",
 		Doc:   "series per family before the `_overflow` series",
 		Parse: integer(func(c *Config) *int { return &c.Metrics.SeriesLimit })},
-	{Var: "VIGIL_METRICS_GO", Field: "Metrics.DisableGoCollector", Default: "true",
+	{Var: "VIGIL_METRICS_GO", Field: "Metrics.DisableGoCollector", Default: "`true`",
 		Doc:   "`false` turns the Go runtime collector off",
 		Parse: boolean(func(c *Config) *bool { return &c.Metrics.DisableGoCollector }, true)},
-	{Var: "VIGIL_METRICS_PROCESS", Field: "Metrics.DisableProcessCollector", Default: "true",
+	{Var: "VIGIL_METRICS_PROCESS", Field: "Metrics.DisableProcessCollector", Default: "`true`",
 		Doc:   "`false` turns the process collector off",
 		Parse: boolean(func(c *Config) *bool { return &c.Metrics.DisableProcessCollector }, true)},
-	{Var: "VIGIL_METRICS_HOST", Field: "Metrics.DisableHostCollector", Default: "true",
+	{Var: "VIGIL_METRICS_HOST", Field: "Metrics.DisableHostCollector", Default: "`true`",
 		Doc:   "`false` turns the Linux host collector off",
 		Parse: boolean(func(c *Config) *bool { return &c.Metrics.DisableHostCollector }, true)},
 	{Var: "VIGIL_STATSD_ADDR", Field: "Metrics.StatsD.Addr", Default: "off",
@@ -248,20 +248,20 @@ var settings = []setting{
 	{Var: "VIGIL_STATSD_PREFIX", Field: "Metrics.StatsD.Prefix", Default: "none",
 		Doc:   "prefix of every StatsD name",
 		Parse: str(func(c *Config) *string { return &c.Metrics.StatsD.Prefix }, nil)},
-	{Var: "VIGIL_STATSD_FLUSH_INTERVAL", Field: "Metrics.StatsD.FlushInterval", Default: "1s",
+	{Var: "VIGIL_STATSD_FLUSH_INTERVAL", Field: "Metrics.StatsD.FlushInterval", Default: "`1s`",
 		Doc:   "aggregation window, a Go duration, at least 10ms",
 		Parse: duration(func(c *Config) *time.Duration { return &c.Metrics.StatsD.FlushInterval }, false)},
-	{Var: "VIGIL_STATSD_MAX_PACKET_SIZE", Field: "Metrics.StatsD.MaxPacketSize", Default: "1432",
+	{Var: "VIGIL_STATSD_MAX_PACKET_SIZE", Field: "Metrics.StatsD.MaxPacketSize", Default: "`1432`",
 		Doc:   "bytes per UDP packet, 64 to 65507",
 		Parse: integer(func(c *Config) *int { return &c.Metrics.StatsD.MaxPacketSize })},
 	{Var: "VIGIL_PUSHGATEWAY_URL", Field: "Metrics.Push.URL", Default: "off",
 		Secret: true, mask: scrub.RawURL,
-		Doc:    "Pushgateway base URL (userinfo becomes basic auth); push is off without it",
-		Parse:  str(func(c *Config) *string { return &c.Metrics.Push.URL }, metrics.ParsePushURL)},
+		Doc:   "Pushgateway base URL (userinfo becomes basic auth); push is off without it",
+		Parse: str(func(c *Config) *string { return &c.Metrics.Push.URL }, metrics.ParsePushURL)},
 	{Var: "VIGIL_PUSHGATEWAY_JOB", Field: "Metrics.Push.Job", Default: "the service name",
 		Doc:   "job name",
 		Parse: str(func(c *Config) *string { return &c.Metrics.Push.Job }, nil)},
-	{Var: "VIGIL_PUSHGATEWAY_INTERVAL", Field: "Metrics.Push.Interval", Default: "15s",
+	{Var: "VIGIL_PUSHGATEWAY_INTERVAL", Field: "Metrics.Push.Interval", Default: "`15s`",
 		Doc:   "time between pushes; one more at shutdown",
 		Parse: duration(func(c *Config) *time.Duration { return &c.Metrics.Push.Interval }, false)},
 	{Var: "VIGIL_GRAPHITE_ADDR", Field: "Metrics.Graphite.Addr", Default: "off",
@@ -270,7 +270,7 @@ var settings = []setting{
 	{Var: "VIGIL_GRAPHITE_PREFIX", Field: "Metrics.Graphite.Prefix", Default: "none",
 		Doc:   "prefix of every Graphite path",
 		Parse: str(func(c *Config) *string { return &c.Metrics.Graphite.Prefix }, nil)},
-	{Var: "VIGIL_GRAPHITE_INTERVAL", Field: "Metrics.Graphite.Interval", Default: "15s",
+	{Var: "VIGIL_GRAPHITE_INTERVAL", Field: "Metrics.Graphite.Interval", Default: "`15s`",
 		Doc:   "time between Graphite pushes",
 		Parse: duration(func(c *Config) *time.Duration { return &c.Metrics.Graphite.Interval }, false)},
 
@@ -283,10 +283,10 @@ var settings = []setting{
 			}
 			return nil
 		})},
-	{Var: EnvHTTPMetricsOnly, Field: "HTTP.MetricsOnly", Default: "false",
+	{Var: EnvHTTPMetricsOnly, Field: "HTTP.MetricsOnly", Default: "`false`",
 		Doc:   "`true` records only the metrics: no request id, span, access log or panic recovery",
 		Parse: boolean(func(c *Config) *bool { return &c.HTTP.MetricsOnly }, false)},
-	{Var: EnvHTTPAccessLog, Field: "HTTP.DisableAccessLog", Default: "true",
+	{Var: EnvHTTPAccessLog, Field: "HTTP.DisableAccessLog", Default: "`true`",
 		Doc:   "`false` drops the per-request access-log line",
 		Parse: boolean(func(c *Config) *bool { return &c.HTTP.DisableAccessLog }, true)},
 	{Var: EnvHTTPRequestIDHeader, Field: "HTTP.RequestIDHeader", Default: "`X-Request-ID`",
@@ -298,9 +298,9 @@ var settings = []setting{
 			return v, nil
 		})},
 	{Var: EnvGRPCSkip, Field: "GRPC.Skip", Default: "`grpc.health.v1.Health`",
-		Doc: "comma-separated services or full methods (`/pkg.Service/Method`) with no span and no access-log line, still counted; `none` skips nothing",
+		Doc:   "comma-separated services or full methods (`/pkg.Service/Method`) with no span and no access-log line, still counted; `none` skips nothing",
 		Parse: skip(func(c *Config) *[]string { return &c.GRPC.Skip }, nil)},
-	{Var: EnvGRPCAccessLog, Field: "GRPC.DisableAccessLog", Default: "true",
+	{Var: EnvGRPCAccessLog, Field: "GRPC.DisableAccessLog", Default: "`true`",
 		Doc:   "`false` drops the per-call access-log line",
 		Parse: boolean(func(c *Config) *bool { return &c.GRPC.DisableAccessLog }, true)},
 }
