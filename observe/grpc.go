@@ -43,6 +43,10 @@ func (o *Observer) newGRPC(cfg GRPCConfig) (*middleware.GRPC, error) {
 		Skip:            cfg.Skip,
 		DurationBuckets: cfg.DurationBuckets,
 		RedactKeys:      o.redactKeys(),
+		AllowKeys:       o.allowKeys(),
+		// Panic reports leave client-IP metadata out unless Sentry may receive PII, as
+		// the errors package does with an HTTP request's headers.
+		SendDefaultPII: o.cfg.Errors.SendDefaultPII,
 	}
 	if cfg.DisableAccessLog {
 		mcfg.Logger = nil

@@ -67,6 +67,7 @@ func (o *Observer) initHTTP(context.Context) error {
 		RequestIDHeader: cfg.RequestIDHeader,
 		DurationBuckets: cfg.DurationBuckets,
 		RedactKeys:      o.redactKeys(),
+		AllowKeys:       o.allowKeys(),
 	}
 	if o.tracer != nil { // nil only when tracing failed to start; Init fails then anyway
 		mcfg.TracerProvider = o.tracer.TracerProvider()
