@@ -1,9 +1,10 @@
 // Package errors reports errors and panics to Sentry with the request that caused them,
 // and always logs them.
 //
-// A Reporter is built from a Config (fields win over SENTRY_DSN, SENTRY_ENVIRONMENT,
-// SENTRY_RELEASE and the VIGIL_SENTRY_* variables). Applications normally get one from
-// observe.Init and call observe.Capture in their recover blocks:
+// A Reporter is built from a Config of plain values; package observe fills it from
+// SENTRY_DSN, SENTRY_ENVIRONMENT, SENTRY_RELEASE and the VIGIL_SENTRY_* variables.
+// Applications normally get one from observe.Init and call observe.Capture in their
+// recover blocks:
 //
 //	defer func() {
 //		if r := recover(); r != nil {

@@ -91,7 +91,8 @@
 //
 // # Configuration
 //
-// Config fields win over the VIGIL_* environment variables (see the Env constants),
-// which win over the defaults; an invalid value is an error from New naming the field,
-// the variable and the value.
+// Config holds plain values: the package reads no environment variable (package observe
+// maps the VIGIL_* variables onto the fields, with ParseStatsDFormat, ParseAddr and
+// ParsePushURL). Zero fields take the defaults; an invalid value is an error from New
+// naming the field and the value.
 package metrics

@@ -27,9 +27,12 @@
 // # Configuration
 //
 // Config fields win over environment variables, which win over defaults, and the zero
-// Config works. Init validates everything before it starts anything and returns one error
-// naming every bad field or variable with its value; when it fails nothing is left
-// running. The README lists every variable.
+// Config works. This package is the only one that reads the environment, from one table
+// of settings that the README's tables are checked against; the parts receive plain
+// values. Init validates everything before it starts anything and returns a
+// *ConfigError listing every bad field or variable with its value (secrets masked); when
+// it fails nothing is left running. Before Init and after Shutdown the package functions
+// use a fallback that reads no backend setting, starts nothing and cannot fail.
 //
 // # Shutdown
 //

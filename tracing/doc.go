@@ -1,19 +1,19 @@
-// Package tracing sets up OpenTelemetry tracing the standard way: from the OTEL_*
-// environment variables, overridden by [Config] fields, with the official SDK and
-// exporters (OTLP over gRPC or HTTP, and stdout). It adds what the SDK leaves to each
+// Package tracing sets up OpenTelemetry tracing the standard way, configured as the
+// OTEL_* environment variables define it, with the official SDK and exporters (OTLP over gRPC or HTTP, and stdout). It adds what the SDK leaves to each
 // program: validation, an exact count of dropped spans, a Shutdown that really stops by
 // its deadline, and span helpers.
 //
 // # Configuration
 //
-// [New] resolves every setting as Config field, then variable, then default, and
-// returns one error naming each invalid field or variable with its value. The exporter
-// defaults to otlp when an endpoint is set (Config.Endpoint,
-// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT) and to none
-// otherwise. The protocol defaults to http/protobuf, as the specification says. The
-// resource is service.name, service.version, deployment.environment.name and
-// OTEL_RESOURCE_ATTRIBUTES, built without a schema URL so it cannot conflict with the
-// SDK's.
+// [Config] holds plain values: the package reads no environment variable. Package
+// observe maps the OTEL_* variables onto the fields with this package's parsers
+// ([ParseExporters], [ParseHeaders], [ParseSampler], ...), so both agree on their syntax.
+// [New] applies the defaults and returns one error naming each invalid field with its
+// value. The exporter defaults to otlp when an endpoint is set (Endpoint or
+// BaseEndpoint) and to none otherwise. The protocol defaults to http/protobuf, as the
+// specification says. The resource is service.name, service.version,
+// deployment.environment.name and ResourceAttributes, built without a schema URL so it
+// cannot conflict with the SDK's.
 //
 // # Ids without export
 //
@@ -22,9 +22,9 @@
 //
 //   - exporter none: spans are sampled and recorded as usual (so the sampled flag
 //     propagated downstream is honest) and then discarded;
-//   - disabled (Config.Disabled or OTEL_SDK_DISABLED=true): nothing is recorded or
-//     exported, the cheapest setting; new ids are still generated, and outgoing
-//     traceparent headers carry sampled=0. No other setting is read, so
+//   - disabled (Config.Disabled, which OTEL_SDK_DISABLED=true sets): nothing is recorded
+//     or exported, the cheapest setting; new ids are still generated, and outgoing
+//     traceparent headers carry sampled=0. No other field is validated, so
 //     Config{Disabled: true} is a fallback that cannot fail.
 //
 // # Never blocking the program
