@@ -32,7 +32,7 @@
 // ends in "…" before it is looked up, so it names the same series every time and the
 // same text reaches Prometheus and StatsD. Values that agree in their first 253 bytes
 // share a series. A client's 64 KiB header copied into a label therefore costs about
-// 300 bytes per exposition line: 1,000 such values in a counter make a /metrics of under
+// 300 bytes per exposition line: 1,000 such values in a counter make a /metrics of about
 // 0.3 MB (before the bound, 64 MB; in a histogram, 4 MB rather than 900 MB).
 //
 // # Exposition
