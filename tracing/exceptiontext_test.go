@@ -74,3 +74,26 @@ func TestExceptionTextIsScrubbedOnExport(t *testing.T) {
 		})
 	}
 }
+
+type panickingErr struct{}
+
+func (panickingErr) Error() string { panic("Error method blew up") }
+
+// tracing.RecordError calls the caller's Error method: a panic there is contained and
+// the span still says it failed.
+func TestRecordErrorContainsPanickingError(t *testing.T) {
+	p, exp := memProvider(t, tracing.Config{})
+	_, span := p.Start(context.Background(), "op")
+	tracing.RecordError(span, panickingErr{})
+	span.End()
+	if err := p.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := exp.GetSpans()[0]
+	if s.Status.Code != codes.Error || !strings.Contains(s.Status.Description, "!PANIC in Error") {
+		t.Errorf("status = %v %q", s.Status.Code, s.Status.Description)
+	}
+	if len(s.Events) != 1 || s.Events[0].Name != "exception" {
+		t.Fatalf("events = %v", s.Events)
+	}
+}

@@ -6,9 +6,12 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/vigil-go/vigil/internal/safefmt"
 )
 
 // globalTracer caches the tracer of OpenTelemetry's global provider, so that Start
@@ -36,13 +39,24 @@ func Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (con
 
 // RecordError marks span as failed: status Error with err's message, and an
 // "exception" event with exception.type and exception.message. A nil err or span
-// does nothing.
+// does nothing. err's Error method is the caller's code: if it panics, the span still
+// records the failure (the message says so) and the panic does not escape.
 func RecordError(span trace.Span, err error, opts ...trace.EventOption) {
 	if err == nil || span == nil {
 		return
 	}
-	span.RecordError(err, opts...)
-	span.SetStatus(codes.Error, err.Error())
+	msg := safefmt.Text(err, nil) // bounded, contained; export applies the configured policy
+	func() {
+		defer func() {
+			if recover() != nil {
+				span.AddEvent("exception", trace.WithAttributes(
+					attribute.String("exception.type", reflect.TypeOf(err).String()),
+					attribute.String("exception.message", msg)))
+			}
+		}()
+		span.RecordError(err, opts...)
+	}()
+	span.SetStatus(codes.Error, msg)
 }
 
 // Propagator returns the W3C tracecontext and baggage propagator that observe.Init
