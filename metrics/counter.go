@@ -3,6 +3,7 @@ package metrics
 import (
 	"math"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -15,21 +16,39 @@ import (
 // hot path is the same atomic add whether StatsD is on or off.
 type Counter struct {
 	vec     *vec[Counter]
-	unbound bool          // a labelled family used without With
-	n       atomic.Uint64 // integral increments: one atomic add, the common case
-	frac    atomic.Uint64 // float64 bits of the non-integral increments
+	unbound bool // a labelled family used without With
+	// to is where the handle records instead of itself, read on every operation: nil for
+	// a series recording into itself (the common case, kept to one load and a branch),
+	// the handle itself when every use is a misuse (unbound), or the matching handle of
+	// another registry while forwarded (Registry.Forward). An unsafe.Pointer rather than
+	// an atomic.Pointer keeps Inc within the inliner's budget.
+	to   unsafe.Pointer // *Counter
+	n    atomic.Uint64  // integral increments: one atomic add, the common case
+	frac atomic.Uint64  // float64 bits of the non-integral increments
 }
 
 // With returns the series for the label values, in the order the labels were defined.
 // Keep the result (per route, per method...) to skip even the lookup. A wrong number of
 // values returns a series that is not exported, counts the misuse and logs it once;
 // once the family holds its series limit, new values share one overflow series.
-func (c *Counter) With(values ...string) *Counter { return c.vec.with(values) }
+func (c *Counter) With(values ...string) *Counter {
+	t := c.redirect()
+	if t == nil {
+		t = c
+	}
+	s := t.vec.with(values)
+	if t2 := c.redirect(); t2 != t && (t2 != nil || t != c) {
+		// Forwarded (or back) while s was being created: s may be a series the
+		// forwarding never saw.
+		return c.With(values...)
+	}
+	return s
+}
 
 // Inc adds 1.
 func (c *Counter) Inc() {
-	if c.unbound {
-		c.vec.mismatch(0)
+	if atomic.LoadPointer(&c.to) != nil {
+		c.Add(1)
 		return
 	}
 	c.n.Add(1)
@@ -37,9 +56,12 @@ func (c *Counter) Inc() {
 
 // Add adds v, which must be zero or positive.
 func (c *Counter) Add(v float64) {
-	if c.unbound {
-		c.vec.mismatch(0)
-		return
+	if t := c.redirect(); t != nil {
+		if t.unbound {
+			t.vec.mismatch(0)
+			return
+		}
+		c = t
 	}
 	if !(v >= 0) || math.IsInf(v, 1) { // also catches NaN
 		c.vec.invalidValue(v)
@@ -50,6 +72,25 @@ func (c *Counter) Add(v float64) {
 		return
 	}
 	addFloat(&c.frac, v)
+}
+
+// unboundCounter returns the handle of a labelled counter family.
+func unboundCounter(v *vec[Counter]) *Counter {
+	c := &Counter{vec: v, unbound: true}
+	c.to = unsafe.Pointer(c)
+	return c
+}
+
+func (c *Counter) redirect() *Counter   { return (*Counter)(atomic.LoadPointer(&c.to)) }
+func (c *Counter) vecOf() *vec[Counter] { return c.vec }
+func (c *Counter) swapTarget(t *Counter) *Counter {
+	return (*Counter)(atomic.SwapPointer(&c.to, unsafe.Pointer(t)))
+}
+
+// moveTo adds c's count to t and zeroes c's (see Registry.Forward).
+func (c *Counter) moveTo(t *Counter) {
+	t.n.Add(c.n.Swap(0))
+	addFloat(&t.frac, math.Float64frombits(c.frac.Swap(0)))
 }
 
 func (c *Counter) value() float64 {

@@ -3,6 +3,7 @@ package metrics
 import (
 	"math"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -14,26 +15,51 @@ import (
 type Gauge struct {
 	vec     *vec[Gauge]
 	unbound bool
-	bits    atomic.Uint64 // float64 bits
+	to      unsafe.Pointer // *Gauge; see Counter
+	bits    atomic.Uint64  // float64 bits
 }
 
 // With returns the series for the label values; see Counter.With.
-func (g *Gauge) With(values ...string) *Gauge { return g.vec.with(values) }
+func (g *Gauge) With(values ...string) *Gauge {
+	t := g.redirect()
+	if t == nil {
+		t = g
+	}
+	s := t.vec.with(values)
+	if t2 := g.redirect(); t2 != t && (t2 != nil || t != g) {
+		return g.With(values...) // see Counter.With
+	}
+	return s
+}
 
 // Set sets the gauge to v.
 func (g *Gauge) Set(v float64) {
-	if g.unbound {
-		g.vec.mismatch(0)
-		return
+	if atomic.LoadPointer(&g.to) != nil {
+		g = g.resolve()
 	}
 	g.bits.Store(math.Float64bits(v))
 }
 
+// resolve returns the series a redirected handle records into: the forwarding target,
+// or, for a misuse (counted), the family's series that is never exported. Kept out of
+// Set so that Set is inlined.
+func (g *Gauge) resolve() *Gauge {
+	t := g.redirect()
+	if t.unbound {
+		t.vec.mismatch(0)
+		return &t.vec.discard.val
+	}
+	return t
+}
+
 // Add adds v, which may be negative.
 func (g *Gauge) Add(v float64) {
-	if g.unbound {
-		g.vec.mismatch(0)
-		return
+	if t := g.redirect(); t != nil {
+		if t.unbound {
+			t.vec.mismatch(0)
+			return
+		}
+		g = t
 	}
 	addFloat(&g.bits, v)
 }
@@ -43,6 +69,23 @@ func (g *Gauge) Inc() { g.Add(1) }
 
 // Dec subtracts 1.
 func (g *Gauge) Dec() { g.Add(-1) }
+
+// unboundGauge returns the handle of a labelled gauge family.
+func unboundGauge(v *vec[Gauge]) *Gauge {
+	g := &Gauge{vec: v, unbound: true}
+	g.to = unsafe.Pointer(g)
+	return g
+}
+
+func (g *Gauge) redirect() *Gauge   { return (*Gauge)(atomic.LoadPointer(&g.to)) }
+func (g *Gauge) vecOf() *vec[Gauge] { return g.vec }
+func (g *Gauge) swapTarget(t *Gauge) *Gauge {
+	return (*Gauge)(atomic.SwapPointer(&g.to, unsafe.Pointer(t)))
+}
+
+// moveTo gives t the value of g: a gauge is a state, so it follows its handle wherever
+// the handle records (see Registry.Forward).
+func (g *Gauge) moveTo(t *Gauge) { t.bits.Store(g.bits.Load()) }
 
 func (g *Gauge) value() float64 { return math.Float64frombits(g.bits.Load()) }
 

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -20,17 +21,31 @@ import (
 type Histogram struct {
 	vec     *vec[Histogram]
 	unbound bool
+	to      unsafe.Pointer // *Histogram; see Counter
 	h       histValue
 }
 
 // With returns the series for the label values; see Counter.With.
-func (h *Histogram) With(values ...string) *Histogram { return h.vec.with(values) }
+func (h *Histogram) With(values ...string) *Histogram {
+	t := h.redirect()
+	if t == nil {
+		t = h
+	}
+	s := t.vec.with(values)
+	if t2 := h.redirect(); t2 != t && (t2 != nil || t != h) {
+		return h.With(values...) // see Counter.With
+	}
+	return s
+}
 
 // Observe records v.
 func (h *Histogram) Observe(v float64) {
-	if h.unbound {
-		h.vec.mismatch(0)
-		return
+	if t := h.redirect(); t != nil {
+		if t.unbound {
+			t.vec.mismatch(0)
+			return
+		}
+		h = t
 	}
 	h.h.observe(h.vec.family, v)
 }
@@ -38,13 +53,30 @@ func (h *Histogram) Observe(v float64) {
 // ObserveContext records v; when ctx holds a sampled OpenTelemetry span, its trace and
 // span ids become the exemplar of v's bucket (shown in the OpenMetrics exposition).
 func (h *Histogram) ObserveContext(ctx context.Context, v float64) {
-	if h.unbound {
-		h.vec.mismatch(0)
-		return
+	if t := h.redirect(); t != nil {
+		if t.unbound {
+			t.vec.mismatch(0)
+			return
+		}
+		h = t
 	}
 	if i := h.h.observe(h.vec.family, v); i >= 0 {
 		h.h.exemplar(ctx, i, v)
 	}
+}
+
+// unboundHistogram returns the handle of a labelled histogram family.
+func unboundHistogram(v *vec[Histogram]) *Histogram {
+	h := &Histogram{vec: v, unbound: true}
+	h.to = unsafe.Pointer(h)
+	return h
+}
+
+func (h *Histogram) redirect() *Histogram   { return (*Histogram)(atomic.LoadPointer(&h.to)) }
+func (h *Histogram) vecOf() *vec[Histogram] { return h.vec }
+func (h *Histogram) moveTo(t *Histogram)    { h.h.moveTo(&t.h) }
+func (h *Histogram) swapTarget(t *Histogram) *Histogram {
+	return (*Histogram)(atomic.SwapPointer(&h.to, unsafe.Pointer(t)))
 }
 
 // histValue is the state of one histogram or timer series.
@@ -84,6 +116,15 @@ func (h *histValue) observe(f *family, v float64) int {
 		h.st.add(v)
 	}
 	return i
+}
+
+// moveTo adds h's counts and sum to t's and zeroes h's (see Registry.Forward). Both
+// belong to one definition, so their buckets match.
+func (h *histValue) moveTo(t *histValue) {
+	for i := range h.counts {
+		t.counts[i].Add(h.counts[i].Swap(0))
+	}
+	addFloat(&t.sum, math.Float64frombits(h.sum.Swap(0)))
 }
 
 // snapshot returns the count, sum and cumulative bucket counts for the exposition.

@@ -45,15 +45,17 @@ func (k kind) String() string {
 
 // family is what every kind shares: the definition and the misuse counters.
 type family struct {
-	reg     *Registry
-	kind    kind
-	name    string
-	help    string
-	labels  []string
-	redact  []bool // labels named like secrets (token, password, ...); nil when none
-	buckets []float64
-	limit   int
-	desc    *prometheus.Desc
+	reg      *Registry
+	kind     kind
+	name     string
+	help     string
+	labels   []string
+	redact   []bool // labels named like secrets (token, password, ...); nil when none
+	buckets  []float64
+	limit    int
+	ownLimit int            // Opts.SeriesLimit as given (0: the registry's), for Forward
+	fn       func() float64 // CounterFunc and GaugeFunc
+	desc     *prometheus.Desc
 
 	handle any // the *Counter, *Gauge, ... returned by every definition
 	series func() int
@@ -95,6 +97,10 @@ type Registry struct {
 	graphite *graphiteBridge
 
 	pushes, pushFailures [numTargets]atomic.Uint64
+
+	fwd       *Registry              // where r's families record (Forward); nil: r itself. Guarded by mu.
+	fwdSkip   func(name string) bool // families Forward leaves in r
+	followers int                    // registries forwarding into r; guarded by mu
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -183,7 +189,7 @@ func (r *Registry) Counter(name, help string, labels ...string) (*Counter, error
 func (r *Registry) NewCounter(o Opts) (*Counter, error) {
 	h, err := r.define(kindCounter, o, func(f *family) (any, prometheus.Collector) {
 		v := newCounterVec(f)
-		return bind(f, v, counterFamily{v}, counterFamily{v}.flushStatsD, &Counter{vec: v, unbound: true})
+		return bind(f, v, counterFamily{v}, counterFamily{v}.flushStatsD, unboundCounter(v))
 	})
 	if err != nil {
 		return nil, err
@@ -200,7 +206,7 @@ func (r *Registry) Gauge(name, help string, labels ...string) (*Gauge, error) {
 func (r *Registry) NewGauge(o Opts) (*Gauge, error) {
 	h, err := r.define(kindGauge, o, func(f *family) (any, prometheus.Collector) {
 		v := newGaugeVec(f)
-		return bind(f, v, gaugeFamily{v}, gaugeFamily{v}.flushStatsD, &Gauge{vec: v, unbound: true})
+		return bind(f, v, gaugeFamily{v}, gaugeFamily{v}.flushStatsD, unboundGauge(v))
 	})
 	if err != nil {
 		return nil, err
@@ -217,7 +223,7 @@ func (r *Registry) Histogram(name, help string, labels ...string) (*Histogram, e
 func (r *Registry) NewHistogram(o Opts) (*Histogram, error) {
 	h, err := r.define(kindHistogram, o, func(f *family) (any, prometheus.Collector) {
 		v := newHistogramVec(f)
-		return bind(f, v, histogramFamily{v}, histogramFamily{v}.flushStatsD, &Histogram{vec: v, unbound: true})
+		return bind(f, v, histogramFamily{v}, histogramFamily{v}.flushStatsD, unboundHistogram(v))
 	})
 	if err != nil {
 		return nil, err
@@ -235,7 +241,7 @@ func (r *Registry) Timer(name, help string, labels ...string) (*Timer, error) {
 func (r *Registry) NewTimer(o Opts) (*Timer, error) {
 	h, err := r.define(kindTimer, o, func(f *family) (any, prometheus.Collector) {
 		v := newTimerVec(f)
-		return bind(f, v, timerFamily{v}, timerFamily{v}.flushStatsD, &Timer{vec: v, unbound: true})
+		return bind(f, v, timerFamily{v}, timerFamily{v}.flushStatsD, unboundTimer(v))
 	})
 	if err != nil {
 		return nil, err
@@ -262,6 +268,7 @@ func (r *Registry) valueFunc(name, help string, vt prometheus.ValueType, fn func
 	}
 	_, err := r.define(k, Opts{Name: name, Help: help}, func(f *family) (any, prometheus.Collector) {
 		f.series = func() int { return 1 }
+		f.fn = fn
 		return nil, funcCollector{desc: f.desc, vt: vt, fn: fn}
 	})
 	return err
@@ -310,7 +317,7 @@ func (r *Registry) define(k kind, o Opts, mk func(*family) (any, prometheus.Coll
 	}
 	f := &family{
 		reg: r, kind: k, name: o.Name, help: o.Help,
-		labels: slices.Clone(o.Labels), buckets: slices.Clone(o.Buckets), limit: limit,
+		labels: slices.Clone(o.Labels), buckets: slices.Clone(o.Buckets), limit: limit, ownLimit: o.SeriesLimit,
 	}
 	for i, l := range f.labels {
 		if r.matcher.Sensitive(l) {
@@ -329,6 +336,12 @@ func (r *Registry) define(k kind, o Opts, mk func(*family) (any, prometheus.Coll
 	r.fams[o.Name] = f
 	list := append(slices.Clone(*r.list.Load()), f)
 	r.list.Store(&list)
+	if r.fwd != nil {
+		// Defined after Forward: it records where the others do.
+		if err := r.forwardFamily(f); err != nil {
+			r.logger.Error("metrics: family not forwarded; it records here", "metric", f.name, "error", err)
+		}
+	}
 	return handle, nil
 }
 

@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,17 +15,31 @@ import (
 type Timer struct {
 	vec     *vec[Timer]
 	unbound bool
-	h       histValue // seconds
+	to      unsafe.Pointer // *Timer; see Counter
+	h       histValue      // seconds
 }
 
 // With returns the series for the label values; see Counter.With.
-func (t *Timer) With(values ...string) *Timer { return t.vec.with(values) }
+func (t *Timer) With(values ...string) *Timer {
+	to := t.redirect()
+	if to == nil {
+		to = t
+	}
+	s := to.vec.with(values)
+	if to2 := t.redirect(); to2 != to && (to2 != nil || to != t) {
+		return t.With(values...) // see Counter.With
+	}
+	return s
+}
 
 // Observe records d.
 func (t *Timer) Observe(d time.Duration) {
-	if t.unbound {
-		t.vec.mismatch(0)
-		return
+	if to := t.redirect(); to != nil {
+		if to.unbound {
+			to.vec.mismatch(0)
+			return
+		}
+		t = to
 	}
 	t.h.observe(t.vec.family, d.Seconds())
 }
@@ -31,14 +47,31 @@ func (t *Timer) Observe(d time.Duration) {
 // ObserveContext records d, with ctx's sampled span as exemplar; see
 // Histogram.ObserveContext.
 func (t *Timer) ObserveContext(ctx context.Context, d time.Duration) {
-	if t.unbound {
-		t.vec.mismatch(0)
-		return
+	if to := t.redirect(); to != nil {
+		if to.unbound {
+			to.vec.mismatch(0)
+			return
+		}
+		t = to
 	}
 	s := d.Seconds()
 	if i := t.h.observe(t.vec.family, s); i >= 0 {
 		t.h.exemplar(ctx, i, s)
 	}
+}
+
+// unboundTimer returns the handle of a labelled timer family.
+func unboundTimer(v *vec[Timer]) *Timer {
+	t := &Timer{vec: v, unbound: true}
+	t.to = unsafe.Pointer(t)
+	return t
+}
+
+func (t *Timer) redirect() *Timer   { return (*Timer)(atomic.LoadPointer(&t.to)) }
+func (t *Timer) vecOf() *vec[Timer] { return t.vec }
+func (t *Timer) moveTo(to *Timer)   { t.h.moveTo(&to.h) }
+func (t *Timer) swapTarget(to *Timer) *Timer {
+	return (*Timer)(atomic.SwapPointer(&t.to, unsafe.Pointer(to)))
 }
 
 // Start returns a Stopwatch; `defer t.Start().Stop()` times the rest of a function.
