@@ -6,20 +6,21 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/vigil-go/vigil/internal/scrub"
+	"github.com/vigil-go/vigil/internal/worker"
 )
 
 // pipeline is one exporter behind the SDK's BatchSpanProcessor, with two additions the
-// SDK does not offer publicly: an exact count of dropped spans, and a Shutdown that
-// leaves nothing running once it returns.
+// SDK does not offer publicly: an exact count of dropped spans, by cause, and a Shutdown
+// that leaves nothing running once it returns and names what was lost.
 //
 // Dropping: pipeline admits a span only while fewer than queueSize admitted spans are
 // waiting for the exporter, so the processor's own queue (of the same size) can never
@@ -31,10 +32,29 @@ type pipeline struct {
 	limit   int64
 	waiting atomic.Int64 // admitted, not yet handed to the exporter
 	stopped atomic.Bool
-	dropped *atomic.Uint64
+	dropped *atomic.Uint64 // the provider's total, shared by its pipelines
+	causes  [numDropCauses]atomic.Uint64
 
 	once sync.Once
 	err  error
+}
+
+// Why a span was dropped, for Shutdown's error.
+const (
+	dropQueueFull = iota // the exporter fell behind: more than MaxQueueSize waiting
+	dropExport           // the export failed after the exporter's retries
+	dropDeadline         // not exported when Shutdown's deadline came
+	dropClosed           // ended after Shutdown began
+	numDropCauses
+)
+
+var dropCauseText = [numDropCauses]string{
+	"queue full", "export failed", "not flushed when the deadline passed", "ended after Shutdown",
+}
+
+func (p *pipeline) drop(cause int, n uint64) {
+	p.causes[cause].Add(n)
+	p.dropped.Add(n)
 }
 
 func newPipeline(exp sdktrace.SpanExporter, s settings, dropped *atomic.Uint64, log *slog.Logger) *pipeline {
@@ -57,12 +77,12 @@ func (p *pipeline) OnEnd(s sdktrace.ReadOnlySpan) {
 		return
 	}
 	if p.stopped.Load() {
-		p.dropped.Add(1)
+		p.drop(dropClosed, 1)
 		return
 	}
 	if p.waiting.Add(1) > p.limit {
 		p.waiting.Add(-1)
-		p.dropped.Add(1)
+		p.drop(dropQueueFull, 1)
 		return
 	}
 	p.bsp.OnEnd(s)
@@ -87,7 +107,8 @@ func (p *pipeline) ForceFlush(ctx context.Context) error {
 // Shutdown flushes and stops the processor and exporter. It returns by ctx's deadline:
 // shortly before it, exports still running are cancelled and the spans they and the
 // queue held are counted as dropped, so the processor's goroutine has finished (and
-// the exporter's connections are closed) by the time Shutdown returns.
+// the exporter's connections are closed) by the time Shutdown returns. The error names
+// every span dropped since the pipeline started, by cause; nil means none was.
 func (p *pipeline) Shutdown(ctx context.Context) error {
 	p.once.Do(func() { p.err = p.shutdown(ctx) })
 	return p.err
@@ -95,25 +116,84 @@ func (p *pipeline) Shutdown(ctx context.Context) error {
 
 func (p *pipeline) shutdown(ctx context.Context) error {
 	p.stopped.Store(true)
-	sdkCtx, cancel := context.WithCancel(ctx)
-	if deadline, ok := ctx.Deadline(); ok {
-		// Keep a margin to cancel the exports and let the goroutine finish.
-		margin := min(time.Until(deadline)/10, 100*time.Millisecond)
-		sdkCtx, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
+	// The processor's Shutdown drains its queue through the exporter, then shuts the
+	// exporter down; it runs under the worker protocol, which cancels it (and, through
+	// abort, the export in flight) a margin before ctx's deadline.
+	var sdkErr atomic.Pointer[error]
+	w := worker.Run("tracing: span export", func(wctx context.Context, _ <-chan struct{}) {
+		stop := context.AfterFunc(wctx, p.exp.abort)
+		defer stop()
+		err := p.bsp.Shutdown(wctx)
+		sdkErr.Store(&err)
+		p.exp.abort()
+		// The processor's goroutine counts what abort cut off, then shuts the exporter
+		// down: only then are the counts final. An exporter that ignores cancellation
+		// keeps this waiting, and Stop gives up on it at the deadline.
+		<-p.exp.done
+	})
+	stopErr := w.Stop(ctx)
+	stuck := uint64(0)
+	if stopErr != nil && !errors.Is(stopErr, worker.ErrCutShort) {
+		// The exporter ignored the cancellation: what it holds and what waits for it
+		// is lost.
+		stuck = uint64(max(p.waiting.Load()+p.exp.inFlight.Load(), 0))
 	}
-	defer cancel()
-	err := p.bsp.Shutdown(sdkCtx)
-	p.exp.abort()
-	select {
-	case <-p.exp.done:
-	case <-ctx.Done():
-		return ctx.Err()
+	loss := p.lossText(stuck)
+	switch {
+	case loss == "" && stopErr == nil:
+		if e := sdkErr.Load(); e != nil && *e != nil {
+			return fmt.Errorf("tracing: shutdown: %w", *e)
+		}
+		return nil
+	case loss == "":
+		return stopErr
+	case stuck > 0:
+		loss += "; the export was still running when Shutdown returned"
 	}
-	if err != nil && sdkCtx.Err() != nil {
-		return fmt.Errorf("tracing: shutdown cut short, unexported spans dropped: %w", sdkCtx.Err())
-	}
-	return err
+	return &lossError{msg: loss, err: stopErr}
 }
+
+// lossText names the spans dropped, by cause, with the last export error; "" if none.
+func (p *pipeline) lossText(stuck uint64) string {
+	var total uint64
+	var b strings.Builder
+	for i := range p.causes {
+		n := p.causes[i].Load()
+		if i == dropDeadline {
+			n += stuck
+		}
+		if n == 0 {
+			continue
+		}
+		if total > 0 {
+			b.WriteString(", ")
+		}
+		total += n
+		fmt.Fprintf(&b, "%d %s", n, dropCauseText[i])
+	}
+	if total == 0 {
+		return ""
+	}
+	spans := "spans"
+	if total == 1 {
+		spans = "span"
+	}
+	msg := fmt.Sprintf("tracing: %d %s dropped: %s", total, spans, b.String())
+	if e := p.exp.lastErr.Load(); e != nil {
+		msg += " (last error: " + p.exp.matcher.Text((*e).Error()) + ")"
+	}
+	return msg
+}
+
+// lossError is Shutdown's report of dropped spans; errors.Is still sees why the
+// shutdown was cut short (context.DeadlineExceeded, say).
+type lossError struct {
+	msg string
+	err error
+}
+
+func (e *lossError) Error() string { return e.msg }
+func (e *lossError) Unwrap() error { return e.err }
 
 // countingExporter wraps the real exporter: it counts failed and abandoned spans as
 // dropped and logs failures once per outage instead of once per batch.
@@ -128,6 +208,7 @@ type countingExporter struct {
 	done     chan struct{} // closed when next.Shutdown has returned
 
 	failures atomic.Uint64
+	inFlight atomic.Int64 // spans inside next.ExportSpans
 	lastErr  atomic.Pointer[error]
 	failing  atomic.Bool
 	closed   sync.Once
@@ -145,18 +226,31 @@ func (e *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Rea
 	n := uint64(len(spans))
 	e.p.waiting.Add(-int64(n))
 	if e.abortCtx.Err() != nil {
-		e.p.dropped.Add(n)
+		e.p.drop(dropDeadline, n)
 		return nil
 	}
 	spans = redactSpans(spans, e.matcher)
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(e.abortCtx, cancel)
+	e.inFlight.Add(int64(n))
 	err := e.next.ExportSpans(ctx, spans)
+	e.inFlight.Add(-int64(n))
 	stop()
 	cancel()
 	if err != nil {
-		e.p.dropped.Add(uint64(failedSpans(err, len(spans)))) // a split batch may fail in part (batch.go)
-		e.lastErr.Store(&err)
+		lost := uint64(failedSpans(err, len(spans))) // a size-split batch may fail in part (batch.go)
+		if e.abortCtx.Err() != nil {
+			// Cancelled by Shutdown's deadline, perhaps while the exporter retried: the
+			// spans count as unflushed; the error (often the retried one) is still news.
+			e.p.drop(dropDeadline, lost)
+		} else {
+			e.p.drop(dropExport, lost)
+		}
+		aborted := e.abortCtx.Err() != nil &&
+			(errors.Is(err, context.Canceled) || strings.HasSuffix(err.Error(), context.Canceled.Error()))
+		if !aborted { // abort's own error says nothing about the collector
+			e.lastErr.Store(&err)
+		}
 		e.failures.Add(1)
 		if e.failing.CompareAndSwap(false, true) {
 			e.log.Warn("tracing: span export failed; spans are dropped until it recovers",

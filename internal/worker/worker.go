@@ -36,7 +36,8 @@ const maxMargin = 100 * time.Millisecond
 const grace = 20 * time.Millisecond
 
 // ErrCutShort is wrapped by Stop's error when the worker was still working when its work
-// context had to be cancelled: what it had not finished was abandoned.
+// context had to be cancelled: what it had not finished was abandoned. The error wraps
+// the reason too (context.DeadlineExceeded, or the cause of Stop's context).
 var ErrCutShort = errors.New("cut short")
 
 // W is one background goroutine. Its methods are safe for concurrent use; a nil *W is a
@@ -45,12 +46,12 @@ type W struct {
 	name   string
 	stop   chan struct{} // closed by the first Stop
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	done   chan struct{} // closed when run has returned
 
 	once     sync.Once
 	mu       sync.Mutex
-	cutShort bool  // the work context was cancelled before run returned
+	cutShort error // why the work context was cancelled before run returned
 	panicErr error // run panicked
 }
 
@@ -60,7 +61,7 @@ type W struct {
 // (a request, a dial, a pause) must watch ctx.
 func Run(name string, run func(ctx context.Context, stop <-chan struct{})) *W {
 	w := &W{name: name, stop: make(chan struct{}), done: make(chan struct{})}
-	w.ctx, w.cancel = context.WithCancel(context.Background())
+	w.ctx, w.cancel = context.WithCancelCause(context.Background())
 	go w.run(run)
 	return w
 }
@@ -119,7 +120,7 @@ func afterClose(ch <-chan struct{}, f func()) (release func()) {
 
 func (w *W) run(run func(context.Context, <-chan struct{})) {
 	defer close(w.done)
-	defer w.cancel()
+	defer w.cancel(context.Canceled)
 	defer func() {
 		// A bug in a worker must not take the host down; Stop reports it.
 		if p := recover(); p != nil {
@@ -161,14 +162,22 @@ func (w *W) Stop(ctx context.Context) error {
 	w.once.Do(func() { close(w.stop) })
 
 	// The work context ends a margin before ctx does, or with ctx when it has no deadline.
-	cut := ctx
+	// A request aborted there fails with context.DeadlineExceeded, as it would have a
+	// moment later.
+	cut, cause := ctx, error(nil)
 	if deadline, ok := ctx.Deadline(); ok {
-		margin := min(time.Until(deadline)/10, maxMargin)
+		margin := max(min(time.Until(deadline)/10, maxMargin), 0)
 		var cancel context.CancelFunc
 		cut, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
 		defer cancel()
+		cause = context.DeadlineExceeded
 	}
-	unhook := context.AfterFunc(cut, w.cutWork)
+	unhook := context.AfterFunc(cut, func() {
+		if cause == nil {
+			cause = context.Cause(ctx)
+		}
+		w.cutWork(cause)
+	})
 	defer unhook()
 
 	select {
@@ -194,15 +203,17 @@ func (w *W) Stop(ctx context.Context) error {
 }
 
 // cutWork cancels the work context, noting whether it interrupted the worker.
-func (w *W) cutWork() {
+func (w *W) cutWork(cause error) {
 	w.mu.Lock()
 	select {
 	case <-w.done:
 	default:
-		w.cutShort = true
+		if w.cutShort == nil {
+			w.cutShort = cause
+		}
 	}
 	w.mu.Unlock()
-	w.cancel()
+	w.cancel(cause)
 }
 
 func (w *W) result() error {
@@ -211,8 +222,8 @@ func (w *W) result() error {
 	switch {
 	case w.panicErr != nil:
 		return w.panicErr
-	case w.cutShort:
-		return fmt.Errorf("%s: %w at the deadline", w.name, ErrCutShort)
+	case w.cutShort != nil:
+		return fmt.Errorf("%s: %w: %w", w.name, ErrCutShort, w.cutShort)
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func TestStop(t *testing.T) {
 				<-ctx.Done() // a request that never answers, aborted by the work context
 			},
 			timeout:  300 * time.Millisecond,
-			wantErr:  "test worker: cut short at the deadline",
+			wantErr:  "test worker: cut short: context deadline exceeded",
 			wantWait: 270 * time.Millisecond,
 		},
 		{
@@ -92,6 +92,9 @@ func TestStop(t *testing.T) {
 					t.Errorf("Stop took %v, want %v", got, tt.wantWait)
 				}
 				checkErr(t, err, tt.wantErr)
+				if strings.Contains(tt.wantErr, "cut short") && !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("errors.Is(%v, context.DeadlineExceeded) = false", err)
+				}
 				<-w.Done() // the goroutine ends even when Stop gave up on it
 			})
 		})
@@ -107,9 +110,9 @@ func TestStopWithoutDeadline(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(time.Second, cancel)
 		err := w.Stop(ctx)
-		checkErr(t, err, "w: cut short")
-		if !errors.Is(err, ErrCutShort) {
-			t.Errorf("errors.Is(%v, ErrCutShort) = false", err)
+		checkErr(t, err, "w: cut short: context canceled")
+		if !errors.Is(err, ErrCutShort) || !errors.Is(err, context.Canceled) {
+			t.Errorf("errors.Is(%v, ErrCutShort / context.Canceled) = false", err)
 		}
 	})
 }
