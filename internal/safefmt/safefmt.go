@@ -87,7 +87,7 @@ func Text(v any, m *scrub.Matcher) string {
 	}
 	// Leave room for the closing brackets, then cut hard: Text need not be valid JSON.
 	e := encoder{m: m, limit: Limit - 1024}
-	b := e.value(nil, reflect.ValueOf(v), 0)
+	b := e.anyValue(nil, v, 0)
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if json.Unmarshal(b, &s) == nil {
@@ -524,7 +524,7 @@ func (e *encoder) marshalJSON(b []byte, x json.Marshaler) []byte {
 	out, err, p := callBytes(x, x.MarshalJSON)
 	switch {
 	case p != nil:
-		return jsonstr.Append(b, panicText(x, "MarshalJSON", p))
+		return appendText(b, panicText(x, "MarshalJSON", p), e.m, e.room(b))
 	case err != nil:
 		return appendText(b, "!ERROR in MarshalJSON: "+callString(err, err.Error, "Error"), e.m, e.room(b))
 	case len(out) > 4*Limit:
@@ -546,7 +546,7 @@ func (e *encoder) marshalText(b []byte, x encoding.TextMarshaler) []byte {
 	out, err, p := callBytes(x, x.MarshalText)
 	switch {
 	case p != nil:
-		return jsonstr.Append(b, panicText(x, "MarshalText", p))
+		return appendText(b, panicText(x, "MarshalText", p), e.m, e.room(b))
 	case err != nil:
 		return appendText(b, "!ERROR in MarshalText: "+callString(err, err.Error, "Error"), e.m, e.room(b))
 	}
