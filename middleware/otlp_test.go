@@ -18,7 +18,8 @@ import (
 // limit, and every span arrives with the user agent bounded.
 func TestHugeUserAgentsDoNotSinkOtherSpans(t *testing.T) {
 	rcv := otlptest.StartGRPC(t)
-	p, err := tracing.New(context.Background(), tracing.Config{Endpoint: rcv.URL, Protocol: "grpc", Exporter: "otlp", Service: "checkout"})
+	p, err := tracing.New(context.Background(), tracing.Config{Endpoint: rcv.URL, Protocol: "grpc", Exporter: "otlp", Service: "checkout",
+		ExportTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
