@@ -41,9 +41,10 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
-// partField is the Config field holding each part's config.
+// partField is the Config field holding each part's config, by conferr.Error.Part.
 var partField = map[string]string{
 	"logging": "Logging", "errors": "Errors", "tracing": "Tracing", "metrics": "Metrics",
+	"http": "HTTP", "grpc": "GRPC",
 }
 
 // configError folds the environment's problems and the parts' errors into one
