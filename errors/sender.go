@@ -39,7 +39,9 @@ type sender struct {
 	lastErr atomic.Pointer[string] // the last delivery failure, for Shutdown's error
 	// flushFailed is set when a custom transport did not flush by the deadline.
 	flushFailed atomic.Bool
-	inFlight    atomic.Int32 // 1 while an event is being built or sent
+	// cur is the event being built or sent. Whoever clears it counts its outcome: the
+	// sender when it is done with it, or Shutdown when it gives up on the sender.
+	cur atomic.Pointer[pending]
 }
 
 // newHTTPTransport builds sentry-go's synchronous transport over an HTTP client whose
@@ -162,10 +164,11 @@ func (r *Reporter) process(ctx context.Context, p *pending) {
 		close(p.flush)
 		return
 	}
-	r.sender.inFlight.Store(1)
-	defer r.sender.inFlight.Store(0)
+	r.sender.cur.Store(p)
+	mine := func() bool { return r.sender.cur.CompareAndSwap(p, nil) }
+	defer mine()
 	defer func() {
-		if x := recover(); x != nil {
+		if x := recover(); x != nil && mine() {
 			r.stats.failed.Add(1)
 			r.log.Error("vigil: building or sending a Sentry event panicked", slog.String("panic", r.text(x)))
 		}
@@ -177,7 +180,9 @@ func (r *Reporter) process(ctx context.Context, p *pending) {
 			hint.RecoveredException = p.v
 		}
 		if ev = r.cfg.BeforeSend(ev, hint); ev == nil {
-			r.stats.droppedByHook.Add(1)
+			if mine() {
+				r.stats.droppedByHook.Add(1)
+			}
 			return
 		}
 	}
@@ -187,6 +192,9 @@ func (r *Reporter) process(ctx context.Context, p *pending) {
 		cs.SendEventWithContext(ctx, ev)
 	} else {
 		r.transport.SendEvent(ev)
+	}
+	if !mine() {
+		return // Shutdown gave up on this send and counted it
 	}
 	result := "sent"
 	if r.httpBase == nil {
@@ -223,16 +231,37 @@ func (r *Reporter) shutdown(ctx context.Context) error {
 	r.mu.Unlock()
 	stopErr := r.sender.w.Stop(ctx)
 	if stopErr == nil {
-		return r.lossError(0, "")
+		return r.lossError("")
 	}
 	if stderrors.Is(stopErr, worker.ErrCutShort) {
 		// The loss names what the cut cost; errors.Is still sees the deadline.
-		return &shutdownError{msg: r.lossError(0, "").Error(), cause: stopErr}
+		if loss := r.lossError(""); loss != nil {
+			return &shutdownError{msg: loss.Error(), cause: stopErr}
+		}
+		return nil
 	}
-	// A custom Transport ignored the cancellation: what it holds and what is queued
-	// behind it is lost too, though the sender has not counted it yet.
-	stuck := uint64(len(r.queue)) + uint64(r.sender.inFlight.Load())
-	loss := r.lossError(stuck, "the Transport ignored the deadline")
+	// The sender is still busy (a Transport that ignores cancellation, or a starved
+	// goroutine): count what it holds and what is queued behind it here, so that Stats
+	// and this error are final when Shutdown returns.
+	var n uint64
+	if p := r.sender.cur.Swap(nil); p != nil {
+		n++
+	}
+	for drained := false; !drained; {
+		select {
+		case p := <-r.queue:
+			if p.flush != nil {
+				close(p.flush)
+				continue
+			}
+			n++
+		default:
+			drained = true
+		}
+	}
+	r.stats.closed.Add(n)
+	r.sender.cut.Add(n)
+	loss := r.lossError("sending was still running when Shutdown returned")
 	return &shutdownError{msg: loss.Error(), cause: stopErr}
 }
 
@@ -247,9 +276,8 @@ func (e *shutdownError) Unwrap() error { return e.cause }
 
 // lossError names the events that did not reach Sentry, by cause. Dedup, sampling,
 // MaxEventsPerSecond and BeforeSend drop events on purpose and are not losses.
-// stuck events, still with a Transport that ignored the deadline, count as still queued;
 // note is added to the message when set.
-func (r *Reporter) lossError(stuck uint64, note string) error {
+func (r *Reporter) lossError(note string) error {
 	st := r.Stats()
 	causes := []struct {
 		n    uint64
@@ -258,7 +286,7 @@ func (r *Reporter) lossError(stuck uint64, note string) error {
 		{st.QueueFull, "queue full"},
 		{st.Failed, "failed"},
 		{st.RateLimited, "rate-limited by Sentry"},
-		{r.sender.cut.Load() + stuck, "still queued when the deadline passed"},
+		{r.sender.cut.Load(), "still queued when the deadline passed"},
 	}
 	var total uint64
 	var b strings.Builder
