@@ -246,24 +246,53 @@ func (m *Matcher) textPairs(s string) string {
 			i = in + end
 			continue
 		}
-		// "key: value" with a blank, the way headers and prose are written, runs to the
-		// end of the line (a cookie list, a multi-word secret); otherwise one token.
-		toEOL := c == ':' && spaced && quote == ""
-		// Keep an auth scheme word: "Authorization: Bearer [REDACTED]".
-		w := v
-		for w < len(s) && isLetter(s[w]) {
-			w++
+		// A Go slice, as %v prints a header: "Authorization:[Bearer x]".
+		if s[v] == '[' {
+			if strings.HasPrefix(s[v+1:], Redacted) {
+				continue
+			}
+			if end := strings.IndexByte(s[v:], ']'); end > 0 {
+				if c == ':' && quote != "" && quote != "'" { // JSON: "key": ["x"]
+					e.replace(v, v+end+1, quote+Redacted+quote)
+				} else {
+					e.replace(v+1, v+end, Redacted)
+				}
+				i = v + end
+				continue
+			}
 		}
-		scheme := w < len(s) && s[w] == ' ' && authScheme(s[v:w])
-		if scheme {
+		// "key: value" with a blank is how headers are written: the value runs to the
+		// end of the line (a cookie list, a multi-word secret). But after other words it
+		// is how Go chains errors ("cannot fetch token: 401 Unauthorized"), so there
+		// only a credential-like word is taken.
+		toEOL, prose := false, false
+		if c == ':' && spaced && quote == "" {
+			p := ks
+			for p > 0 && (s[p-1] == ' ' || s[p-1] == '\t') {
+				p--
+			}
+			prose = p < ks && p > 0 && (isLetter(s[p-1]) || isDigit(s[p-1]))
+			toEOL = !prose
+		}
+		// Keep auth scheme words: "Authorization: Bearer [REDACTED]".
+		scheme := false
+		for {
+			w := v
+			for w < len(s) && isLetter(s[w]) {
+				w++
+			}
+			if w == len(s) || s[w] != ' ' || !authScheme(s[v:w]) {
+				break
+			}
 			for w < len(s) && s[w] == ' ' {
 				w++
 			}
-			if w == len(s) || strings.HasPrefix(s[w:], Redacted) {
-				i = w
-				continue
-			}
-			v = w
+			scheme, v = true, w
+			prose = false // after a scheme comes a credential, whatever it looks like
+		}
+		if v == len(s) || strings.HasPrefix(s[v:], Redacted) {
+			i = v - 1
+			continue
 		}
 		var end int
 		if toEOL {
@@ -277,7 +306,7 @@ func (m *Matcher) textPairs(s string) string {
 			}
 			end = tokEnd
 		}
-		if end == v {
+		if end == v || prose && !looksCredential(s[v:end]) {
 			continue
 		}
 		with := Redacted

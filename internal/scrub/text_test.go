@@ -38,6 +38,14 @@ func TestText(t *testing.T) {
 		{"X-Auth-Key: k1 ", "X-Auth-Key: [REDACTED]"},
 		{"secret = 's3'", "secret = '[REDACTED]'"},
 		{"db.password=x,y", "db.password=[REDACTED],y"},
+		{"map[Authorization:[Bearer xyz] Cookie:[a=1; b=2] Accept:[*/*]]", "map[Authorization:[[REDACTED]] Cookie:[[REDACTED]] Accept:[*/*]]"},
+		{`{"Authorization": ["Bearer x"], "n": 1}`, `{"Authorization": "[REDACTED]", "n": 1}`},
+		{"bad password: hunter2 for ann", "bad password: [REDACTED] for ann"},
+		{"sent with Authorization: Bearer abc", "sent with Authorization: Bearer [REDACTED]"},
+		// After other words, "token: ..." is how Go chains errors: keep the cause.
+		{"oauth2: cannot fetch token: 401 Unauthorized", "oauth2: cannot fetch token: 401 Unauthorized"},
+		{"load session: context deadline exceeded", "load session: context deadline exceeded"},
+		{"login: session: s3ss10n-id", "login: session: [REDACTED]"},
 		// Not secrets.
 		{"exit code: 2", "exit code: 2"},
 		{"status_code=500 max_tokens=20 token_type=bearer", "status_code=500 max_tokens=20 token_type=bearer"},
