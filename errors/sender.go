@@ -4,6 +4,7 @@ import (
 	"context"
 	stderrors "errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/getsentry/sentry-go"
 
+	"github.com/vigil-go/vigil/internal/limits"
 	"github.com/vigil-go/vigil/internal/scrub"
 	"github.com/vigil-go/vigil/internal/worker"
 )
@@ -89,6 +91,11 @@ func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.r.outcome.Store(httpFailed)
 		t.r.sender.noteErr("Sentry answered " + resp.Status)
 	}
+	// sentry-go reads the body whole; whatever answers at the DSN decides its size.
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(resp.Body, limits.BackendBody), resp.Body}
 	return resp, nil
 }
 
