@@ -40,6 +40,19 @@
 // not leave the export running in the background: shortly before the deadline it
 // cancels what is in flight, counts it as dropped, and waits for the exporters to close.
 //
+// # Size bounds
+//
+// Span data is bounded so that one request cannot sink anyone else's spans (vigil's
+// internal/limits documents every bound). The SDK's span limits are set, not read from
+// OTEL_SPAN_*_LIMIT: attribute values of at most 16 Ki characters, at most 128
+// attributes, events and links per span and 128 attributes per event and link. Event and
+// link attribute values, which the SDK leaves alone, are cut to 16 KiB before export.
+// Each batch the processor hands over is then exported in parts whose estimated OTLP
+// size stays under 3 MiB, below the 4 MiB a Collector's (and grpc-go's) receiver
+// accepts by default: a batch holding a few oversized spans is sent in several requests
+// rather than refused whole, and a span too large on its own is sent, and lost, alone.
+// Only the spans of a failed part are counted as dropped.
+//
 // # Helpers
 //
 // [Provider.Start] and the package-level [Start] (OpenTelemetry's global provider)
