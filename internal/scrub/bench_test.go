@@ -58,6 +58,9 @@ func BenchmarkText(b *testing.B) {
 		{"plain", "connection pool exhausted after 30 retries"},
 		{"url_error", `Get "https://api.example.com/v1/orders?page=2": dial tcp 10.0.0.1:443: connect: connection refused`},
 		{"secret", `Get "https://api.example.com/v1/orders?api_key=k123&page=2": context deadline exceeded`},
+		{"attr_url", "https://api.example.com/v1/orders/123"},
+		{"attr_time", "2026-12-02T10:57:11Z"},
+		{"attr_path", "/orders/{id}"},
 		{"long_clean", strings.Repeat("order 12 failed: upstream returned status 503; ", 100)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

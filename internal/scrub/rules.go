@@ -76,6 +76,14 @@ func index(terms []string, at int) (ix [256][]string) {
 
 var wholeSet, paramSet = set(wholeTerms), set(paramTerms)
 
+// maxWhole is the longest whole-name or parameter term: longer names skip those lookups.
+var maxWhole = func() (n int) {
+	for _, t := range slices.Concat(wholeTerms, paramTerms) {
+		n = max(n, len(t))
+	}
+	return n
+}()
+
 func set(terms []string) map[string]bool {
 	s := map[string]bool{}
 	for _, t := range terms {
@@ -176,11 +184,13 @@ func (m *Matcher) classify(name string) class {
 			return secret
 		}
 	}
-	switch {
-	case wholeSet[string(n)]:
-		return wholeOnly
-	case paramSet[string(n)]:
-		return paramOnly
+	if len(n) <= maxWhole {
+		switch {
+		case wholeSet[string(n)]:
+			return wholeOnly
+		case paramSet[string(n)]:
+			return paramOnly
+		}
 	}
 	return notSecret
 }

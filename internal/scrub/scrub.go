@@ -68,14 +68,9 @@ func (m *Matcher) class(name string) class {
 }
 
 // textKey reports whether a key found in free text is sensitive. Whole-name terms do
-// not count, and the memo is read but not filled, so that the words of error messages
-// do not take the places of attribute names.
-func (m *Matcher) textKey(key string) bool {
-	if c, ok := m.memo.load(key); ok {
-		return c == secret
-	}
-	return m.classify(key) == secret
-}
+// not count. The memo is left alone: the words of error messages would take the places
+// of attribute names, and most are decided about as fast as they are looked up.
+func (m *Matcher) textKey(key string) bool { return m.classify(key) == secret }
 
 // Query returns the raw query with the values of sensitive parameters replaced.
 // Unparseable input is redacted whole rather than passed through. A query with nothing
