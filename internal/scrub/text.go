@@ -189,6 +189,7 @@ func (m *Matcher) textPairs(s string) string {
 	}
 	e := editor{s: s}
 	tokEnd, eolEnd := -1, -1 // the last ends found: a value inside that one ends there too
+	noBracket := len(s)      // no ']' from here on
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c != '=' && c != ':' || strings.HasPrefix(s[i:], "://") {
@@ -247,11 +248,13 @@ func (m *Matcher) textPairs(s string) string {
 			continue
 		}
 		// A Go slice, as %v prints a header: "Authorization:[Bearer x]".
-		if s[v] == '[' {
+		if s[v] == '[' && v < noBracket {
 			if strings.HasPrefix(s[v+1:], Redacted) {
 				continue
 			}
-			if end := strings.IndexByte(s[v:], ']'); end > 0 {
+			if end := strings.IndexByte(s[v:], ']'); end < 0 {
+				noBracket = v // and none after any later '[' either: search once
+			} else {
 				if c == ':' && quote != "" && quote != "'" { // JSON: "key": ["x"]
 					e.replace(v, v+end+1, quote+Redacted+quote)
 				} else {

@@ -154,7 +154,7 @@ func TestURLFragment(t *testing.T) {
 // scans advance and never rescan, whatever repeats.
 func TestTextLinear(t *testing.T) {
 	m := New()
-	for _, unit := range []string{"token=", "a:", "https://", "eyJ", "eyJhbGciOiJIUzI1NiJ9.", "Bearer ", "\"token\":\"", "@", "a://b@"} {
+	for _, unit := range []string{"token=", "a:", "https://", "eyJ", "eyJhbGciOiJIUzI1NiJ9.", "Bearer ", "\"token\":\"", "@", "a://b@", "token:[", "a token: b ", "token=Bearer ", "x\\\"token\\\":"} {
 		s := strings.Repeat(unit, 200_000/len(unit))
 		out := m.Text(s) // would take minutes if quadratic
 		if m.Text(out) != out {
