@@ -67,10 +67,15 @@ func (m *Matcher) class(name string) class {
 	return c
 }
 
-// textKey reports whether a key found in free text is sensitive. Whole-name terms do
-// not count. The memo is left alone: the words of error messages would take the places
-// of attribute names, and most are decided about as fast as they are looked up.
-func (m *Matcher) textKey(key string) bool { return m.classify(key) == secret }
+// textKey reports whether a key found in free text is sensitive. Whole-name terms count
+// only for a parameter (param: the key follows '?', '&' or '#'), since elsewhere the
+// word before a '=' or ':' is rarely the whole name ("exit code: 2"). The memo is left
+// alone: the words of error messages would take the places of attribute names, and most
+// are decided about as fast as they are looked up.
+func (m *Matcher) textKey(key string, param bool) bool {
+	c := m.classify(key)
+	return c == secret || param && c >= paramOnly
+}
 
 // Query returns the raw query with the values of sensitive parameters replaced.
 // Unparseable input is redacted whole rather than passed through. A query with nothing

@@ -16,8 +16,8 @@ import "strings"
 //     missing") stays;
 //   - JWT-shaped strings (three base64url segments, the first starting with "eyJ").
 //
-// Whole-name terms such as "key" and "code" count only inside URLs, where a parameter
-// name is whole. When nothing matches, Text returns s itself without allocating. The
+// Whole-name terms such as "key" and "code" count only as parameters, inside URLs or
+// after '?', '&' or '#' ("GET /maps?key=..."), where a name is whole. When nothing matches, Text returns s itself without allocating. The
 // work is linear in len(s): one scan per rule, no backtracking.
 func (m *Matcher) Text(s string) string {
 	if m == nil {
@@ -215,7 +215,8 @@ func (m *Matcher) textPairs(s string) string {
 		for ks > 0 && keyByte(s[ks-1]) {
 			ks--
 		}
-		if ks == q || !m.textKey(s[ks:q]) {
+		param := c == '=' && quote == "" && ks > 0 && (s[ks-1] == '?' || s[ks-1] == '&' || s[ks-1] == '#')
+		if ks == q || !m.textKey(s[ks:q], param) {
 			continue
 		}
 		v := i + 1

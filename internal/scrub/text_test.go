@@ -46,8 +46,10 @@ func TestText(t *testing.T) {
 		{"oauth2: cannot fetch token: 401 Unauthorized", "oauth2: cannot fetch token: 401 Unauthorized"},
 		{"load session: context deadline exceeded", "load session: context deadline exceeded"},
 		{"login: session: s3ss10n-id", "login: session: [REDACTED]"},
+		{`"GET /maps?key=AIza&code=c1&q=x HTTP/1.1"`, `"GET /maps?key=[REDACTED]&code=[REDACTED]&q=x HTTP/1.1"`},
 		// Not secrets.
 		{"exit code: 2", "exit code: 2"},
+		{"exit code=2 key=k", "exit code=2 key=k"},
 		{"status_code=500 max_tokens=20 token_type=bearer", "status_code=500 max_tokens=20 token_type=bearer"},
 		{"key: not a whole name in text", "key: not a whole name in text"},
 		{"dial tcp 10.0.0.1:443: i/o timeout", "dial tcp 10.0.0.1:443: i/o timeout"},
