@@ -5,6 +5,7 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/stats"
 
 	"github.com/vigil-go/vigil/middleware"
 )
@@ -77,18 +78,129 @@ func (o *Observer) GRPC() *middleware.GRPC { return o.grpc }
 // request scope for Capture, and panic recovery. Pass them first:
 //
 //	srv := grpc.NewServer(o.GRPCServerOptions()...)
-func (o *Observer) GRPCServerOptions() []grpc.ServerOption { return o.GRPC().ServerOptions() }
+func (o *Observer) GRPCServerOptions() []grpc.ServerOption {
+	if o.grpc == nil { // only the logging-only fallback
+		return nil
+	}
+	return o.grpc.ServerOptions()
+}
 
 // GRPCDialOptions returns the options that give a grpc.ClientConn o's telemetry: client
 // spans whose context travels in the metadata, rpc_client_* metrics and access lines.
 //
 //	conn, err := grpc.NewClient(target, append(o.GRPCDialOptions(), creds)...)
-func (o *Observer) GRPCDialOptions() []grpc.DialOption { return o.GRPC().DialOptions() }
+func (o *Observer) GRPCDialOptions() []grpc.DialOption {
+	if o.grpc == nil {
+		return nil
+	}
+	return o.grpc.DialOptions()
+}
 
-// GRPCServerOptions returns the default Observer's server options. The default is
-// resolved now: call Init first.
-func GRPCServerOptions() []grpc.ServerOption { return Default().GRPCServerOptions() }
+// GRPCServerOptions returns server options that use the default Observer, resolved at
+// each call (one atomic load): a server built before Init is instrumented by the Init'd
+// Observer from then on, and by the fallback again after Shutdown.
+func GRPCServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.StatsHandler(defaultStats{}),
+		grpc.ChainUnaryInterceptor(defaultUnary),
+		grpc.ChainStreamInterceptor(defaultStream),
+	}
+}
 
-// GRPCDialOptions returns the default Observer's client options. The default is
-// resolved now: call Init first.
-func GRPCDialOptions() []grpc.DialOption { return Default().GRPCDialOptions() }
+// GRPCDialOptions returns client options that use the default Observer, resolved at
+// each call like GRPCServerOptions'.
+func GRPCDialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithStatsHandler(defaultStats{client: true})}
+}
+
+// grpcHooks are an Observer's gRPC parts as the package-level options call them.
+type grpcHooks struct {
+	server, client stats.Handler
+	unary          grpc.UnaryServerInterceptor
+	stream         grpc.StreamServerInterceptor
+}
+
+func (o *Observer) hooks() *grpcHooks {
+	o.grpcOnce.Do(func() {
+		h := &grpcHooks{}
+		if g := o.grpc; g != nil {
+			h.server, h.client = g.ServerHandler(), g.ClientHandler()
+			h.unary, h.stream = g.UnaryServerInterceptor(), g.StreamServerInterceptor()
+		}
+		o.grpcHooks = h
+	})
+	return o.grpcHooks
+}
+
+// A call's Observer is chosen once, in TagRPC, and kept in its context, so the span,
+// the metrics and the interceptors of one call all belong to one Observer even if Init
+// or Shutdown happens meanwhile. Connections likewise.
+type (
+	rpcObserverKey  struct{}
+	connObserverKey struct{}
+)
+
+// defaultStats is the stats.Handler of the package-level options.
+type defaultStats struct{ client bool }
+
+func (d defaultStats) handler(o *Observer) stats.Handler {
+	if o == nil {
+		return nil
+	}
+	if d.client {
+		return o.hooks().client
+	}
+	return o.hooks().server
+}
+
+func (d defaultStats) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	o := Default()
+	if h := d.handler(o); h != nil {
+		ctx = h.TagRPC(ctx, info)
+	}
+	return context.WithValue(ctx, rpcObserverKey{}, o)
+}
+
+func (d defaultStats) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	o, _ := ctx.Value(rpcObserverKey{}).(*Observer)
+	if h := d.handler(o); h != nil {
+		h.HandleRPC(ctx, s)
+	}
+}
+
+func (d defaultStats) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
+	o := Default()
+	if h := d.handler(o); h != nil {
+		ctx = h.TagConn(ctx, info)
+	}
+	return context.WithValue(ctx, connObserverKey{}, o)
+}
+
+func (d defaultStats) HandleConn(ctx context.Context, s stats.ConnStats) {
+	o, _ := ctx.Value(connObserverKey{}).(*Observer)
+	if h := d.handler(o); h != nil {
+		h.HandleConn(ctx, s)
+	}
+}
+
+// callObserver is the Observer TagRPC chose for the call in ctx, else the default.
+func callObserver(ctx context.Context) *Observer {
+	if o, _ := ctx.Value(rpcObserverKey{}).(*Observer); o != nil {
+		return o
+	}
+	return Default()
+}
+
+func defaultUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if f := callObserver(ctx).hooks().unary; f != nil {
+		return f(ctx, req, info, handler)
+	}
+	return handler(ctx, req)
+}
+
+func defaultStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if f := callObserver(ss.Context()).hooks().stream; f != nil {
+		return f(srv, ss, info, handler)
+	}
+	return handler(srv, ss)
+}

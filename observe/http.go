@@ -88,17 +88,66 @@ func (o *Observer) initHTTP(context.Context) error {
 
 // Middleware wraps next with all per-request telemetry: request id, server span, metrics,
 // access log, error scope and panic recovery (see package middleware).
-func (o *Observer) Middleware(next http.Handler) http.Handler { return o.http.mw.Handler(next) }
+func (o *Observer) Middleware(next http.Handler) http.Handler {
+	if o.http == nil || o.http.mw == nil { // only the logging-only fallback
+		return next
+	}
+	return o.http.mw.Handler(next)
+}
 
 // Transport wraps base (nil means http.DefaultTransport) with a client span, trace
 // context propagation and the client duration histogram.
 func (o *Observer) Transport(base http.RoundTripper) http.RoundTripper {
+	if o.http == nil || o.http.mw == nil {
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		return base
+	}
 	return o.http.mw.Transport(base)
 }
 
 // Middleware wraps next with the default Observer's per-request telemetry. The default
-// is resolved now: call Init first.
-func Middleware(next http.Handler) http.Handler { return Default().Middleware(next) }
+// is resolved at each request (one atomic load), so a handler wrapped before Init is
+// instrumented by the Init'd Observer from then on, and by the fallback again after
+// Shutdown.
+func Middleware(next http.Handler) http.Handler {
+	return &defaultMiddleware{build: func(o *Observer) http.Handler { return o.Middleware(next) }}
+}
 
-// Transport wraps base with the default Observer's client instrumentation.
-func Transport(base http.RoundTripper) http.RoundTripper { return Default().Transport(base) }
+type defaultMiddleware struct {
+	h     perDefault[http.Handler]
+	build func(*Observer) http.Handler
+}
+
+func (m *defaultMiddleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m.h.get(Default(), m.build).ServeHTTP(w, r)
+}
+
+// Transport wraps base with the default Observer's client instrumentation, resolved at
+// each request like Middleware's.
+func Transport(base http.RoundTripper) http.RoundTripper {
+	return &defaultTransport{base: base, build: func(o *Observer) http.RoundTripper { return o.Transport(base) }}
+}
+
+type defaultTransport struct {
+	base  http.RoundTripper
+	rt    perDefault[http.RoundTripper]
+	build func(*Observer) http.RoundTripper
+}
+
+func (t *defaultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.rt.get(Default(), t.build).RoundTrip(req)
+}
+
+// CloseIdleConnections closes base's idle connections, as http.Client.CloseIdleConnections
+// expects of a transport.
+func (t *defaultTransport) CloseIdleConnections() {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if c, ok := base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}

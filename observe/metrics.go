@@ -17,16 +17,33 @@ func (o *Observer) initMetrics(context.Context) error {
 	r, err := metrics.New(cfg)
 	if err != nil {
 		o.registry = detached()
+		o.metricsH = o.registry.Handler()
 		return err
 	}
 	o.registry = r
+	o.metricsH = r.Handler()
 	o.addPart("metrics", r.Shutdown)
 	return nil
 }
 
 // MetricsHandler serves the Prometheus exposition of o's registry (OpenMetrics when the
 // scraper asks for it).
-func (o *Observer) MetricsHandler() http.Handler { return o.registry.Handler() }
+func (o *Observer) MetricsHandler() http.Handler { return o.metricsH }
+
+// forwardTo makes the handles made on the fallback o (package-level variables defined
+// before Init) record into top's registry, or into o's own again when top is nil. Its
+// middleware's own families stay. live.mu is held.
+func (o *Observer) forwardTo(top *Observer) {
+	var dst *metrics.Registry
+	log := o.base
+	if top != nil {
+		dst, log = top.registry, top.base
+	}
+	if err := o.registry.Forward(dst, func(name string) bool { return o.internal[name] }); err != nil {
+		log.Error("vigil: metrics defined before Init conflict with the new default's; they are not exported",
+			slog.Any("error", err))
+	}
+}
 
 // Counter defines (or returns the existing) counter family. A conflicting definition is
 // logged and yields a working family that is not exported, so callers need no error check.
@@ -82,8 +99,13 @@ func detached() *metrics.Registry {
 	return r
 }
 
-// MetricsHandler serves the default Observer's metrics.
-func MetricsHandler() http.Handler { return Default().MetricsHandler() }
+// MetricsHandler serves the default Observer's metrics, resolved at each scrape: one
+// mounted before Init serves the Init'd Observer's registry once Init has run.
+func MetricsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Default().MetricsHandler().ServeHTTP(w, r)
+	})
+}
 
 // Counter defines a counter family on the default Observer.
 func Counter(name, help string, labels ...string) *metrics.Counter {

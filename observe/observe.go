@@ -5,9 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	verrors "github.com/vigil-go/vigil/errors"
@@ -34,9 +39,17 @@ type Observer struct {
 	// parts are shut down in parallel, in no particular order.
 	parts []part
 
+	// propagator is what Init installs as OpenTelemetry's global propagator.
+	propagator propagation.TextMapPropagator
+	metricsH   http.Handler // o.registry's, built once
+	grpcOnce   sync.Once    // builds grpcHooks, for the package-level gRPC options
+	grpcHooks  *grpcHooks
+	// internal are the fallback's own families (its middleware's), which stay in its
+	// registry when the handles made on it follow the default (see forwardTo).
+	internal map[string]bool
+
 	shutdownOnce sync.Once
 	shutdownErr  error
-	restore      func() // undoes what Init did to globals
 }
 
 type part struct {
@@ -71,68 +84,128 @@ func New(ctx context.Context, cfg Config) (o *Observer, err error) {
 		_ = o.shutdownParts(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	o.propagator = &ownPropagator{propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}
 	return o, nil
 }
 
 // Init builds an Observer from cfg and makes it the package default; unless
 // cfg.NoGlobals is set it also becomes slog's default logger and OpenTelemetry's global
-// tracer provider and propagator. Calling Init again replaces the default (the previous
-// Observer keeps running until it is shut down).
+// tracer provider and propagator. Metric handles made before Init (package-level
+// variables) record into its registry from then on, and a Middleware, Transport or gRPC
+// option made before Init uses it from the next request on.
+//
+// Calling Init again makes the new Observer the default; the previous one keeps running
+// until it is shut down. Live Observers form a stack: whatever order they are shut down
+// in, the default and the globals belong to the most recent one still live, and once
+// none is, the package is back to the fallback and the globals to what they were
+// before the first Init.
 func Init(ctx context.Context, cfg Config) (*Observer, error) {
 	o, err := New(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.NoGlobals {
-		o.restore = o.setGlobals()
-	}
-	current.Store(o)
+	enter(o)
 	return o, nil
 }
 
-// Shutdown flushes and stops every part within ctx's deadline, in parallel, and returns
-// what failed. It is idempotent: later calls return the first call's result. If o is the
-// package default, the default reverts to the pre-Init behaviour.
+// shutdownGrace is how long Shutdown waits past the deadline for the parts to say what
+// they lost: they stop at the deadline, and their report follows a moment later.
+const shutdownGrace = 100 * time.Millisecond
+
+// Shutdown flushes and stops every part in parallel and returns what was lost: each
+// part's error names what it could not deliver (events not sent, spans dropped, metrics
+// not pushed), and a part still running at the deadline is named as such.
+//
+// Shutdown is bounded: it returns by ctx's deadline, or when ctx has none, by
+// Config.ShutdownTimeout (VIGIL_SHUTDOWN_TIMEOUT, 10s by default), plus at most 100ms for
+// the parts' reports. Pass a deadline that fits the process's own shutdown budget:
+//
+//	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+//	defer cancel()
+//	err := o.Shutdown(ctx)
+//
+// If o was Init's, the package default, the globals and the handles made before Init
+// first move to the most recent Observer still live, or back to the fallback; shutting
+// down an Observer that is not the default leaves the default alone. Shutdown is
+// idempotent: later calls return the first call's result.
 func (o *Observer) Shutdown(ctx context.Context) error {
 	if o == nil {
 		return nil
 	}
 	o.shutdownOnce.Do(func() {
-		current.CompareAndSwap(o, nil)
-		if o.restore != nil {
-			o.restore()
-		}
+		leave(o)
 		o.shutdownErr = o.shutdownParts(ctx)
 	})
 	return o.shutdownErr
 }
 
+// shutdownParts stops the parts in parallel within ctx's deadline, or o's
+// ShutdownTimeout when ctx has none.
 func (o *Observer) shutdownParts(ctx context.Context) error {
-	errs := make([]error, len(o.parts))
-	var wg sync.WaitGroup
+	if len(o.parts) == 0 {
+		return nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		bound := o.cfg.ShutdownTimeout
+		if bound <= 0 {
+			bound = DefaultShutdownTimeout
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, bound)
+		defer cancel()
+	}
+	var (
+		mu      sync.Mutex
+		errs    = make([]error, len(o.parts))
+		running = make([]bool, len(o.parts))
+		left    = len(o.parts)
+		done    = make(chan struct{})
+	)
 	for i, p := range o.parts {
-		wg.Add(1)
+		running[i] = true
 		go func() {
-			defer wg.Done()
+			var err error
 			defer func() {
 				if r := recover(); r != nil {
-					errs[i] = fmt.Errorf("%s: shutdown panicked: %v", p.name, r)
+					err = fmt.Errorf("%s: shutdown panicked: %v", p.name, r)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				errs[i], running[i] = err, false
+				if left--; left == 0 {
+					close(done)
 				}
 			}()
-			if err := p.shutdown(ctx); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", p.name, err)
+			if e := p.shutdown(ctx); e != nil {
+				err = fmt.Errorf("%s: %w", p.name, e)
 			}
 		}()
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-		return errors.Join(errs...)
 	case <-ctx.Done():
-		// Parts honour ctx themselves; this is the backstop for one that does not.
-		return fmt.Errorf("observe: shutdown: %w", ctx.Err())
+		// Parts honour ctx themselves and report what they lost just after it ends; the
+		// grace collects those reports, and the rest is the backstop for a part that
+		// does not return at all.
+		t := time.NewTimer(shutdownGrace)
+		select {
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	var stuck []string
+	for i, p := range o.parts {
+		if running[i] {
+			stuck = append(stuck, p.name)
+		}
+	}
+	if len(stuck) > 0 {
+		errs = append(errs, fmt.Errorf("observe: shutdown: %w; still running: %s", context.Cause(ctx), strings.Join(stuck, ", ")))
+	}
+	return errors.Join(errs...)
 }
 
 func (o *Observer) addPart(name string, shutdown func(context.Context) error) {
@@ -162,26 +235,53 @@ func (o *Observer) Reporter() *verrors.Reporter { return o.reporter }
 // Tracing returns the tracing provider.
 func (o *Observer) Tracing() *tracing.Provider { return o.tracer }
 
-// current is the package default set by Init; nil means the fallback.
-var current atomic.Pointer[Observer]
-
+// fallbackObs is the Observer package functions use when no Init'd one is live, built
+// on first use; see fallback.
 var (
 	fallbackOnce sync.Once
-	fallbackObs  *Observer
+	fallbackObs  atomic.Pointer[Observer]
 )
 
 // fallback is what package functions use before Init and after Shutdown: JSON logs on
 // stdout, a private metrics registry, spans with ids but no exporter, captures logged.
+// It starts nothing and cannot fail: when even the fixed Config is refused, it is
+// assembled from parts that cannot be.
 func fallback() *Observer {
+	if o := fallbackObs.Load(); o != nil {
+		return o
+	}
 	fallbackOnce.Do(func() {
 		o, err := New(context.Background(), fallbackConfig())
 		if err != nil {
 			// Unreachable unless a part rejects what the settings table accepted.
-			o, _ = New(context.Background(), bareConfig())
+			o, err = New(context.Background(), bareConfig())
 		}
-		fallbackObs = o
+		if err != nil {
+			o = minimalObserver()
+			o.base.Error("vigil: default observer: logging only", slog.Any("error", err))
+		}
+		o.internal = map[string]bool{}
+		for _, name := range o.registry.Names() {
+			o.internal[name] = true
+		}
+		live.mu.Lock()
+		defer live.mu.Unlock()
+		fallbackObs.Store(o)
+		o.forwardTo(current.Load())
 	})
-	return fallbackObs
+	return fallbackObs.Load()
+}
+
+// minimalObserver is a fallback that logs JSON to stdout and records metrics nobody
+// exports, built only from calls that cannot fail.
+func minimalObserver() *Observer {
+	o := &Observer{cfg: bareConfig()}
+	o.logger = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	o.base = o.logger
+	o.registry = detached()
+	o.metricsH = o.registry.Handler()
+	o.reporter, _ = verrors.New(verrors.Config{Logger: o.base}) // non-nil even with an error
+	return o
 }
 
 // Default returns the Observer the package functions use: the last one Init returned,
