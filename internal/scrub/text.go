@@ -149,7 +149,18 @@ func (m *Matcher) scrubURL(e *editor, a, end int) {
 	// '#', '?' or '@' in it is still found; unless a '?' or '#' comes before any ':',
 	// in which case the '@' belongs to a query ("?email=a@b.com").
 	rest := 0
-	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 && !strings.HasPrefix(auth, "[") {
+		// A raw '/' in the password ends the authority early: "u:p/ss@host". What
+		// follows the ':' is then no port, and an '@' comes later.
+		if c := strings.IndexByte(auth, ':'); c >= 0 && !allDigits(auth[c+1:]) {
+			if a2 := strings.IndexByte(u[len(auth):], '@'); a2 >= 0 {
+				at = len(auth) + a2
+				auth = u[:at+1]
+			}
+		}
+	}
+	if at >= 0 {
 		ui := auth[:at]
 		if q := strings.IndexAny(ui, "?#"); q < 0 || strings.IndexByte(ui[:q], ':') >= 0 {
 			if c := strings.IndexByte(ui, ':'); c >= 0 {
@@ -174,6 +185,15 @@ func (m *Matcher) scrubURL(e *editor, a, end int) {
 	if h >= 0 {
 		m.replaceQuery(e, a+rest+h+1, r[h+1:])
 	}
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Matcher) replaceQuery(e *editor, at int, q string) {

@@ -23,6 +23,9 @@ func TestText(t *testing.T) {
 		{"see https://example.com/docs#section-2.", "see https://example.com/docs#section-2."},
 		{"https://user:@host/", "https://user:@host/"},
 		{"https://medium.com/@user/post", "https://medium.com/@user/post"},
+		{"https://host:8080/@user/post", "https://host:8080/@user/post"},
+		{`parse "https://u:p/ss@h/x": invalid port`, `parse "https://u:[REDACTED]@h/x": invalid port`},
+		{"https://[::1]:80/a@b", "https://[::1]:80/a@b"},
 		// key=value and key: value.
 		{"token=abc", "token=[REDACTED]"},
 		{"refresh failed: refresh_token=abc def", "refresh failed: refresh_token=[REDACTED] def"},
