@@ -145,3 +145,25 @@ func TestQueryFollowsConfiguredPolicy(t *testing.T) {
 		})
 	}
 }
+
+// The client side bounds the URL it records: a proxy forwards its own client's path.
+func TestTransportURLBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	s := newStack(t, nil)
+	client := &http.Client{Transport: s.h.Transport(nil)}
+	resp, err := client.Get(srv.URL + "/" + strings.Repeat("p", 100<<10) + "?api_key=s3cr3t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	spans := s.exp.GetSpans().Snapshots()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	full := attrs(spans[0])["url.full"].AsString()
+	checkBounded(t, "url.full", full, limits.AttrValue)
+	if strings.Contains(full, "s3cr3t") {
+		t.Error("url.full kept the secret")
+	}
+}
