@@ -6,7 +6,13 @@
 //	if err != nil {
 //		log.Fatal(err)
 //	}
-//	defer o.Shutdown(context.Background())
+//	defer func() {
+//		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+//		defer cancel()
+//		if err := o.Shutdown(ctx); err != nil {
+//			log.Print(err) // what was lost: events not sent, spans dropped, ...
+//		}
+//	}()
 //	mux.Handle("GET /metrics", observe.MetricsHandler())
 //	http.ListenAndServe(":8080", observe.Middleware(mux))
 //
@@ -24,6 +30,14 @@
 // metrics to a private registry, spans get ids but are not exported, and Capture logs the
 // error. Nothing here panics into the host program or blocks a request on a backend.
 //
+// What is made before Init keeps working after it: metric handles in package-level
+// variables (the promauto idiom) record into the Init'd Observer's registry, with what
+// they recorded so far, and are exported by its MetricsHandler and StatsD; a Middleware,
+// Transport, MetricsHandler or gRPC option made by the package-level functions resolves
+// the default at each request. Init twice, and the Observers form a stack: the default and
+// the globals belong to the most recent one still live, whatever order they are shut down
+// in, and once none is, everything is as before the first Init.
+//
 // # Configuration
 //
 // Config fields win over environment variables, which win over defaults, and the zero
@@ -36,6 +50,9 @@
 //
 // # Shutdown
 //
-// Shutdown flushes and stops the parts in parallel under one deadline, the context's, and
-// returns by it even if a backend hangs. It is idempotent.
+// Shutdown flushes and stops the parts in parallel under one deadline and returns by it
+// even if a backend hangs: the context's deadline, or Config.ShutdownTimeout (10s) when
+// the context has none. Its error names what each part lost (events not sent, spans
+// dropped, a final push that failed) and any part still running at the deadline. It is
+// idempotent.
 package observe

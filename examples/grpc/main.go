@@ -20,6 +20,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -82,7 +83,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer o.Shutdown(context.Background())
+	defer func() {
+		// Shutdown returns by the deadline and says what it could not deliver.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := o.Shutdown(ctx); err != nil {
+			log.Print(err)
+		}
+	}()
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -62,7 +62,9 @@ func main() {
 	defer func() {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = o.Shutdown(shutdownCtx)
+		if err := o.Shutdown(shutdownCtx); err != nil {
+			slog.Error("observe.Shutdown: telemetry lost", "error", err) // names what was not delivered
+		}
 	}()
 
 	ln, err := net.Listen("tcp", *addr)
