@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log"
 	"net/http"
+	"time"
 
 	"github.com/vigil-go/vigil/observe"
 )
@@ -15,7 +16,14 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer o.Shutdown(context.Background())
+	defer func() {
+		// Shutdown returns by the deadline and says what it could not deliver.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := o.Shutdown(ctx); err != nil {
+			log.Print(err)
+		}
+	}()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
