@@ -2,6 +2,7 @@ package observe_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/vigil-go/vigil/internal/logtest"
+	"github.com/vigil-go/vigil/internal/sentrytest"
 	"github.com/vigil-go/vigil/observe"
 )
 
@@ -396,4 +398,33 @@ func permutations(n int) [][]int {
 		}
 	}
 	return out
+}
+
+// With a Sentry that never answers and a context without a deadline, Shutdown returns
+// by Config.ShutdownTimeout, its error names what the errors part lost, and nothing of
+// the Observer is left running.
+func TestShutdownWithoutDeadlineIsBoundedAndNamesLoss(t *testing.T) {
+	toFallback(t)
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) }) // after the server's cleanup
+	srv := sentrytest.NewServer(t)
+	srv.Hang()
+	var out logtest.Buffer
+	cfg := lcConfig(&out)
+	cfg.Errors.DSN = srv.DSN()
+	cfg.Errors.Timeout = time.Minute
+	cfg.ShutdownTimeout = 300 * time.Millisecond
+	o, err := observe.Init(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		o.Capture(context.Background(), errors.New("down"))
+	}
+	// Without the bound this would wait for the minute-long timeout of every event.
+	err = o.Shutdown(context.Background())
+	t.Logf("Shutdown: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "errors") {
+		t.Errorf("Shutdown = %v, want an error naming what the errors part lost", err)
+	}
 }

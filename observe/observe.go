@@ -176,8 +176,8 @@ func (o *Observer) shutdownParts(ctx context.Context) error {
 					close(done)
 				}
 			}()
-			if e := p.shutdown(ctx); e != nil {
-				err = fmt.Errorf("%s: %w", p.name, e)
+			if err = p.shutdown(ctx); err != nil && !strings.HasPrefix(err.Error(), p.name+":") {
+				err = fmt.Errorf("%s: %w", p.name, err) // parts name themselves; say who for the rest
 			}
 		}()
 	}
