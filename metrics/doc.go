@@ -35,6 +35,13 @@
 // 300 bytes per exposition line: 1,000 such values in a counter make a /metrics of about
 // 0.3 MB (before the bound, 64 MB; in a histogram, 4 MB rather than 900 MB).
 //
+// # Forwarding
+//
+// Registry.Forward makes every handle of one registry record into the matching family of
+// another, handles already handed out included (package-level variables, series kept
+// from With); it costs one atomic load per operation. observe uses it so that metrics
+// defined before Init are exported by the Observer Init builds.
+//
 // # Exposition
 //
 // Registry.Handler serves the Prometheus text format, or OpenMetrics when the scraper

@@ -107,7 +107,12 @@ func MetricsHandler() http.Handler {
 	})
 }
 
-// Counter defines a counter family on the default Observer.
+// Counter defines a counter family on the default Observer. Defined before Init (in a
+// package-level variable, say), it is defined on the fallback and forwarded when Init
+// runs: the handle then records into the Init'd Observer's registry, exported by its
+// MetricsHandler and StatsD, what it counted so far included; after Shutdown it records
+// into the fallback again. The same holds for Gauge, Histogram and Timer, and for the
+// series a handle's With returns.
 func Counter(name, help string, labels ...string) *metrics.Counter {
 	return Default().Counter(name, help, labels...)
 }
