@@ -284,8 +284,9 @@ func minimalObserver() *Observer {
 	return o
 }
 
-// Default returns the Observer the package functions use: the last one Init returned,
-// or before Init and after Shutdown a fallback that logs JSON to stdout.
+// Default returns the Observer the package functions use: the most recent one Init
+// returned that is not shut down yet, or, before Init and once every Init'd Observer is
+// shut down, a fallback that logs JSON to stdout.
 func Default() *Observer {
 	if o := current.Load(); o != nil {
 		return o
