@@ -428,3 +428,23 @@ func TestShutdownWithoutDeadlineIsBoundedAndNamesLoss(t *testing.T) {
 		t.Errorf("Shutdown = %v, want an error naming what the errors part lost", err)
 	}
 }
+
+// Shutting the fallback down (Default() before Init) does nothing: it serves the
+// package for the life of the process.
+func TestFallbackShutdownIsANoOp(t *testing.T) {
+	fb := toFallback(t)
+	if err := fb.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("lc%d_after_fallback_shutdown_total", lcRun.Add(1))
+	observe.Counter(name, "").Inc()
+	if got := lcSeries(lcScrape(t, observe.MetricsHandler()), name); got != "1" {
+		t.Errorf("%s = %q after the fallback's Shutdown, want 1", name, got)
+	}
+	ctx, span := observe.Start(context.Background(), "after")
+	if !span.SpanContext().IsValid() {
+		t.Error("spans of the fallback lost their ids")
+	}
+	span.End()
+	observe.Capture(ctx, errors.New("still logged"))
+}

@@ -129,8 +129,8 @@ const shutdownGrace = 100 * time.Millisecond
 // down an Observer that is not the default leaves the default alone. Shutdown is
 // idempotent: later calls return the first call's result.
 func (o *Observer) Shutdown(ctx context.Context) error {
-	if o == nil {
-		return nil
+	if o == nil || o == fallbackObs.Load() {
+		return nil // the fallback serves the package for the life of the process
 	}
 	o.shutdownOnce.Do(func() {
 		leave(o)
