@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -447,4 +448,55 @@ func TestFallbackShutdownIsANoOp(t *testing.T) {
 	}
 	span.End()
 	observe.Capture(ctx, errors.New("still logged"))
+}
+
+// Init and Shutdown racing with handles, wrappers and package functions in use: no
+// race, no deadlock, no panic, and every request answered.
+func TestLifecycleUnderConcurrentUse(t *testing.T) {
+	toFallback(t)
+	n := lcRun.Add(1)
+	hits := observe.Counter(fmt.Sprintf("lc%d_hits_total", n), "", "route")
+	depth := observe.Gauge(fmt.Sprintf("lc%d_depth", n), "")
+	h := observe.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.With(r.URL.Path).Inc()
+		depth.Inc()
+		defer depth.Dec()
+		observe.Logger().DebugContext(r.Context(), "served")
+	}))
+	stop := make(chan struct{})
+	var served atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", fmt.Sprintf("/r%d", (w+i)%3), nil))
+				if rec.Code == http.StatusOK {
+					served.Add(1)
+				}
+				_, span := observe.Start(context.Background(), "work")
+				span.End()
+			}
+		})
+	}
+	for range 10 {
+		var out logtest.Buffer
+		a, errA := observe.Init(context.Background(), lcConfig(&out))
+		b, errB := observe.Init(context.Background(), lcConfig(&out))
+		if errA != nil || errB != nil {
+			t.Fatal(errA, errB)
+		}
+		_ = a.Shutdown(context.Background())
+		_ = b.Shutdown(context.Background())
+	}
+	close(stop)
+	wg.Wait()
+	if served.Load() == 0 {
+		t.Error("no request served")
+	}
 }
