@@ -38,8 +38,12 @@ type Config struct {
 	// merged lists.
 	RedactKeys, AllowKeys []string
 
-	// Service is the default Pushgateway job name.
-	Service string
+	// Service is the default Pushgateway job name. Service, Environment and Version are
+	// also the unified service tags (service, env, version, as Datadog names them) of every
+	// StatsD line in the dialects with tags; an empty one is left out. Package observe
+	// fills them from its own Config and the environment (DD_SERVICE, DD_ENV and
+	// DD_VERSION last).
+	Service, Environment, Version string
 	// Logger receives the registry's own warnings (misuse, overflow, dead backends),
 	// each kind once; nil means slog.Default().
 	Logger *slog.Logger
@@ -47,11 +51,25 @@ type Config struct {
 
 // StatsDConfig configures the StatsD backend. It is off unless Addr is set.
 type StatsDConfig struct {
-	Addr          string        // host:port (UDP)
+	// Addr is host:port or udp://host:port (UDP), or a Unix domain socket:
+	// unixgram:///path, unixstream:///path, or unix:///path (datagram, else stream); see
+	// ParseStatsDAddr.
+	Addr          string
 	Format        string        // dogstatsd (default) | influx | graphite | plain; see ParseStatsDFormat
 	Prefix        string        // prepended to every name, "." joined
 	FlushInterval time.Duration // aggregation window, default 1s
-	MaxPacketSize int           // bytes per UDP packet, default 1432
+	// MaxPacketSize bounds a packet: default 1432 bytes over UDP (one Ethernet frame),
+	// 8192 over a Unix socket (the Datadog Agent's default buffer).
+	MaxPacketSize int
+	// Distributions sends histogram and timer samples as DogStatsD distributions ("|d"),
+	// aggregated by Datadog across hosts, instead of "|h" and "|ms" (aggregated per
+	// Agent). Other dialects have no distribution type and ignore it.
+	Distributions bool
+	// OneValuePerLine sends one sample per line. By default the samples of a series in a
+	// flush share lines: "name:1:2:3|ms|#tags" in DogStatsD (protocol v1.1: Datadog Agent
+	// 6.25 and 7.25 or later), "name:1|ms:2|ms:3|ms" otherwise (the Etsy daemon, Telegraf).
+	// Set it for servers that read DogStatsD tags but not v1.1, such as the Etsy daemon.
+	OneValuePerLine bool
 }
 
 // PushConfig configures the Pushgateway. It is off unless URL is set.
@@ -73,10 +91,11 @@ type GraphiteConfig struct {
 
 // Defaults.
 const (
-	DefaultSeriesLimit   = 2000
-	DefaultFlushInterval = time.Second
-	DefaultMaxPacketSize = 1432 // fits a 1500-byte Ethernet MTU after IP and UDP headers
-	DefaultPushInterval  = 15 * time.Second
+	DefaultSeriesLimit    = 2000
+	DefaultFlushInterval  = time.Second
+	DefaultMaxPacketSize  = 1432 // fits a 1500-byte Ethernet MTU after IP and UDP headers
+	DefaultUnixPacketSize = 8192 // the Datadog Agent's dogstatsd_buffer_size
+	DefaultPushInterval   = 15 * time.Second
 )
 
 // ParseStatsDFormat parses a StatsD line format name: dogstatsd, influx, graphite or
@@ -89,7 +108,8 @@ func ParseStatsDFormat(s string) (string, error) {
 	return f, nil
 }
 
-// ParseAddr checks a StatsD or Graphite address: host:port with a numeric port.
+// ParseAddr checks a Graphite address: host:port with a numeric port. StatsD addresses
+// take ParseStatsDAddr, which also accepts Unix sockets.
 func ParseAddr(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if _, _, err := splitHostPort(s); err != nil {
@@ -139,8 +159,10 @@ func (cfg Config) resolve() (Config, error) {
 	if _, ok := formats[s.Format]; !ok {
 		errs.Add("StatsD.Format", s.Format, "want dogstatsd, influx, graphite or plain")
 	}
+	var target statsdTarget
 	if s.Addr != "" {
-		if _, _, err := splitHostPort(s.Addr); err != nil {
+		var err error
+		if target, err = parseStatsDAddr(s.Addr); err != nil {
 			errs.Add("StatsD.Addr", s.Addr, err.Error())
 		}
 	}
@@ -151,6 +173,8 @@ func (cfg Config) resolve() (Config, error) {
 		errs.Add("StatsD.FlushInterval", s.FlushInterval, "must be at least 10ms")
 	}
 	switch {
+	case s.MaxPacketSize == 0 && target.unix():
+		s.MaxPacketSize = DefaultUnixPacketSize
 	case s.MaxPacketSize == 0:
 		s.MaxPacketSize = DefaultMaxPacketSize
 	case s.MaxPacketSize < 64 || s.MaxPacketSize > 65507:

@@ -125,7 +125,7 @@ func (f counterFamily) flushStatsD(w *statsdWriter) {
 	for _, n := range f.series() {
 		cur := n.val.value()
 		if d := cur - n.stat.last; d > 0 {
-			w.line(&n.stat, d, "c")
+			w.line(&n.stat, d, "c") // an overflow to +Inf is dropped and counted
 			n.stat.last = cur
 		}
 	}

@@ -111,7 +111,9 @@ func (f gaugeFamily) flushStatsD(w *statsdWriter) {
 		cur := n.val.value()
 		st := &n.stat
 		st.idle++
-		if math.IsNaN(cur) || (st.sent && cur == st.last && st.idle < gaugeRefresh) {
+		// Compared as bits, so that an unchanged NaN counts as unchanged: an infinite or
+		// NaN gauge is dropped (and counted) when it would be sent, not at every flush.
+		if st.sent && math.Float64bits(cur) == math.Float64bits(st.last) && st.idle < gaugeRefresh {
 			continue
 		}
 		w.gauge(st, cur)

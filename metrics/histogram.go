@@ -14,10 +14,13 @@ import (
 
 // Histogram is a histogram family, or one bound series of it; see Counter for With.
 //
-// In StatsD every observation is sent as a sample ("|h" in DogStatsD, "|ms" elsewhere):
-// percentiles are the server's job. Above maxSamples per series and flush the samples
-// are thinned by reservoir sampling and sent with the matching "@rate", so the server's
-// counts stay right and memory stays bounded.
+// In StatsD every observation is sent as a sample ("|h" in DogStatsD and influx, "|d"
+// with StatsDConfig.Distributions): percentiles are the server's job. A histogram named
+// *_seconds is a duration and is sent as a Timer is. The graphite and plain dialects
+// (the Etsy daemon, which has no histogram type) get name_count and name_sum counters
+// instead. Above maxSamples per series and flush the samples are thinned by reservoir
+// sampling and sent with the matching "@rate", so the server's counts stay right and
+// memory stays bounded.
 type Histogram struct {
 	vec     *vec[Histogram]
 	unbound bool
@@ -127,6 +130,15 @@ func (h *histValue) moveTo(t *histValue) {
 	addFloat(&t.sum, math.Float64frombits(h.sum.Swap(0)))
 }
 
+// totals returns the count and the sum.
+func (h *histValue) totals() (count, sum float64) {
+	var n uint64
+	for i := range h.counts {
+		n += h.counts[i].Load()
+	}
+	return float64(n), math.Float64frombits(h.sum.Load())
+}
+
 // snapshot returns the count, sum and cumulative bucket counts for the exposition.
 func (h *histValue) snapshot() (uint64, float64, map[float64]uint64) {
 	buckets := make(map[float64]uint64, len(h.upper))
@@ -187,7 +199,7 @@ func (b *sampleBuf) take() ([]float64, uint64) {
 func newHistogramVec(f *family) *vec[Histogram] {
 	return newVec(f, func(v *vec[Histogram], n *node[Histogram]) {
 		n.val.vec = v
-		n.val.h.init(f.buckets, f.reg.statsd != nil)
+		n.val.h.init(f.buckets, f.reg.statsd.samples(f))
 	})
 }
 
@@ -203,6 +215,6 @@ func (f histogramFamily) Collect(ch chan<- prometheus.Metric) {
 
 func (f histogramFamily) flushStatsD(w *statsdWriter) {
 	for _, n := range f.series() {
-		w.samples(&n.stat, n.val.h.st, 1, w.histType)
+		w.histogram(f.family, &n.stat, &n.val.h)
 	}
 }

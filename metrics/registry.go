@@ -132,7 +132,7 @@ func New(cfg Config) (*Registry, error) {
 		return nil, fmt.Errorf("metrics: registering collectors: %w", err)
 	}
 	if cfg.StatsD.Addr != "" {
-		r.statsd = newStatsD(cfg.StatsD, r)
+		r.statsd = newStatsD(cfg, r)
 	}
 	if cfg.Push.URL != "" {
 		r.pusher = newPusher(cfg.Push, r)

@@ -18,7 +18,7 @@ var (
 	descStatsDPackets = prometheus.NewDesc("vigil_metrics_statsd_packets_total",
 		"StatsD packets sent.", nil, nil)
 	descStatsDDropped = prometheus.NewDesc("vigil_metrics_statsd_dropped_total",
-		"StatsD lines dropped, by reason: unresolved, send, oversize, deadline.", []string{"reason"}, nil)
+		"StatsD lines dropped, by reason: unresolved, send, oversize, deadline, non_finite.", []string{"reason"}, nil)
 	descStatsDThinned = prometheus.NewDesc("vigil_metrics_statsd_samples_thinned_total",
 		"Histogram and timer samples left out by reservoir sampling (sent lines carry @rate).", nil, nil)
 	descPushes = prometheus.NewDesc("vigil_metrics_pushes_total",

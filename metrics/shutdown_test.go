@@ -64,7 +64,7 @@ func TestStatsDFinalFlushSendsAggregatedSeriesFirst(t *testing.T) {
 	}
 	s := &statsdServer{t: t, pc: pc}
 	t.Cleanup(func() { pc.Close() })
-	r, _ := newTestRegistry(t, Config{StatsD: StatsDConfig{Addr: s.addr(), FlushInterval: time.Hour}})
+	r, _ := newTestRegistry(t, Config{StatsD: StatsDConfig{Addr: s.addr(), FlushInterval: time.Hour, OneValuePerLine: true}})
 	burst(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -102,14 +102,15 @@ func TestStatsDFinalFlushPacedWithinDeadline(t *testing.T) {
 		{name: "fast enough", pause: time.Millisecond, timers: 5000, pauses: 5, elapsed: 5 * time.Millisecond},
 		{
 			name: "deadline cuts the samples", pause: 100 * time.Millisecond,
-			want:   "metrics: 2535 StatsD lines not sent: 2535 still unsent when the deadline passed",
-			timers: 2465, pauses: 3, elapsed: 270 * time.Millisecond,
+			want:   "metrics: 2159 StatsD lines not sent: 2159 still unsent when the deadline passed",
+			timers: 2841, pauses: 3, elapsed: 270 * time.Millisecond,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				r, _ := newTestRegistry(t, Config{StatsD: StatsDConfig{Addr: s.addr(), FlushInterval: time.Hour}})
+				// One value per line: the bytes of 5,000 lines, enough to need pacing.
+				r, _ := newTestRegistry(t, Config{StatsD: StatsDConfig{Addr: s.addr(), FlushInterval: time.Hour, OneValuePerLine: true}})
 				var pauses atomic.Int32
 				r.statsd.pause = func(ctx context.Context, d time.Duration) bool {
 					pauses.Add(1)

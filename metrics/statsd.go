@@ -3,6 +3,7 @@ package metrics
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -35,15 +36,16 @@ const (
 	dropSend              // the write failed (e.g. ICMP port unreachable)
 	dropOversize          // one line is larger than MaxPacketSize
 	dropDeadline          // the final flush ran out of Shutdown's time
+	dropNonFinite         // an infinite or NaN value, which no server parses
 	numDropReasons
 )
 
-var dropReasonNames = [numDropReasons]string{"unresolved", "send", "oversize", "deadline"}
+var dropReasonNames = [numDropReasons]string{"unresolved", "send", "oversize", "deadline", "non_finite"}
 
 // dropReasonText says what each reason means in Shutdown's error.
 var dropReasonText = [numDropReasons]string{
 	"server unresolved or unreachable", "send failed", "larger than MaxPacketSize",
-	"still unsent when the deadline passed",
+	"still unsent when the deadline passed", "infinite or NaN",
 }
 
 // Pacing: a flush pauses after every paceBytes it sends, so that a receiver reading from a
@@ -59,9 +61,12 @@ const (
 type statLine struct {
 	head []byte // name and, for influx and graphite, the tags: everything before ':'
 	tail []byte // dogstatsd's "|#tags"
-	last float64
-	sent bool
-	idle int
+	sum  []byte // a histogram sent as counters: the head of name_sum (head is name_count)
+	// last is the value last sent (a gauge) or the total at the last flush (a counter, a
+	// histogram's count); lastSum a histogram's sum then.
+	last, lastSum float64
+	sent          bool
+	idle          int
 }
 
 // statsdClient aggregates between flushes and sends from one background goroutine, so
@@ -71,6 +76,9 @@ type statsdClient struct {
 	format format
 	prefix string // sanitized, with a trailing '.' when set
 	r      *Registry
+	target statsdTarget
+
+	service, env, version string // the unified service tags
 
 	w0 *worker.W
 	// pause waits d or until ctx ends, reporting whether it waited the whole time; tests
@@ -78,6 +86,8 @@ type statsdClient struct {
 	pause func(ctx context.Context, d time.Duration) bool
 
 	conn     net.Conn // flusher-owned
+	stream   bool     // flusher-owned: conn is a Unix stream socket (length-prefixed packets)
+	frame    []byte   // flusher-owned: a stream packet with its length
 	down     bool     // flusher-owned: the last attempt failed (for logging transitions)
 	w        statsdWriter
 	packets  atomic.Uint64
@@ -86,16 +96,19 @@ type statsdClient struct {
 	flushing sync.Mutex    // serialises flushes (the ticker and a test's Flush)
 }
 
-func newStatsD(cfg StatsDConfig, r *Registry) *statsdClient {
-	c := &statsdClient{cfg: cfg, format: formats[cfg.Format], r: r, pause: pause}
-	if cfg.Prefix != "" {
-		c.prefix = string(appendName(nil, cfg.Prefix, true)) + "."
+func newStatsD(cfg Config, r *Registry) *statsdClient {
+	sc := cfg.StatsD
+	c := &statsdClient{cfg: sc, format: formats[sc.Format], r: r, pause: pause,
+		service: cfg.Service, env: cfg.Environment, version: cfg.Version}
+	c.target, _ = parseStatsDAddr(sc.Addr) // checked by resolve
+	if c.format == fmtPlain {
+		c.service, c.env, c.version = "", "", "" // no tags to put them in
 	}
-	c.w = statsdWriter{c: c, max: cfg.MaxPacketSize, buf: make([]byte, 0, cfg.MaxPacketSize), histType: "ms"}
-	if c.format == fmtDogStatsD {
-		c.w.histType = "h"
+	if sc.Prefix != "" {
+		c.prefix = string(appendName(nil, sc.Prefix, true)) + "."
 	}
-	c.w0 = worker.Every("metrics: StatsD flusher", cfg.FlushInterval,
+	c.w = statsdWriter{c: c, max: sc.MaxPacketSize, buf: make([]byte, 0, sc.MaxPacketSize)}
+	c.w0 = worker.Every("metrics: StatsD flusher", sc.FlushInterval,
 		func(ctx context.Context) { c.flushCtx(ctx, false) },
 		func(ctx context.Context) {
 			c.flushCtx(ctx, true)
@@ -199,7 +212,7 @@ func (c *statsdClient) connect(ctx context.Context) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, min(c.cfg.FlushInterval, 2*time.Second))
 	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(dctx, "udp", c.cfg.Addr)
+	conn, err := c.target.dial(dctx)
 	if err != nil {
 		// A dial cut short by Shutdown's deadline says nothing about the server.
 		if !c.down && ctx.Err() == nil {
@@ -208,7 +221,7 @@ func (c *statsdClient) connect(ctx context.Context) {
 		}
 		return
 	}
-	c.conn = conn
+	c.conn, c.stream = conn, conn.RemoteAddr().Network() == "unix"
 }
 
 func (c *statsdClient) sendPacket(p []byte, lines int) {
@@ -229,11 +242,23 @@ func (c *statsdClient) sendPacket(p []byte, lines int) {
 		return
 	}
 	_ = c.conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	if c.stream {
+		// DogStatsD's stream framing: each packet after its length, 32 bits little-endian.
+		c.frame = binary.LittleEndian.AppendUint32(c.frame[:0], uint32(len(p)))
+		p = append(c.frame, p...)
+		c.frame = p
+	}
 	if _, err := c.conn.Write(p); err != nil {
 		c.dropped[dropSend].Add(uint64(lines))
 		if !c.down {
 			c.r.logger.Warn("metrics: statsd send failed; dropping until it recovers", "addr", c.cfg.Addr, "error", err)
 			c.down = true
+		}
+		if c.target.network != "udp" {
+			// A Unix socket's server was restarted (its socket replaced), or a stream lost
+			// its framing in a partial write: dial again at the next flush.
+			c.conn.Close()
+			c.conn = nil
 		}
 		return
 	}
@@ -242,189 +267,6 @@ func (c *statsdClient) sendPacket(p []byte, lines int) {
 		c.down = false
 	}
 	c.packets.Add(1)
-}
-
-// line builds a series' encoding in the configured dialect.
-func (c *statsdClient) line(f *family, values []string) statLine {
-	var st statLine
-	head := append([]byte(c.prefix), appendName(nil, f.name, false)...)
-	switch c.format {
-	case fmtPlain:
-		for _, v := range values {
-			head = append(head, '.')
-			if v == "" {
-				v = "_"
-			}
-			head = appendName(head, v, false)
-		}
-	case fmtInflux, fmtGraphite:
-		sep := byte(',')
-		if c.format == fmtGraphite {
-			sep = ';'
-		}
-		for i, v := range values {
-			if v == "" {
-				continue // neither dialect has empty tag values
-			}
-			head = append(head, sep)
-			head = append(head, f.labels[i]...)
-			head = append(head, '=')
-			head = appendTagValue(head, v)
-		}
-	case fmtDogStatsD:
-		for i, v := range values {
-			if i == 0 {
-				st.tail = append(st.tail, "|#"...)
-			} else {
-				st.tail = append(st.tail, ',')
-			}
-			st.tail = append(st.tail, f.labels[i]...)
-			st.tail = append(st.tail, ':')
-			st.tail = appendTagValue(st.tail, v)
-		}
-	}
-	st.head = head
-	return st
-}
-
-// appendName appends s with every byte outside [A-Za-z0-9_-] replaced by '_'; dots are
-// kept only when keepDots (a prefix's own hierarchy). Graphite stores names as paths,
-// so nothing else is safe there.
-func appendName(dst []byte, s string, keepDots bool) []byte {
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		switch {
-		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '_', b == '-':
-		case b == '.' && keepDots:
-		default:
-			b = '_'
-		}
-		dst = append(dst, b)
-	}
-	return dst
-}
-
-// appendTagValue appends s with every byte that is syntax in some dialect (':', '|',
-// '@', ',', '#', '=', ';', space, '\\', quotes), a control byte or non-ASCII replaced by '_'.
-func appendTagValue(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if b <= ' ' || b >= 0x7f {
-			b = '_'
-		} else {
-			switch b {
-			case ':', '|', '@', ',', '#', '=', ';', '\\', '"', '\'':
-				b = '_'
-			}
-		}
-		dst = append(dst, b)
-	}
-	return dst
-}
-
-// statsdWriter packs lines into packets of at most max bytes.
-type statsdWriter struct {
-	c        *statsdClient
-	max      int
-	buf      []byte
-	lines    int
-	scratch  []byte
-	histType string
-
-	// Set by flush for its duration.
-	ctx          context.Context
-	final        bool
-	sinceBreak   int    // bytes sent since the last pause
-	deferSamples bool   // samples go to deferred, sent after the aggregated series
-	deferred     []byte // sample lines, each ending in '\n'
-}
-
-// line writes one "head:value|typ tail" line.
-func (w *statsdWriter) line(st *statLine, v float64, typ string) {
-	w.scratch = appendLine(w.scratch[:0], st, v, typ, 1)
-	w.unit(w.scratch, 1)
-}
-
-// gauge writes an absolute gauge. Outside DogStatsD a leading sign means "adjust by",
-// so a negative value is sent as 0 then the value, in one packet.
-func (w *statsdWriter) gauge(st *statLine, v float64) {
-	w.scratch = w.scratch[:0]
-	n := 1
-	if v < 0 && w.c.format != fmtDogStatsD {
-		w.scratch = appendLine(w.scratch, st, 0, "g", 1)
-		w.scratch = append(w.scratch, '\n')
-		n = 2
-	}
-	w.scratch = appendLine(w.scratch, st, v, "g", 1)
-	w.unit(w.scratch, n)
-}
-
-// samples writes the series' samples since the last flush, scaled (seconds to ms for
-// timers), with "@rate" when reservoir sampling thinned them.
-func (w *statsdWriter) samples(st *statLine, b *sampleBuf, scale float64, typ string) {
-	if b == nil {
-		return
-	}
-	vals, seen := b.take()
-	if len(vals) == 0 {
-		return
-	}
-	rate := 1.0
-	if seen > uint64(len(vals)) {
-		rate = float64(len(vals)) / float64(seen)
-		w.c.thinned.Add(seen - uint64(len(vals)))
-	}
-	for _, v := range vals {
-		if w.deferSamples {
-			w.deferred = appendLine(w.deferred, st, v*scale, typ, rate)
-			w.deferred = append(w.deferred, '\n')
-			continue
-		}
-		w.scratch = appendLine(w.scratch[:0], st, v*scale, typ, rate)
-		w.unit(w.scratch, 1)
-	}
-}
-
-func appendLine(dst []byte, st *statLine, v float64, typ string, rate float64) []byte {
-	dst = append(dst, st.head...)
-	dst = append(dst, ':')
-	dst = strconv.AppendFloat(dst, v, 'f', -1, 64)
-	dst = append(dst, '|')
-	dst = append(dst, typ...)
-	if rate < 1 {
-		dst = append(dst, "|@"...)
-		dst = strconv.AppendFloat(dst, rate, 'f', 6, 64)
-	}
-	return append(dst, st.tail...)
-}
-
-// unit appends lines that must travel in one packet, sending the current packet first
-// when they would not fit.
-func (w *statsdWriter) unit(p []byte, lines int) {
-	if len(p) > w.max {
-		w.c.dropped[dropOversize].Add(uint64(lines))
-		return
-	}
-	need := len(p)
-	if len(w.buf) > 0 {
-		need++ // the '\n' separator
-	}
-	if len(w.buf)+need > w.max {
-		w.send()
-	}
-	if len(w.buf) > 0 {
-		w.buf = append(w.buf, '\n')
-	}
-	w.buf = append(w.buf, p...)
-	w.lines += lines
-}
-
-func (w *statsdWriter) send() {
-	if len(w.buf) == 0 {
-		return
-	}
-	w.c.sendPacket(w.buf, w.lines)
-	w.buf, w.lines = w.buf[:0], 0
 }
 
 // splitHostPort checks a host:port address without resolving it.

@@ -83,35 +83,33 @@ func TestStatsDFormats(t *testing.T) {
 		want   []string
 	}{
 		{"dogstatsd", []string{
-			"app.body_bytes:1024|h|#route:/a",
-			"app.body_bytes:512|h|#route:/a",
+			"app.body_bytes:512:1024|h|#route:/a",
 			"app.http_requests_total:2|c|#route:/orders/{id},status_class:5xx",
 			"app.http_requests_total:3|c|#route:/orders/{id},status_class:2xx",
-			"app.job_duration_seconds:1500|ms",
+			"app.job_duration_ms:1500|ms",
 			"app.queue_depth:4|g",
 		}},
 		{"influx", []string{
-			"app.body_bytes,route=/a:1024|ms",
-			"app.body_bytes,route=/a:512|ms",
+			"app.body_bytes,route=/a:512|h:1024|h",
 			"app.http_requests_total,route=/orders/{id},status_class=2xx:3|c",
 			"app.http_requests_total,route=/orders/{id},status_class=5xx:2|c",
-			"app.job_duration_seconds:1500|ms",
+			"app.job_duration_ms:1500|ms",
 			"app.queue_depth:4|g",
 		}},
 		{"graphite", []string{
-			"app.body_bytes;route=/a:1024|ms",
-			"app.body_bytes;route=/a:512|ms",
-			"app.http_requests_total;route=/orders/{id};status_class=2xx:3|c",
-			"app.http_requests_total;route=/orders/{id};status_class=5xx:2|c",
-			"app.job_duration_seconds:1500|ms",
+			"app.body_bytes_count;route=_a:2|c",
+			"app.body_bytes_sum;route=_a:1536|c",
+			"app.http_requests_total;route=_orders__id_;status_class=2xx:3|c",
+			"app.http_requests_total;route=_orders__id_;status_class=5xx:2|c",
+			"app.job_duration_ms:1500|ms",
 			"app.queue_depth:4|g",
 		}},
 		{"plain", []string{
-			"app.body_bytes._a:1024|ms",
-			"app.body_bytes._a:512|ms",
+			"app.body_bytes_count._a:2|c",
+			"app.body_bytes_sum._a:1536|c",
 			"app.http_requests_total._orders__id_.2xx:3|c",
 			"app.http_requests_total._orders__id_.5xx:2|c",
-			"app.job_duration_seconds:1500|ms",
+			"app.job_duration_ms:1500|ms",
 			"app.queue_depth:4|g",
 		}},
 	} {
@@ -210,13 +208,15 @@ func TestStatsDReservoir(t *testing.T) {
 	}
 	r.statsd.flush()
 	got := lines(s.packets())
-	if len(got) != maxSamples {
-		t.Fatalf("%d sample lines, want %d", len(got), maxSamples)
-	}
+	values := 0
 	for _, l := range got {
 		if !strings.HasSuffix(l, "|h|@0.250000") {
 			t.Fatalf("line %q lacks the sample rate", l)
 		}
+		values += strings.Count(l, ":")
+	}
+	if values != maxSamples {
+		t.Fatalf("%d samples in %d lines, want %d", values, len(got), maxSamples)
 	}
 	if th := r.statsd.thinned.Load(); th != 3*maxSamples {
 		t.Errorf("thinned = %d, want %d", th, 3*maxSamples)
@@ -241,9 +241,10 @@ func TestStatsDUnreachableNeverBlocks(t *testing.T) {
 		t.Fatalf("Shutdown = %v", err)
 	}
 	want := `
-# HELP vigil_metrics_statsd_dropped_total StatsD lines dropped, by reason: unresolved, send, oversize, deadline.
+# HELP vigil_metrics_statsd_dropped_total StatsD lines dropped, by reason: unresolved, send, oversize, deadline, non_finite.
 # TYPE vigil_metrics_statsd_dropped_total counter
 vigil_metrics_statsd_dropped_total{reason="deadline"} 0
+vigil_metrics_statsd_dropped_total{reason="non_finite"} 0
 vigil_metrics_statsd_dropped_total{reason="oversize"} 0
 vigil_metrics_statsd_dropped_total{reason="send"} 0
 vigil_metrics_statsd_dropped_total{reason="unresolved"} 1

@@ -11,7 +11,8 @@ import (
 
 // Timer is a family of durations, or one bound series of it; see Counter for With.
 // Prometheus gets a histogram in seconds, StatsD gets each duration in milliseconds
-// ("|ms").
+// ("|ms", or "|d" with StatsDConfig.Distributions) under the name with _seconds replaced
+// by _ms (job_duration_seconds is job_duration_ms), so the name says the unit sent.
 type Timer struct {
 	vec     *vec[Timer]
 	unbound bool
@@ -101,7 +102,7 @@ func (s Stopwatch) StopContext(ctx context.Context) time.Duration {
 func newTimerVec(f *family) *vec[Timer] {
 	return newVec(f, func(v *vec[Timer], n *node[Timer]) {
 		n.val.vec = v
-		n.val.h.init(f.buckets, f.reg.statsd != nil)
+		n.val.h.init(f.buckets, f.reg.statsd.samples(f))
 	})
 }
 
@@ -117,6 +118,6 @@ func (f timerFamily) Collect(ch chan<- prometheus.Metric) {
 
 func (f timerFamily) flushStatsD(w *statsdWriter) {
 	for _, n := range f.series() {
-		w.samples(&n.stat, n.val.h.st, 1000, "ms") // seconds to milliseconds
+		w.histogram(f.family, &n.stat, &n.val.h)
 	}
 }
