@@ -80,3 +80,30 @@ func ParseStatsDAddr(s string) (string, error) {
 	}
 	return s, nil
 }
+
+// DefaultAgentPort is DogStatsD's port when DD_AGENT_HOST names only the host.
+const DefaultAgentPort = "8125"
+
+// AgentAddr is the StatsD address Datadog's DD_AGENT_HOST and DD_DOGSTATSD_PORT name, as
+// Datadog's clients read them: a host alone takes port (DefaultAgentPort when empty); a
+// host:port or a URL (see ParseStatsDAddr) is used as is, and portUsed is false. The
+// error never quotes either value.
+func AgentAddr(host, port string) (addr string, portUsed bool, err error) {
+	host = strings.TrimSpace(host)
+	if strings.Contains(host, "://") {
+		addr, err = ParseStatsDAddr(host)
+		return addr, false, err
+	}
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		addr, err = ParseStatsDAddr(host)
+		return addr, false, err
+	}
+	if port = strings.TrimSpace(port); port == "" {
+		port = DefaultAgentPort
+	}
+	addr = net.JoinHostPort(strings.Trim(host, "[]"), port)
+	if _, _, err := splitHostPort(addr); err != nil {
+		return "", false, err
+	}
+	return addr, true, nil
+}

@@ -58,6 +58,9 @@ type Config struct {
 
 	// fixed marks the fallback's Config: built without consulting the environment.
 	fixed bool
+	// ddAgentHost is DD_AGENT_HOST's host when it filled Metrics.StatsD.Addr with the
+	// default port, which DD_DOGSTATSD_PORT then replaces.
+	ddAgentHost string
 }
 
 // EnvEnvironment is read when neither Config.Environment nor a part's own setting is given.
@@ -150,6 +153,12 @@ func (c Config) resolve() (Config, *envResult) {
 	}
 	if c.Metrics.Service == "" {
 		c.Metrics.Service = c.Service
+	}
+	if c.Metrics.Environment == "" {
+		c.Metrics.Environment = c.Environment
+	}
+	if c.Metrics.Version == "" {
+		c.Metrics.Version = c.Version
 	}
 
 	redact, allow, problems := c.secretNames()

@@ -240,8 +240,38 @@ var settings = []setting{
 		Doc:   "`false` turns the Linux host collector off",
 		Parse: boolean(func(c *Config) *bool { return &c.Metrics.DisableHostCollector }, true)},
 	{Var: "VIGIL_STATSD_ADDR", Field: "Metrics.StatsD.Addr", Default: "off",
-		Doc:   "StatsD `host:port` (UDP); StatsD is off without it",
-		Parse: str(func(c *Config) *string { return &c.Metrics.StatsD.Addr }, metrics.ParseAddr)},
+		Doc:   "StatsD `host:port` (UDP), or a Unix socket: `unixgram:///path`, `unixstream:///path`, `unix:///path`; StatsD is off without it",
+		Parse: str(func(c *Config) *string { return &c.Metrics.StatsD.Addr }, metrics.ParseStatsDAddr)},
+	// Datadog's variables, as its clients read them: below vigil's own.
+	{Var: "DD_DOGSTATSD_URL", Field: "Metrics.StatsD.Addr", Default: "off",
+		Doc:   "Datadog's StatsD address: `udp://host:port`, `unix:///path`, `unixgram:///path` or `unixstream:///path`; read without `VIGIL_STATSD_ADDR`",
+		Parse: str(func(c *Config) *string { return &c.Metrics.StatsD.Addr }, metrics.ParseStatsDAddr)},
+	{Var: "DD_AGENT_HOST", Field: "Metrics.StatsD.Addr", Default: "off",
+		Doc: "Datadog Agent host, sent to on `DD_DOGSTATSD_PORT`; read without either variable above",
+		Parse: func(c *Config, v string) error {
+			if c.Metrics.StatsD.Addr != "" {
+				return nil
+			}
+			addr, portUsed, err := metrics.AgentAddr(v, "")
+			if err == nil {
+				c.Metrics.StatsD.Addr = addr
+				if portUsed {
+					c.ddAgentHost = v
+				}
+			}
+			return err
+		}},
+	{Var: "DD_DOGSTATSD_PORT", Field: "Metrics.StatsD.Addr", Default: "`8125`", merge: true,
+		Doc: "port of `DD_AGENT_HOST` when it names no port",
+		Parse: func(c *Config, v string) error {
+			if _, _, err := metrics.AgentAddr("localhost", v); err != nil {
+				return err
+			}
+			if c.ddAgentHost != "" {
+				c.Metrics.StatsD.Addr, _, _ = metrics.AgentAddr(c.ddAgentHost, v)
+			}
+			return nil
+		}},
 	{Var: "VIGIL_STATSD_FORMAT", Field: "Metrics.StatsD.Format", Default: "`dogstatsd`",
 		Doc:   "`dogstatsd`, `influx`, `graphite` or `plain`",
 		Parse: str(func(c *Config) *string { return &c.Metrics.StatsD.Format }, metrics.ParseStatsDFormat)},
@@ -251,9 +281,41 @@ var settings = []setting{
 	{Var: "VIGIL_STATSD_FLUSH_INTERVAL", Field: "Metrics.StatsD.FlushInterval", Default: "`1s`",
 		Doc:   "aggregation window, a Go duration, at least 10ms",
 		Parse: duration(func(c *Config) *time.Duration { return &c.Metrics.StatsD.FlushInterval }, false)},
-	{Var: "VIGIL_STATSD_MAX_PACKET_SIZE", Field: "Metrics.StatsD.MaxPacketSize", Default: "`1432`",
-		Doc:   "bytes per UDP packet, 64 to 65507",
+	{Var: "VIGIL_STATSD_MAX_PACKET_SIZE", Field: "Metrics.StatsD.MaxPacketSize", Default: "`1432` (UDP), `8192` (Unix socket)",
+		Doc:   "bytes per packet, 64 to 65507",
 		Parse: integer(func(c *Config) *int { return &c.Metrics.StatsD.MaxPacketSize })},
+	{Var: "VIGIL_STATSD_DISTRIBUTIONS", Field: "Metrics.StatsD.Distributions", Default: "`false`",
+		Doc:   "`true` sends DogStatsD histograms and timers as distributions (type `d`)",
+		Parse: boolean(func(c *Config) *bool { return &c.Metrics.StatsD.Distributions }, false)},
+	{Var: "VIGIL_STATSD_ONE_VALUE_PER_LINE", Field: "Metrics.StatsD.OneValuePerLine", Default: "`false`",
+		Doc:   "`true` sends one sample per line, for servers that read DogStatsD tags but not protocol v1.1 (`name:1:2` values)",
+		Parse: boolean(func(c *Config) *bool { return &c.Metrics.StatsD.OneValuePerLine }, false)},
+	// The unified service tags of StatsD lines: a Config field, then vigil's or
+	// OpenTelemetry's variable, then Datadog's.
+	{Var: "DD_SERVICE", Field: "Metrics.Service", Default: "the service name",
+		Doc: "`service` tag of StatsD lines (and the Pushgateway job) when neither `Service` nor `OTEL_SERVICE_NAME` (nor `service.name` in `OTEL_RESOURCE_ATTRIBUTES`) names the service",
+		Parse: func(c *Config, v string) error {
+			if c.Metrics.Service == "" && c.Service == "" && c.Tracing.ResourceAttributes["service.name"] == "" {
+				c.Metrics.Service = v
+			}
+			return nil
+		}},
+	{Var: "DD_ENV", Field: "Metrics.Environment", Default: "`Config.Environment`",
+		Doc: "`env` tag of StatsD lines when neither `Environment` nor `VIGIL_ENVIRONMENT` is set",
+		Parse: func(c *Config, v string) error {
+			if c.Metrics.Environment == "" && c.Environment == "" {
+				c.Metrics.Environment = v
+			}
+			return nil
+		}},
+	{Var: "DD_VERSION", Field: "Metrics.Version", Default: "`Config.Version`",
+		Doc: "`version` tag of StatsD lines when `Version` is not set",
+		Parse: func(c *Config, v string) error {
+			if c.Metrics.Version == "" && c.Version == "" {
+				c.Metrics.Version = v
+			}
+			return nil
+		}},
 	{Var: "VIGIL_PUSHGATEWAY_URL", Field: "Metrics.Push.URL", Default: "off",
 		Secret: true, mask: scrub.RawURL,
 		Doc:   "Pushgateway base URL (userinfo becomes basic auth); push is off without it",
