@@ -61,9 +61,9 @@ func TestExportToOTLPReceivers(t *testing.T) {
 				Protocol:           tc.protocol,
 				Headers:            map[string]string{"x-tenant": "acme", "x-region": "us"},
 				ResourceAttributes: map[string]string{"team": "payments", "service.name": "overridden"},
-				Service:     "checkout",
-				Version:     "1.2.3",
-				Environment: "prod",
+				Service:            "checkout",
+				Version:            "1.2.3",
+				Environment:        "prod",
 			})
 			if err != nil {
 				t.Fatal(err)

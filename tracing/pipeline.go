@@ -274,7 +274,8 @@ func (e *countingExporter) Shutdown(ctx context.Context) error {
 // auth.token, ...) on spans and their events, as logs and error events do, and scrubs
 // the free text of exceptions (exception.message, exception.stacktrace) and of the
 // status description, where panic and error text ("token=...", URLs with passwords)
-// lands whoever recorded it. It runs in the exporter's goroutine, and copies only the
+// lands whoever recorded it, and every other string value for what a value carries by
+// its shape (a URL's password, a JWT). It runs in the exporter's goroutine, and copies only the
 // spans that need it.
 func redactSpans(spans []sdktrace.ReadOnlySpan, m *scrub.Matcher) []sdktrace.ReadOnlySpan {
 	var out []sdktrace.ReadOnlySpan
@@ -314,7 +315,7 @@ func hasSecret(kvs []attribute.KeyValue, m *scrub.Matcher) bool {
 		if m.Sensitive(string(kv.Key)) {
 			return true
 		}
-		if s, ok := freeText(kv); ok && m.Text(s) != s {
+		if s, ok := stringValue(kv); ok && scrubValue(kv.Key, s, m) != s {
 			return true
 		}
 	}
@@ -326,21 +327,29 @@ func redactAttrs(kvs []attribute.KeyValue, m *scrub.Matcher) []attribute.KeyValu
 	for i, kv := range out {
 		if m.Sensitive(string(kv.Key)) {
 			out[i] = attribute.String(string(kv.Key), scrub.Redacted)
-		} else if s, ok := freeText(kv); ok {
-			out[i] = attribute.String(string(kv.Key), m.Text(s))
+		} else if s, ok := stringValue(kv); ok {
+			out[i] = attribute.String(string(kv.Key), scrubValue(kv.Key, s, m))
 		}
 	}
 	return out
 }
 
-// freeText returns the value of an attribute that holds exception text, which the
-// secret policy scans for secrets inside the text (its name alone says nothing).
-func freeText(kv attribute.KeyValue) (string, bool) {
-	switch kv.Key {
-	case "exception.message", "exception.stacktrace":
-		if kv.Value.Type() == attribute.STRING {
-			return kv.Value.AsString(), true
-		}
+// stringValue returns the value of a string attribute.
+func stringValue(kv attribute.KeyValue) (string, bool) {
+	if kv.Value.Type() == attribute.STRING {
+		return kv.Value.AsString(), true
 	}
 	return "", false
+}
+
+// scrubValue applies the secret policy to a string attribute's value: exception text
+// (exception.message, exception.stacktrace), where panic and error text lands, is
+// scanned as free text; every other value for the secrets a value carries by its shape
+// (a URL's password or secret parameters, a JWT).
+func scrubValue(key attribute.Key, s string, m *scrub.Matcher) string {
+	switch key {
+	case "exception.message", "exception.stacktrace":
+		return m.Text(s)
+	}
+	return m.Value(s)
 }
