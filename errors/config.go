@@ -57,6 +57,40 @@ type Config struct {
 	QueueSize int
 	// Timeout bounds one HTTP request to Sentry. 0 means 5s.
 	Timeout time.Duration
+
+	// Spotlight also posts a copy of every envelope to a Spotlight sidecar ("Sentry for
+	// development"): "true" means http://localhost:8969/stream, a URL names another
+	// sidecar; "" or "false" disables. It needs no DSN. The copy has its own small
+	// queue: a slow or absent sidecar never delays Sentry, and its drops are counted
+	// (Stats.SpotlightDropped).
+	Spotlight string
+	// ClientOptions, when set, is applied last to the options of the sentry.Client the
+	// Reporter binds (Integrations, IgnoreErrors, ServerName, Dist, MaxErrorDepth, a
+	// BeforeSend, a Transport, ...). vigil's safety still wraps what it returns: its
+	// BeforeSend runs before vigil's scrubbing, and its Transport receives events only
+	// through vigil's dedup, caps and bounded queue. A Dsn or SampleRate set here
+	// replaces Config's.
+	ClientOptions func(*sentry.ClientOptions)
+}
+
+// DefaultSpotlightURL is where a Spotlight sidecar listens by default.
+const DefaultSpotlightURL = "http://localhost:8969/stream"
+
+// ParseSpotlight interprets a SENTRY_SPOTLIGHT value as the SDKs do: a boolean word
+// (true/false, 1/0, yes/no, on/off) or the sidecar's URL. It returns the URL to post to,
+// "" when disabled.
+func ParseSpotlight(v string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "false", "0", "no", "off", "n", "f":
+		return "", nil
+	case "true", "1", "yes", "on", "y", "t":
+		return DefaultSpotlightURL, nil
+	}
+	u, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("want true, false or an http(s) URL")
+	}
+	return u.String(), nil
 }
 
 const (
@@ -121,6 +155,12 @@ func (c Config) resolve() (Config, error) {
 		if strings.TrimSpace(k) == "" {
 			errs.Add(fmt.Sprintf("AllowKeys[%d]", i), k, "want a non-empty name")
 		}
+	}
+	if sp, err := ParseSpotlight(c.Spotlight); err != nil {
+		errs.Add("Spotlight", scrub.RawURL(c.Spotlight), err.Error())
+		c.Spotlight = ""
+	} else {
+		c.Spotlight = sp
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

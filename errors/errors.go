@@ -43,6 +43,12 @@ type Reporter struct {
 	closed bool
 	queue  chan *pending
 	sender sender // the sending goroutine and what it could not deliver (sender.go)
+
+	client         *sentry.Client // every event goes through it (client.go); nil when sending nowhere
+	userBeforeSend func(*sentry.Event, *sentry.EventHint) *sentry.Event
+	inflight       atomic.Pointer[sending] // the sender's own event, inside the client
+	sendCtx        context.Context         // the sender's work context, read on its goroutine only
+	spot           *spotlight              // nil without Config.Spotlight
 }
 
 // New validates cfg (after applying the environment) and returns a Reporter. The error
@@ -61,6 +67,11 @@ func New(cfg Config) (*Reporter, error) {
 	if err != nil {
 		return r, err
 	}
+	opts, err := r.clientOptions()
+	if err != nil {
+		return r, err
+	}
+	cfg = r.cfg
 	switch {
 	case cfg.Transport != nil:
 		r.transport = cfg.Transport
@@ -69,8 +80,14 @@ func New(cfg Config) (*Reporter, error) {
 		})
 	case cfg.DSN != "":
 		r.transport, r.httpBase = r.newHTTPTransport()
-	default:
+	case cfg.Spotlight == "":
 		return r, nil
+	}
+	if err := r.newClient(opts); err != nil {
+		return r, err
+	}
+	if cfg.Spotlight != "" {
+		r.spot = newSpotlight(cfg.Spotlight, cfg.Timeout)
 	}
 	r.queue = make(chan *pending, cfg.QueueSize)
 	r.startSender()
@@ -139,7 +156,22 @@ func (r *Reporter) capture(ctx context.Context, v any, attrs []slog.Attr, o capt
 
 	now := time.Now()
 	outcome := ""
-	if r.transport != nil {
+	var sc *scope
+	if site.panicked {
+		sc = scopeFrom(ctx)
+	}
+	if !site.panicked {
+		recordOnSpan(ctx, typ, msg)
+	}
+	if r.queue != nil && sc != nil {
+		// Reported already in this request, by sentry-go middleware inside vigil's.
+		if prev, seen := sc.notePanic(v, ""); seen {
+			r.stats.deduplicated.Add(1)
+			id, outcome = prev, outcomeDuplicate
+			sc = nil
+		}
+	}
+	if r.queue != nil && outcome == "" {
 		var h maphash.Hash
 		h.SetSeed(seed)
 		h.WriteString(typ)
@@ -166,6 +198,9 @@ func (r *Reporter) capture(ctx context.Context, v any, attrs []slog.Attr, o capt
 			if outcome == outcomeQueued {
 				if r.dedup.window > 0 {
 					r.dedup.remember(fp, id, now.UnixNano())
+				}
+				if sc != nil {
+					sc.setPanicID(v, id)
 				}
 			} else {
 				id = ""
@@ -294,6 +329,9 @@ type pending struct {
 
 	requestID, route string
 	traceID, spanID  string
+	parentSpanID     string
+	op, method       string
+	foreign          *sentry.Event // an event captured through the hub, built by sentry-go
 	ctxAttrs         []slog.Attr
 	req              *sentry.Request
 	user             *User
@@ -307,10 +345,23 @@ func (p *pending) fromContext(ctx context.Context, r *Reporter) {
 	p.ctxAttrs = ctxattrs.From(ctx) // immutable once stored
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		p.traceID, p.spanID = sc.TraceID().String(), sc.SpanID().String()
+		// The SDK's spans expose their parent; the API does not, hence the interface.
+		if ps, ok := trace.SpanFromContext(ctx).(interface{ Parent() trace.SpanContext }); ok {
+			if parent := ps.Parent(); parent.SpanID().IsValid() {
+				p.parentSpanID = parent.SpanID().String()
+			}
+		}
 	}
 	if s := scopeFrom(ctx); s != nil {
 		p.req = requestData(s.req, r.matcher, r.cfg.SendDefaultPII)
 		p.crumbs = s.takeCrumbs()
+		p.op = "http.server"
+		if s.req != nil {
+			p.method = s.req.Method
+		}
+	} else if p.route != "" {
+		// The gRPC interceptor names the route (the full method) without a request scope.
+		p.op = "grpc.server"
 	}
 	p.user = userFrom(ctx)
 }

@@ -120,6 +120,10 @@ type Stats struct {
 	RateLimited   uint64 // refused by Sentry (429) or dropped during its Retry-After backoff
 	Failed        uint64 // network errors, timeouts, other non-2xx answers
 	Closed        uint64 // captured after Shutdown, or left unsent at its deadline
+	// SpotlightDropped counts copies for the Spotlight sidecar that were not delivered
+	// (its queue full, or the sidecar absent or refusing). Sentry's counts above are
+	// independent of it.
+	SpotlightDropped uint64
 }
 
 // Stats returns the counts so far.
@@ -128,12 +132,16 @@ func (r *Reporter) Stats() Stats {
 		return Stats{}
 	}
 	c := &r.stats
-	return Stats{
+	st := Stats{
 		Captured: c.captured.Load(), Sent: c.sent.Load(), Deduplicated: c.deduplicated.Load(),
 		SampledOut: c.sampledOut.Load(), RateCapped: c.rateCapped.Load(), QueueFull: c.queueFull.Load(),
 		DroppedByHook: c.droppedByHook.Load(), RateLimited: c.rateLimited.Load(),
 		Failed: c.failed.Load(), Closed: c.closed.Load(),
 	}
+	if r.spot != nil {
+		st.SpotlightDropped = r.spot.dropped.Load()
+	}
+	return st
 }
 
 // Outcomes returns the counts keyed by the outcome label used in metrics
@@ -149,5 +157,7 @@ func (s Stats) Outcomes() map[string]uint64 {
 		"rate_limited":    s.RateLimited,
 		"failed":          s.Failed,
 		"closed":          s.Closed,
+
+		"spotlight_dropped": s.SpotlightDropped,
 	}
 }

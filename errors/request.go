@@ -28,6 +28,7 @@ type scope struct {
 	user   *User
 	crumbs []crumb // a ring once full; next is the oldest slot
 	next   int
+	panics []reportedPanic // reported in this request, for dedup with sentry-go middleware
 }
 
 type scopeKey struct{}

@@ -1,6 +1,7 @@
 package errors
 
 import (
+	"bytes"
 	"context"
 	stderrors "errors"
 	"fmt"
@@ -75,6 +76,19 @@ type roundTripper struct {
 }
 
 func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Header.Get("Content-Encoding") == "" {
+		// sentry-go writes "exception" as a bare list; the protocol's form is
+		// {"values": [...]}, which every consumer (Spotlight too) accepts.
+		body, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = rewriteEnvelope(body)
+		req = req.Clone(req.Context())
+		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		t.r.outcome.Store(httpFailed)
@@ -121,8 +135,11 @@ func (r *Reporter) startSender() {
 
 // run is the sending goroutine. ctx ends shortly before Shutdown's deadline.
 func (r *Reporter) run(ctx context.Context, stop <-chan struct{}) {
+	r.sendCtx = ctx
 	defer func() {
-		r.transport.Close()
+		if r.transport != nil {
+			r.transport.Close()
+		}
 		if r.httpBase != nil {
 			r.httpBase.CloseIdleConnections()
 		}
@@ -154,7 +171,7 @@ func (r *Reporter) drain(ctx context.Context) {
 			r.stats.closed.Add(1)
 			r.sender.cut.Add(1)
 		default:
-			if r.httpBase == nil && !r.transport.FlushWithContext(ctx) {
+			if r.transport != nil && r.httpBase == nil && !r.transport.FlushWithContext(ctx) {
 				// A custom transport may queue; it had what was left of the deadline.
 				r.sender.flushFailed.Store(true)
 			}
@@ -165,7 +182,7 @@ func (r *Reporter) drain(ctx context.Context) {
 
 func (r *Reporter) process(ctx context.Context, p *pending) {
 	if p.flush != nil {
-		if r.httpBase == nil {
+		if r.transport != nil && r.httpBase == nil {
 			r.transport.FlushWithContext(ctx)
 		}
 		close(p.flush)
@@ -180,20 +197,54 @@ func (r *Reporter) process(ctx context.Context, p *pending) {
 			r.log.Error("vigil: building or sending a Sentry event panicked", slog.String("panic", r.text(x)))
 		}
 	}()
-	ev := r.buildEvent(p)
-	if r.cfg.BeforeSend != nil {
-		hint := &sentry.EventHint{OriginalException: p.err}
-		if p.site.panicked {
-			hint.RecoveredException = p.v
-		}
-		if ev = r.cfg.BeforeSend(ev, hint); ev == nil {
-			if mine() {
-				r.stats.droppedByHook.Add(1)
-			}
-			return
-		}
+	if p.foreign != nil {
+		r.deliver(ctx, p, p.foreign) // through the client already, on the capturing goroutine
+		return
 	}
-	r.scrubEvent(ev)
+	ev := r.buildEvent(p)
+	hint := &sentry.EventHint{OriginalException: p.err}
+	if p.site.panicked {
+		hint.RecoveredException = p.v
+	}
+	// Through the client: the hub's scope, integrations, event processors, BeforeSend
+	// and vigil's scrubbing; its Transport recognizes the event and calls deliver here.
+	st := &sending{ev: ev, p: p}
+	r.inflight.Store(st)
+	var modifier sentry.EventModifier
+	if hub := sentry.CurrentHub(); hub.Client() == r.client {
+		modifier = keepTrace{hub.Scope()}
+	}
+	r.client.CaptureEvent(ev, hint, modifier)
+	r.inflight.Store(nil)
+	if !st.delivered && mine() {
+		r.stats.droppedByHook.Add(1) // BeforeSend, an event processor or IgnoreErrors
+	}
+}
+
+// keepTrace applies the hub's scope (tags, user, contexts set with sentry.ConfigureScope)
+// but keeps the event's trace context, which is OpenTelemetry's, not the scope's.
+type keepTrace struct{ s *sentry.Scope }
+
+func (k keepTrace) ApplyToEvent(ev *sentry.Event, hint *sentry.EventHint, c *sentry.Client) *sentry.Event {
+	tc, had := ev.Contexts["trace"]
+	ev = k.s.ApplyToEvent(ev, hint, c)
+	if ev != nil && had {
+		ev.Contexts["trace"] = tc
+	}
+	return ev
+}
+
+// deliver sends an event that passed the client to Sentry (and a copy to Spotlight),
+// on the sending goroutine, and counts the result.
+func (r *Reporter) deliver(ctx context.Context, p *pending, ev *sentry.Event) {
+	mine := func() bool { return r.sender.cur.CompareAndSwap(p, nil) }
+	if r.spot != nil {
+		r.spot.offer(ev)
+	}
+	if r.transport == nil {
+		mine()
+		return
+	}
 	r.outcome.Store(httpNone)
 	if cs, ok := r.transport.(contextSender); ok {
 		cs.SendEventWithContext(ctx, ev)
@@ -230,6 +281,13 @@ func (r *Reporter) process(ctx context.Context, p *pending) {
 	}
 }
 
+// flushFor is Flush with a timeout, for sentry.Flush.
+func (r *Reporter) flushFor(d time.Duration) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return r.Flush(ctx)
+}
+
 // shutdown closes the queue to new events, stops the sender within ctx and reports what
 // was lost since New.
 func (r *Reporter) shutdown(ctx context.Context) error {
@@ -237,6 +295,10 @@ func (r *Reporter) shutdown(ctx context.Context) error {
 	r.closed = true
 	r.mu.Unlock()
 	stopErr := r.sender.w.Stop(ctx)
+	r.spot.stop(ctx)
+	if r.client != nil {
+		r.client.Close() // its log and metric batchers; the transport is the sender's
+	}
 	if stopErr == nil {
 		return r.lossError("")
 	}
@@ -343,36 +405,31 @@ func (r *Reporter) buildEvent(p *pending) *sentry.Event {
 		EventID:     sentry.EventID(p.id),
 		Timestamp:   p.when,
 		Level:       level,
-		Platform:    "go",
 		Message:     p.message,
-		Release:     r.cfg.Release,
-		Environment: r.cfg.Environment,
-		ServerName:  r.cfg.Service,
-		Transaction: p.route,
-		Sdk: sentry.SdkInfo{
-			Name: "sentry.go", Version: sentry.SDKVersion,
-			Integrations: []string{"vigil"},
-			Packages:     []sentry.SdkPackage{{Name: "sentry-go", Version: sentry.SDKVersion}},
-		},
-		Tags:     map[string]string{},
-		Contexts: map[string]sentry.Context{},
-		Request:  p.req,
+		Transaction: transactionName(p.method, p.route),
+		Tags:        map[string]string{},
+		Contexts:    map[string]sentry.Context{},
+		Request:     p.req,
 	}
-	if ev.ServerName == "" {
-		ev.ServerName = r.hostname
-	}
+	// Release, environment, server name (the host) and SDK come from the client.
 	if r.cfg.Service != "" {
 		ev.Tags["service"] = r.cfg.Service
 	}
-	if p.requestID != "" {
-		ev.Tags["request_id"] = p.requestID
-	}
+	// Tags are for grouping and search over few values: per-event ids go to contexts
+	// (request_id to "attributes", with the context's other attributes; trace_id to
+	// "trace").
 	if p.route != "" {
 		ev.Tags["route"] = p.route
 	}
 	if p.traceID != "" {
-		ev.Tags["trace_id"] = p.traceID
-		ev.Contexts["trace"] = sentry.Context{"trace_id": p.traceID, "span_id": p.spanID}
+		tc := sentry.Context{"trace_id": p.traceID, "span_id": p.spanID, "type": "trace"}
+		if p.parentSpanID != "" {
+			tc["parent_span_id"] = p.parentSpanID
+		}
+		if p.op != "" {
+			tc["op"] = p.op
+		}
+		ev.Contexts["trace"] = tc
 	}
 	if p.site.panicked {
 		ev.Tags["panic"] = "true"
@@ -399,7 +456,7 @@ func (r *Reporter) buildEvent(p *pending) *sentry.Event {
 
 	attrs := map[string]any{}
 	for _, a := range p.ctxAttrs {
-		if a.Key != "request_id" && a.Key != "route" {
+		if a.Key != "route" {
 			addAttr(attrs, a, r.matcher)
 		}
 	}
@@ -433,6 +490,15 @@ func (r *Reporter) buildEvent(p *pending) *sentry.Event {
 	}
 	ev.Breadcrumbs = breadcrumbs(p.crumbs, r.matcher)
 	return ev
+}
+
+// transactionName is "METHOD route" for HTTP (as sentry-go's middleware names it), the
+// route alone otherwise (gRPC's full method).
+func transactionName(method, route string) string {
+	if method == "" || route == "" || strings.HasPrefix(route, method+" ") {
+		return route
+	}
+	return method + " " + route
 }
 
 // addAttr stores a's value in m under its key, as JSON-safe data, redacting sensitive

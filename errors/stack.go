@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -195,18 +196,53 @@ var libraryPackages = map[string]bool{
 	"github.com/vigil-go/vigil/tracing":    true,
 }
 
-// inApp reports whether a frame is the application's own code: not the standard library,
-// not a dependency from the module cache or vendor directory, not vigil itself.
+// mainModule is the main module's path from build info ("orderservice",
+// "github.com/acme/shop"), and nested are the dependencies whose paths lie under it:
+// frames are the application's when their package is in the one and not the others.
+// Package paths do not change with -trimpath, file names do, so this holds in both.
+var mainModule, nested = func() (string, []string) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Path == "" || bi.Main.Path == "command-line-arguments" {
+		return "", nil
+	}
+	var under []string
+	for _, d := range bi.Deps {
+		if strings.HasPrefix(d.Path, bi.Main.Path+"/") {
+			under = append(under, d.Path)
+		}
+	}
+	return bi.Main.Path, under
+}()
+
+func within(pkg, mod string) bool {
+	return pkg == mod || strings.HasPrefix(pkg, mod+"/")
+}
+
+// inApp reports whether a frame is the application's own code: a package of the main
+// module (package main included), not the standard library, a dependency or vigil itself.
 func inApp(module, file string) bool {
-	first, _, _ := strings.Cut(module, "/")
 	switch {
 	case module == "main" || strings.HasPrefix(module, "main."):
 		return true
+	case libraryPackages[module] || strings.HasPrefix(module, "github.com/vigil-go/vigil/internal/"):
+		return false
+	case mainModule != "":
+		if !within(module, mainModule) {
+			return false
+		}
+		for _, d := range nested {
+			if within(module, d) {
+				return false
+			}
+		}
+		return true
+	}
+	// No build info: judge by the file name (wrong under -trimpath, the best there is).
+	first, _, _ := strings.Cut(module, "/")
+	switch {
 	case !strings.Contains(first, "."):
 		return false // standard library
 	case strings.Contains(file, "/pkg/mod/") || strings.Contains(file, "/vendor/"):
-		return false
-	case libraryPackages[module] || strings.HasPrefix(module, "github.com/vigil-go/vigil/internal/"):
 		return false
 	}
 	return true

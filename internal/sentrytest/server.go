@@ -198,7 +198,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		ev := new(sentry.Event)
-		if err := json.Unmarshal(it.Payload, ev); err != nil {
+		if err := json.Unmarshal(bareExceptions(it.Payload), ev); err != nil {
 			s.fail(w, fmt.Errorf("event item: %w", err))
 			return
 		}
@@ -295,4 +295,26 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 		return nil, err
 	}
 	return line[:len(line)-1], nil
+}
+
+// bareExceptions turns the protocol's {"exception": {"values": [...]}} into the bare list
+// sentry.Event decodes; a payload already in that form is returned as it is.
+func bareExceptions(payload []byte) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(payload, &m) != nil {
+		return payload
+	}
+	var wrapped struct {
+		Values json.RawMessage `json:"values"`
+	}
+	ex := bytes.TrimSpace(m["exception"])
+	if len(ex) == 0 || ex[0] != '{' || json.Unmarshal(ex, &wrapped) != nil {
+		return payload
+	}
+	m["exception"] = wrapped.Values
+	out, err := json.Marshal(m)
+	if err != nil {
+		return payload
+	}
+	return out
 }

@@ -1,0 +1,199 @@
+package errors_test
+
+import (
+	"context"
+	"encoding/json"
+	stderrors "errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getsentry/sentry-go"
+
+	verrors "github.com/vigil-go/vigil/errors"
+	"github.com/vigil-go/vigil/internal/sentrytest"
+)
+
+// spotlightSink is a stand-in Spotlight sidecar: it keeps what is posted to /stream.
+type spotlightSink struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	got  [][]byte
+	ct   []string
+	path []string
+	seen chan struct{}
+}
+
+func newSpotlightSink(t *testing.T) *spotlightSink {
+	s := &spotlightSink{seen: make(chan struct{}, 100)}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.got = append(s.got, b)
+		s.ct = append(s.ct, r.Header.Get("Content-Type"))
+		s.path = append(s.path, r.Method+" "+r.URL.Path)
+		s.mu.Unlock()
+		s.seen <- struct{}{}
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *spotlightSink) wait(t *testing.T) (body []byte, ct, path string) {
+	t.Helper()
+	select {
+	case <-s.seen:
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing posted to Spotlight")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.got[0], s.ct[0], s.path[0]
+}
+
+// Every event is also posted to the Spotlight sidecar as an envelope, with no DSN
+// needed, and with the exception in the {"values": [...]} form Spotlight requires.
+func TestSpotlight(t *testing.T) {
+	for _, withDSN := range []bool{false, true} {
+		name := "no DSN"
+		if withDSN {
+			name = "with DSN"
+		}
+		t.Run(name, func(t *testing.T) {
+			spot := newSpotlightSink(t)
+			cfg := verrors.Config{Spotlight: spot.srv.URL + "/stream", Logger: discardLogger()}
+			var srv *sentrytest.Server
+			if withDSN {
+				srv = sentrytest.NewServer(t)
+				cfg.DSN = srv.DSN()
+			}
+			r, err := verrors.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+			id := r.Capture(context.Background(), stderrors.New("spotlight me"))
+			if id == "" {
+				t.Fatal("no event id")
+			}
+			body, ct, path := spot.wait(t)
+			if path != "POST /stream" || ct != "application/x-sentry-envelope" {
+				t.Errorf("posted %s as %q", path, ct)
+			}
+			env, err := sentrytest.Decode(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if env.Header["event_id"] != id || len(env.Items) != 1 || env.Items[0].Type != "event" {
+				t.Fatalf("envelope %v items %d", env.Header, len(env.Items))
+			}
+			var ev struct {
+				EventID   string `json:"event_id"`
+				Exception struct {
+					Values []sentry.Exception `json:"values"`
+				} `json:"exception"`
+			}
+			if err := json.Unmarshal(env.Items[0].Payload, &ev); err != nil {
+				t.Fatalf("payload: %v\n%s", err, env.Items[0].Payload)
+			}
+			if ev.EventID != id || len(ev.Exception.Values) != 1 || ev.Exception.Values[0].Value != "spotlight me" {
+				t.Errorf("payload %s", env.Items[0].Payload)
+			}
+			if withDSN {
+				srv.WaitForEvents(t, 1, 5*time.Second)
+			}
+			if st := r.Stats(); st.SpotlightDropped != 0 {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
+
+// A sidecar that is down costs Sentry nothing: its copies are dropped and counted.
+func TestSpotlightDownIsCounted(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	url := dead.URL + "/stream"
+	dead.Close()
+	srv := sentrytest.NewServer(t)
+	r, err := verrors.New(verrors.Config{DSN: srv.DSN(), Spotlight: url, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Capture(context.Background(), stderrors.New("to Sentry anyway"))
+	srv.WaitForEvents(t, 1, 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown = %v: Spotlight's loss is not Sentry's", err)
+	}
+	if st := r.Stats(); st.Sent != 1 || st.SpotlightDropped != 1 || st.Outcomes()["spotlight_dropped"] != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestParseSpotlight(t *testing.T) {
+	for _, c := range []struct{ in, want, err string }{
+		{"", "", ""}, {"false", "", ""}, {"0", "", ""},
+		{"true", verrors.DefaultSpotlightURL, ""}, {"1", verrors.DefaultSpotlightURL, ""},
+		{"http://127.0.0.1:9000/stream", "http://127.0.0.1:9000/stream", ""},
+		{"ftp://x", "", "want true, false or an http(s) URL"},
+		{"sometimes", "", "want true, false or an http(s) URL"},
+	} {
+		got, err := verrors.ParseSpotlight(c.in)
+		if got != c.want || (err == nil) != (c.err == "") || err != nil && err.Error() != c.err {
+			t.Errorf("ParseSpotlight(%q) = %q, %v; want %q, %q", c.in, got, err, c.want, c.err)
+		}
+	}
+}
+
+// The client a Reporter binds goes through vigil's pipeline: a direct capture on a hub
+// holding it is scrubbed and counted, and Config.ClientOptions reaches sentry-go's
+// options (IgnoreErrors here) while vigil's scrubbing still wraps its BeforeSend.
+func TestClientThroughVigil(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	var hookSaw string
+	r, err := verrors.New(verrors.Config{
+		DSN: srv.DSN(), Logger: discardLogger(), DedupWindow: -1, MaxEventsPerSecond: -1,
+		ClientOptions: func(o *sentry.ClientOptions) {
+			o.IgnoreErrors = []string{"context canceled"}
+			o.ServerName = "web-7"
+			o.BeforeSend = func(ev *sentry.Event, _ *sentry.EventHint) *sentry.Event {
+				hookSaw = ev.Exception[len(ev.Exception)-1].Value
+				ev.Tags["session_token"] = "hook-secret-1"
+				return ev
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	hub := sentry.NewHub(r.Client(), sentry.NewScope())
+	hub.CaptureException(context.Canceled)
+	hub.CaptureException(stderrors.New("db down: postgres://app:pw-secret-2@db/orders"))
+	ev := srv.WaitForEvents(t, 1, 5*time.Second)[0]
+	r.Flush(context.Background())
+
+	if n := len(srv.Events()); n != 1 {
+		t.Errorf("%d events, want 1 (IgnoreErrors)", n)
+	}
+	raw := string(srv.RawBodies()[0])
+	for _, secret := range []string{"pw-secret-2", "hook-secret-1"} {
+		if strings.Contains(raw, secret) {
+			t.Errorf("%s reached Sentry: %s", secret, raw)
+		}
+	}
+	if !strings.Contains(hookSaw, "db down") || ev.ServerName != "web-7" {
+		t.Errorf("hook saw %q, server %q", hookSaw, ev.ServerName)
+	}
+	if st := r.Stats(); st.Captured != 1 || st.Sent != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
