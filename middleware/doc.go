@@ -79,17 +79,79 @@
 // Status codes are those net/http accepts. The bound series are cached per (method,
 // route, status), so the request path hashes no labels.
 //
-// Other routers plug in through HTTPConfig.Route, which runs after the router: with chi,
-// mount the middleware with r.Use and return chi.RouteContext(r.Context()).RoutePattern();
-// with gorilla/mux, router.Use and mux.CurrentRoute(r).GetPathTemplate(). A router that
-// cannot be read from the request can call SetRoute from a handler. When a handler
-// between the middleware and an http.ServeMux passes on a copy of the request
-// (r.WithContext: http.TimeoutHandler, most auth middlewares), the mux's pattern lands on
-// the copy and every request would read "unmatched": use Route: MuxRoute(mux) there.
+// Other routers, and muxes mounted in muxes, hand their match to the middleware as
+// "Routers" below shows. When a handler between the middleware and an http.ServeMux
+// passes on a copy of the request (r.WithContext: http.TimeoutHandler, most auth
+// middlewares), the mux's pattern lands on the copy and every request would read
+// "unmatched": use Route: MuxRoute(mux) there.
 //
 // Log lines the handler writes with the request's context carry the route too: the
 // context's route attribute resolves when a line is written, so the context built
 // before routing needs no second value after it.
+//
+// # Routers
+//
+// Wrapped around a router from outside, as the quick start does, the middleware sees
+// every request, the router's 404s and 405s included, but most routers keep their match
+// out of its sight: on a copy of the request (gorilla/mux, http.StripPrefix) or in a
+// context only the handlers below them see (chi, gin, echo). So the router hands its
+// match over from inside, one line per router; what it turns away is recorded under
+// Unmatched with its status (404, 405):
+//
+//	// chi
+//	r.Use(middleware.RouteFrom(func(r *http.Request) string {
+//		return chi.RouteContext(r.Context()).RoutePattern()
+//	}))
+//	// gorilla/mux
+//	r.Use(middleware.RouteFrom(func(r *http.Request) string {
+//		t, _ := mux.CurrentRoute(r).GetPathTemplate()
+//		return t
+//	}))
+//	// gin
+//	engine.Use(func(c *gin.Context) { middleware.SetRoute(c.Request.Context(), c.FullPath()) })
+//	// echo: a 405 keeps the path echo found; the Allow value it sets tells it apart
+//	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+//		return func(c echo.Context) error {
+//			route := c.Path()
+//			if c.Get(echo.ContextKeyHeaderAllow) != nil {
+//				route = ""
+//			}
+//			middleware.SetRoute(c.Request().Context(), route)
+//			return next(c)
+//		}
+//	})
+//	// then, for each: http.ListenAndServe(addr, h.Handler(router))
+//
+// RouteFrom publishes the route of the request the router passes its middlewares and
+// reads it when needed (log lines, the end of the request), so chi's match, which chi
+// completes below its middlewares, is read complete. SetRoute names the route outright
+// and wins over what is published.
+//
+// The middleware itself may be mounted inside as well: a vigil middleware that runs in a
+// request another one already records publishes its route (its HTTPConfig.Route, or the
+// ServeMux pattern) to the outer one and records nothing, so a request is counted,
+// traced and logged once. Wired this way, r.Use(h.Handler) serves chi and gorilla/mux
+// like RouteFrom. Mounted inside only, it sees what the router passes it: chi runs r.Use
+// for its 404s and 405s, gorilla/mux does not, so set its NotFoundHandler and
+// MethodNotAllowedHandler to h.Handler(...) too. A not-found handler reached through a
+// catch-all route ("/" in a ServeMux) goes in NoRoute, which records what it answers as
+// Unmatched. gin and echo answer past a net/http middleware in their chains (their own
+// writer, errors written after the chain returns): wrap them from outside.
+//
+// An http.ServeMux needs nothing: from outside the middleware reads the pattern it
+// matched, and a mux mounted in another without http.StripPrefix matches full patterns
+// on the same request. Under http.StripPrefix the inner mux matches a copy: wrap it too,
+//
+//	outer.Handle("/api/", http.StripPrefix("/api", h.Handler(api)))
+//	http.ListenAndServe(addr, h.Handler(outer))
+//
+// and its routes get the outer pattern back in front ("/api/" + "/v1/orders/{id}" is
+// "/api/v1/orders/{id}"); alone, the outside reads "/api/" for all of them. The prefix
+// comes from the outer pattern, never from the stripped text, which a path-rewriting
+// handler could fill with client input. MetricsOnly mode gives the request no context to
+// publish into: mount it once, where its Route can read the match.
+//
+// The module middleware/routers tests each recipe, from outside, inside and both.
 //
 // # The response writer
 //

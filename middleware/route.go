@@ -43,9 +43,22 @@ func muxRoute(r *http.Request) string { return patternRoute(r.Pattern) }
 // built before routing, so the value resolves when a record is written: lines the handler
 // logs (after routing) carry the matched route without a second context value.
 type routeValue struct {
-	req *http.Request          // the request the middleware passes on; routers set Pattern on it
-	h   *HTTP                  // its route function and hook guard
-	set atomic.Pointer[string] // SetRoute's value, which wins; &noRoute once the route function panicked
+	req *http.Request               // the request the middleware passes on; routers set Pattern on it
+	h   *HTTP                       // its route function and hook guard
+	set atomic.Pointer[string]      // SetRoute's value, which wins; &noRoute once a route function panicked
+	src atomic.Pointer[routeSource] // the match a router inside published (RouteFrom, a nested middleware)
+}
+
+// routeSource is a route published from inside the router: a RouteFrom middleware or a
+// nested vigil middleware registered the request the router handed it and the function
+// that reads the match from it (or, for a middleware mounted under a stripped prefix,
+// the middleware itself with that prefix). It is read lazily, like the middleware's own route,
+// because a router may finish matching after its middleware ran (chi fills its route
+// context while routing below the middleware).
+type routeSource struct {
+	req    *http.Request
+	fn     func(*http.Request) string
+	prefix string // the mount prefixes between the recording middleware and req
 }
 
 // noRoute is set on a request whose route function panicked, so it is not asked again.
@@ -58,24 +71,29 @@ func (v *routeValue) current() string {
 	if p := v.set.Load(); p != nil {
 		return limits.Truncate(*p, limits.LabelValue)
 	}
+	// A match published from inside is the deeper router's: it wins, and its "" (that
+	// router's 404) means unmatched, not the outer mux's subtree pattern.
+	if s := v.src.Load(); s != nil {
+		return limits.Truncate(joinRoute(s.prefix, v.call(s.fn, s.req)), limits.LabelValue)
+	}
 	if v.req == nil {
 		return ""
 	}
-	return limits.Truncate(v.call(), limits.LabelValue)
+	return limits.Truncate(v.call(v.h.route, v.req), limits.LabelValue)
 }
 
 // call runs the route function with its panics contained: a panicking Route hook means
 // "no route matched" for the rest of the request, which is still answered and recorded.
 // The panic is counted once per request, however many log lines ask for the route.
-func (v *routeValue) call() (route string) {
+func (v *routeValue) call(fn func(*http.Request) string, r *http.Request) (route string) {
 	defer func() {
 		if p := recover(); p != nil {
 			v.set.CompareAndSwap(nil, &noRoute) // first: the report's own log line resolves the route too
-			v.h.hooks.panicked(v.req.Context(), hookRoute, p)
+			v.h.hooks.panicked(r.Context(), hookRoute, p)
 			route = ""
 		}
 	}()
-	return v.h.route(v.req)
+	return fn(r)
 }
 
 // final returns the route for labels once the handler returned.
@@ -98,17 +116,25 @@ func (v *routeValue) String() string { return v.current() }
 // reports whether ctx belongs to an instrumented request. The value must come from a
 // bounded set (a pattern, never a raw path): it becomes a metric label.
 func SetRoute(ctx context.Context, route string) bool {
+	if v := routeSlot(ctx); v != nil {
+		v.set.Store(&route)
+		return true
+	}
+	return false
+}
+
+// routeSlot returns the route of the instrumented request whose context ctx is, or nil.
+func routeSlot(ctx context.Context) *routeValue {
 	attrs := ctxattrs.From(ctx)
 	for i := len(attrs) - 1; i >= 0; i-- {
 		if attrs[i].Key != attrRoute || attrs[i].Value.Kind() != slog.KindLogValuer {
 			continue
 		}
 		if v, ok := attrs[i].Value.LogValuer().(*routeValue); ok {
-			v.set.Store(&route)
-			return true
+			return v
 		}
 	}
-	return false
+	return nil
 }
 
 // MuxRoute returns a Route function for a ServeMux that the middleware does not wrap
@@ -117,7 +143,8 @@ func SetRoute(ctx context.Context, route string) bool {
 // http.TimeoutHandler and most authentication middlewares do), the middleware never sees
 // it. MuxRoute asks mux which pattern the request matches instead, at the price of a
 // second lookup per request (and per log line written before the handler returns).
-// Handlers that rewrite the path on the way (http.StripPrefix) need their own Route.
+// Under http.StripPrefix, wrap the inner mux with the middleware as well (see the
+// package doc, "Routers"): the stripped request is a copy the outer middleware never sees.
 func MuxRoute(mux *http.ServeMux) func(*http.Request) string {
 	return func(r *http.Request) string {
 		if r.Pattern != "" {

@@ -134,6 +134,9 @@ type serverRequest struct {
 
 func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := s.h
+	if h.serveNested(s.next, w, r) { // a vigil middleware further out records it
+		return
+	}
 	if h.metricsOnly {
 		s.serveMetricsOnly(w, r)
 		return
@@ -169,6 +172,7 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx = verrors.WithRequest(ctx, r)
 	r2 := r.WithContext(ctx)
 	st.route.req = r2
+	st.route.mountAt(r2)
 	st.ctx = ctx
 	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
 		st.body.rc = r.Body
