@@ -189,7 +189,7 @@ func TestTrustNoCrash(t *testing.T) {
 					return l["level"] == "ERROR" && l["panic"] == true && l["msg"] != "http request"
 				})
 				s.waitLog("access line with status 500", func(l map[string]any) bool {
-					return l["msg"] == "http request" && l["status"] == float64(500)
+					return l["msg"] == "http request" && l["http.response.status_code"] == float64(500)
 				})
 				ev := s.waitEvent("the panic", func(*sentryEvent) bool { return true })
 				if len(ev.Exception) == 0 {
@@ -861,8 +861,8 @@ func TestTrustBounded(t *testing.T) {
 			t.Errorf("%d of the %d ordinary requests' spans arrived (Shutdown: %v)", normal, want, err)
 		}
 		for _, l := range s.logs() {
-			if ua, _ := l["user_agent"].(string); len(ua) > limits.AttrValue {
-				t.Errorf("access line user_agent is %d bytes, limits.AttrValue is %d", len(ua), limits.AttrValue)
+			if ua, _ := l["user_agent.original"].(string); len(ua) > limits.AttrValue {
+				t.Errorf("access line user_agent.original is %d bytes, limits.AttrValue is %d", len(ua), limits.AttrValue)
 				break
 			}
 		}
@@ -877,7 +877,7 @@ func TestTrustBounded(t *testing.T) {
 		fetch(t, nil, "GET", srv.URL+"/"+long+"?q="+long, nil)
 		line := s.waitLog("the access line", logged("http request"))
 		_ = s.stop()
-		for _, k := range []string{"path", "query", "user_agent"} {
+		for _, k := range []string{"url.path", "url.query", "user_agent.original"} {
 			if v, _ := line[k].(string); len(v) > limits.AttrValue {
 				t.Errorf("access line %s is %d bytes, limits.AttrValue is %d", k, len(v), limits.AttrValue)
 			}
@@ -1225,8 +1225,8 @@ func produce(o *observe.Observer, events, spans int) {
 }
 
 var (
-	lostEvents = regexp.MustCompile(`(?i)\d+ (error )?events? (were )?(not sent|not delivered|dropped|lost|failed|unsent)`)
-	lostSpans  = regexp.MustCompile(`(?i)\d+ spans? (were )?(dropped|lost|not exported|unexported)`)
+	lostEvents = regexp.MustCompile(`(?i)(\d+) (error )?events? (were )?(not sent|not delivered|dropped|lost|failed|unsent)`)
+	lostSpans  = regexp.MustCompile(`(?i)(\d+) spans? (were )?(dropped|lost|not exported|unexported)`)
 	lostPush   = regexp.MustCompile(`(?i)push`)
 )
 
@@ -1284,11 +1284,16 @@ func TestTrustShutdown(t *testing.T) {
 				t.Fatalf("Shutdown returned nil although every event and span was lost")
 			}
 			msg := err.Error()
-			if !lostEvents.MatchString(msg) {
+			// Every event and span was lost, and the error says how many: all of them.
+			if m := lostEvents.FindStringSubmatch(msg); m == nil {
 				t.Errorf("Shutdown's error does not say how many events were not sent:\n%s", msg)
+			} else if m[1] != "10" {
+				t.Errorf("Shutdown's error counts %s events lost, but all 10 were:\n%s", m[1], msg)
 			}
-			if !lostSpans.MatchString(msg) {
+			if m := lostSpans.FindStringSubmatch(msg); m == nil {
 				t.Errorf("Shutdown's error does not say how many spans were dropped:\n%s", msg)
+			} else if m[1] != "50" {
+				t.Errorf("Shutdown's error counts %s spans dropped, but all 50 were:\n%s", m[1], msg)
 			}
 			if !lostPush.MatchString(msg) {
 				t.Errorf("Shutdown's error does not say the final Pushgateway push failed:\n%s", msg)
