@@ -32,7 +32,7 @@ func RouteFrom(route func(*http.Request) string) func(http.Handler) http.Handler
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if v := routeSlot(r.Context()); v != nil {
-				v.publish(r, route)
+				_ = v.publish(r, route)
 			}
 			next.ServeHTTP(w, r)
 		})
@@ -53,30 +53,35 @@ func NoRoute(h http.Handler) http.Handler {
 // (the "both" wiring: outside the router and in its Use, or around a mounted mux): it
 // publishes this middleware's route for the outer one and passes the request on
 // untouched, so the request is counted, traced and logged once. It reports false, doing
-// nothing, when no vigil middleware is further out.
+// nothing, when no vigil middleware is further out, or when r is another request made
+// with the recorded one's context (a batch handler dispatching sub-requests), which is
+// recorded on its own.
 func (h *HTTP) serveNested(next http.Handler, w http.ResponseWriter, r *http.Request) bool {
 	v := routeSlot(r.Context())
-	if v == nil {
+	if v == nil || !v.publish(r, h.route) {
 		return false
 	}
-	v.publish(r, h.route)
 	next.ServeHTTP(w, r)
 	return true
 }
 
 // publish makes fn(r) the request's route. r is the request as the router inside handed
 // it on; when a mux mounted the router under a prefix it stripped (http.StripPrefix),
-// the prefix is joined in front.
-func (v *routeValue) publish(r *http.Request, fn func(*http.Request) string) {
+// the prefix is joined in front. It reports false, publishing nothing, when r is not
+// the recorded request on its way down: another method, or a path that is not the
+// recorded one or a tail of it.
+func (v *routeValue) publish(r *http.Request, fn func(*http.Request) string) bool {
 	base, outer := "", v.req
 	if s := v.src.Load(); s != nil {
 		base, outer = s.prefix, s.req
 	}
-	prefix := base
-	if outer != nil && outer.URL != nil && r.URL != nil {
-		prefix += mountPrefix(r.Pattern, outer.URL.Path, r.URL.Path)
+	if outer == nil || outer.URL == nil || r.URL == nil || r.Method != outer.Method ||
+		!strings.HasSuffix(outer.URL.Path, r.URL.Path) {
+		return false
 	}
+	prefix := base + mountPrefix(r.Pattern, outer.URL.Path, r.URL.Path)
 	v.src.Store(&routeSource{req: r, fn: fn, prefix: prefix})
+	return true
 }
 
 // mountAt records, for a middleware that a ServeMux called (r.Pattern is set), the

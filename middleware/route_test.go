@@ -269,3 +269,33 @@ func TestPublishedRoutePanics(t *testing.T) {
 		t.Errorf("route hook panics = %v, want 1", v)
 	}
 }
+
+// A handler that dispatches other requests with its request's context (a batch
+// endpoint) gets each recorded on its own, and keeps its own route.
+func TestSubRequestsAreNotNested(t *testing.T) {
+	s := newStack(t, nil)
+	mux := http.NewServeMux()
+	var wrapped http.Handler
+	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("POST /batch", func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range []string{"/orders/1", "/orders/2"} {
+			sub := httptest.NewRequest("GET", p, nil).WithContext(r.Context())
+			wrapped.ServeHTTP(httptest.NewRecorder(), sub)
+		}
+	})
+	wrapped = s.h.Handler(mux)
+	w := httptest.NewRecorder()
+	wrapped.ServeHTTP(w, httptest.NewRequest("POST", "/batch", nil))
+	dur := gather(t, s.reg, middleware.MetricServerDuration)
+	for _, want := range []struct {
+		labels map[string]string
+		n      float64
+	}{
+		{serverLabels("POST", "/batch", "200"), 1},
+		{serverLabels("GET", "/orders/{id}", "200"), 2},
+	} {
+		if v, _ := find(dur, want.labels); v != want.n {
+			t.Errorf("series %v = %v, want %v (all: %v)", want.labels, v, want.n, dur)
+		}
+	}
+}
