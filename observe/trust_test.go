@@ -622,6 +622,7 @@ func TestTrustSecrets(t *testing.T) {
 				_, _ = hc.Check(ctx, &healthpb.HealthCheckRequest{})
 			},
 			absentFrom: []string{"sentry"},
+			redacted:   map[string][]string{"sentry": {"authorization"}},
 			visible:    map[string][]string{"sentry": {"grpc xff probe"}},
 		},
 		{
@@ -894,6 +895,51 @@ func TestTrustBounded(t *testing.T) {
 				if len(v) > limits.AttrValue {
 					t.Errorf("span attribute %s is %d bytes, limits.AttrValue is %d", k, len(v), limits.AttrValue)
 				}
+			}
+		}
+	})
+
+	t.Run("100 KiB request id, host and method from the client are bounded everywhere", func(t *testing.T) {
+		s, cfg := newSinks(t)
+		o := s.start(cfg)
+		srv := serve(t, o, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			o.Capture(r.Context(), errors.New("bounded probe"))
+		}))
+		long := strings.Repeat("r", 100<<10)
+		fetch(t, nil, "GET", srv.URL+"/rid", map[string]string{"X-Request-ID": long, "X-Forwarded-Host": long, "Referer": long})
+		fetch(t, nil, strings.Repeat("M", 10<<10), srv.URL+"/method", nil)
+		s.waitEvent("the capture", func(*sentryEvent) bool { return true })
+		_ = s.stop()
+		for _, l := range s.logs() {
+			for k, v := range l {
+				if str, _ := v.(string); len(str) > limits.Text {
+					t.Errorf("log line %q: %s is %d bytes", l["msg"], k, len(str))
+				}
+			}
+			if v, _ := l["request_id"].(string); len(v) > limits.AttrValue {
+				t.Errorf("log line %q: request_id is %d bytes, limits.AttrValue is %d", l["msg"], len(v), limits.AttrValue)
+			}
+		}
+		for _, sp := range s.spans() {
+			if len(sp.GetName()) > limits.AttrValue {
+				t.Errorf("span name is %d bytes", len(sp.GetName()))
+			}
+			for k, v := range otlptest.Attrs(sp.GetAttributes()) {
+				if len(v) > limits.AttrValue {
+					t.Errorf("span attribute %s is %d bytes, limits.AttrValue is %d", k, len(v), limits.AttrValue)
+				}
+			}
+		}
+		for _, ev := range s.events() {
+			for k, v := range ev.Tags {
+				if len(v) > limits.AttrValue {
+					t.Errorf("Sentry tag %s is %d bytes, limits.AttrValue is %d", k, len(v), limits.AttrValue)
+				}
+			}
+		}
+		for labels := range series(s.scrape(), "http_server_request_duration_seconds_count") {
+			if len(labels) > 4*limits.LabelValue {
+				t.Errorf("a series' labels are %d bytes: %.200s…", len(labels), labels)
 			}
 		}
 	})
