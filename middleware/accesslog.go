@@ -8,7 +8,27 @@ import (
 
 // maxLineAttrs is the most attributes an access-log line carries; they live in an array
 // on the stack, so building a line allocates nothing beyond what slog.Record needs.
-const maxLineAttrs = 12
+const maxLineAttrs = 16
+
+// Access-line fields of vigil's own, for facts no span attribute records. Every other
+// field of an access line is named after the span attribute that records the same fact
+// (http_attrs.go, grpc_attrs.go).
+const (
+	// nameDuration is the time the request or call took, in milliseconds with
+	// fractions (a float): the unit is in the name, and one name serves HTTP and gRPC,
+	// servers and clients.
+	nameDuration = "duration_ms"
+	// nameErrorMessage is the error's text: a client's transport error, a gRPC status
+	// message.
+	nameErrorMessage = "error.message"
+	namePanic        = "panic"   // true after a recovered panic
+	nameAborted      = "aborted" // true when the connection was aborted
+)
+
+// durationAttr is the duration field, in milliseconds.
+func durationAttr(d time.Duration) slog.Attr {
+	return slog.Float64(nameDuration, float64(d)/float64(time.Millisecond))
+}
 
 // accessLine builds one access-log record. Transports share it: the HTTP middleware and
 // the gRPC interceptors add their own fields.

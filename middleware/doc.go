@@ -31,9 +31,9 @@
 //     4xx and 5xx without enumerating codes), and the http_server_active_requests gauge
 //     by method;
 //   - writes one access-log line, "http request", at Info for 1xx-3xx, Warn for 4xx and
-//     Error for 5xx, with method, path, query (secrets redacted), status, duration,
-//     bytes_in, bytes_out, remote_addr and user_agent; request_id, route, trace_id and
-//     span_id come from the context, which vigil's log handler renders;
+//     Error for 5xx, with the fields named as in "Access-line fields" below;
+//     request_id, route, trace_id and span_id come from the context, which vigil's log
+//     handler renders;
 //   - puts the request in the error scope (errors.WithRequest), so a Capture in the
 //     handler carries the request's method, URL, headers, id and route;
 //   - recovers panics: the value is reported through Capture with the request; if
@@ -44,6 +44,36 @@
 //
 // Paths on HTTPConfig.Skip (default /healthz, /readyz, /livez, /metrics) get no span and
 // no log line, but are counted.
+//
+// # Access-line fields
+//
+// An access line names each fact as the span that records it does: the OpenTelemetry
+// semantic-convention attribute name, dots included, so one query serves traces and logs.
+// The names are defined once per protocol (http_attrs.go, grpc_attrs.go), for the span
+// and the line, the server and the client. The fields no span attribute records are
+// vigil's own: duration_ms (the time taken, in milliseconds, a float with fractions),
+// error.message (a transport error's text, a gRPC status message), panic and aborted.
+//
+//	"http request" (server)      http.request.method, http.request.method_original (for
+//	                             _OTHER), url.path, url.query (secrets redacted),
+//	                             http.response.status_code, duration_ms,
+//	                             http.request.body.size, http.response.body.size (bytes),
+//	                             client.address, user_agent.original,
+//	                             network.protocol.version, error.type (5xx), panic, aborted
+//	"http client request"        http.request.method, http.request.method_original,
+//	                             server.address, server.port, url.full (secrets redacted),
+//	                             http.response.status_code, duration_ms, error.type (4xx,
+//	                             5xx, or the transport error's kind), error.message
+//	"grpc server call",          rpc.system.name, rpc.method, rpc.method_original (for
+//	"grpc client call"           _OTHER), rpc.response.status_code, duration_ms,
+//	                             error.type (when the call failed for its side),
+//	                             server.address and server.port (client), network.peer.address,
+//	                             network.peer.port, rpc.grpc.messages_sent and
+//	                             rpc.grpc.messages_received (streams), error.message, panic
+//
+// http.route and request_id are on the span and, from the request's context, on every
+// line of the request (as route and request_id, under the log handler's naming); the
+// body sizes, opt-in span attributes in the conventions, are on the line only.
 //
 // # Size bounds
 //
@@ -171,11 +201,13 @@
 // # HTTP clients
 //
 // Transport wraps an http.RoundTripper: a client span named after the method, the trace
-// context injected into a copy of the request's headers, and
+// context injected into a copy of the request's headers,
 // http_client_request_duration_seconds by http_request_method, server_address,
 // http_response_status_code and http_response_status_class ("error" when no response
-// came back). Client spans fail on 4xx and 5xx and on transport errors, whose kind
-// (timeout, canceled, dns, connection) is the error.type attribute.
+// came back), and an "http client request" line at Debug for a success (the server
+// logs the request), Warn for a 4xx and Error for a 5xx or no response. Client spans
+// fail on 4xx and 5xx and on transport errors, whose kind (timeout, canceled, dns,
+// connection) is the error.type attribute.
 //
 // # gRPC
 //
@@ -200,27 +232,41 @@
 // interceptors; ServerOptions installs both, and the interceptors also echo the request
 // id and spot calls routed to a grpc.UnknownServiceHandler.
 //
+// Spans and metrics follow one generation of OpenTelemetry's RPC semantic conventions,
+// v1.43.0, the one otelgrpc records by default since v0.70 (OTEL_SEMCONV_STABILITY_OPT_IN
+// unset): span names "package.Service/Method"; the attributes rpc.system.name ("grpc"),
+// rpc.method ("package.Service/Method", or _OTHER with rpc.method_original),
+// rpc.response.status_code (the code's canonical name: "OK", "CANCELLED",
+// "DEADLINE_EXCEEDED", ...) and error.type (the same name, when the call failed for its
+// side); the metrics rpc.server.call.duration and rpc.client.call.duration in seconds,
+// with the same buckets. In Prometheus these are rpc_server_call_duration_seconds and
+// rpc_client_call_duration_seconds, labelled rpc_system_name, rpc_method,
+// rpc_response_status_code and error_type ("" for calls that did not fail), and on the
+// client server_address and server_port (from the :authority, the dial target), as
+// otelgrpc labels them; dashboards built on otelgrpc's metrics read vigil's. The older
+// generation's rpc.system, rpc.service, rpc.grpc.status_code (a number) and
+// rpc.server.duration (milliseconds) are not recorded.
+//
 // For every call the server side:
 //
 //   - continues the caller's W3C trace context from the metadata with a server span
-//     named "package.Service/Method", with rpc.system, rpc.service, rpc.method,
-//     rpc.grpc.status_code, network.peer.address and .port, request_id, message counts
-//     for streams, and status Error for the server-fault codes (Unknown,
+//     named "package.Service/Method", with the attributes above, network.peer.address
+//     and .port, request_id, rpc.grpc.messages_sent and rpc.grpc.messages_received for
+//     streams (vigil's own), and status Error for the server-fault codes (Unknown,
 //     DeadlineExceeded, Unimplemented, Internal, Unavailable, DataLoss);
 //   - takes the x-request-id metadata under the HTTP rule (at most 64 characters of
 //     [A-Za-z0-9._:-]) or generates one, puts request_id and route (the full method)
 //     in the logging context, which is also the scope Capture reads inside handlers,
 //     and echoes the id in the response header;
-//   - records rpc_server_call_duration_seconds by rpc_system, rpc_service, rpc_method
-//     and rpc_grpc_status_code, and for streaming calls rpc_server_requests_per_rpc and
-//     rpc_server_responses_per_rpc (messages received and sent per call; a unary call is
-//     always one of each, so it is not recorded);
+//   - records rpc_server_call_duration_seconds as above, and for streaming calls
+//     rpc_server_requests_per_rpc and rpc_server_responses_per_rpc by rpc_system_name
+//     and rpc_method (messages received and sent per call, vigil's own: the current
+//     conventions dropped them; a unary call is always one of each, so it is not
+//     recorded);
 //   - writes one "grpc server call" line: Info when OK, Warn for the caller's errors,
-//     Error for the server faults, with rpc_service, rpc_method, grpc_code, duration
-//     (nanoseconds, as in the HTTP line), peer, messages_sent and messages_received for
-//     streams, the status message, and panic=true after a recovered panic;
+//     Error for the server faults, with the fields of "Access-line fields";
 //   - recovers a panic in a unary or streaming handler: the value goes to Capture with
-//     rpc_method and the incoming metadata under the rules the errors package applies to
+//     rpc.method and the incoming metadata under the rules the errors package applies to
 //     an HTTP request's headers: secrets redacted by the internal/scrub rules
 //     (Authorization, cookies, API keys, tokens, ...), and keys that reveal the client's
 //     address (x-forwarded-for, x-real-ip, forwarded, ...: one list, internal/pii, for
@@ -231,8 +277,8 @@
 // Method labels are bounded: a client can send any method string, so only registered
 // methods (the ones grpc-go began a handler for) are labelled by name; calls to unknown
 // methods, which grpc-go rejects with Unimplemented, and calls routed to an
-// unknown-service handler share rpc_service="_OTHER", rpc_method="_OTHER" (the span keeps
-// the name in rpc.method_original). Each side labels at most 1000 methods. Peer
+// unknown-service handler share rpc_method="_OTHER" (the span and the line keep the name
+// in rpc.method_original). Each side labels at most 1000 methods. Peer
 // addresses are span attributes and log fields, never labels.
 //
 // The client side starts a client span, injects its context and the caller's request_id
@@ -244,4 +290,14 @@
 //
 // Services and methods on GRPCConfig.Skip (default the grpc.health.v1 health service)
 // get no span and no log line, but are counted.
+//
+// # Next to otelgrpc
+//
+// A service that keeps otelgrpc's stats handlers sets GRPCConfig.DisableSpans
+// (observe: VIGIL_GRPC_SPANS=false): vigil then starts no spans and neither reads nor
+// writes trace context, so each call has otelgrpc's one server span and one client
+// span, and the metadata one traceparent. vigil's metrics, access lines and panic
+// recovery stay; the lines and the exemplars carry the trace of otelgrpc's spans, which
+// the call's context holds by the time vigil records it, whichever handler comes first.
+// Without DisableSpans each call has two client and two sibling server spans.
 package middleware

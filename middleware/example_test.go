@@ -36,7 +36,7 @@ func ExampleHTTP_Handler() {
 
 	var line map[string]any
 	_ = json.Unmarshal(logs.Bytes(), &line)
-	fmt.Println(line["level"], line["msg"], line["method"], line["route"], line["status"], line["request_id"])
+	fmt.Println(line["level"], line["msg"], line["http.request.method"], line["route"], line["http.response.status_code"], line["request_id"])
 	// Output:
 	// 200 req-1
 	// INFO http request GET /orders/{id} 200 req-1

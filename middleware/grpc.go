@@ -22,6 +22,12 @@ type GRPCConfig struct {
 	Registry *metrics.Registry
 	// TracerProvider starts the server and client spans.
 	TracerProvider trace.TracerProvider
+	// DisableSpans starts no spans and leaves trace-context propagation (reading it from
+	// incoming metadata, writing it into outgoing metadata) to other instrumentation,
+	// for services that keep otelgrpc's stats handlers: each call then has one server
+	// span and one client span, otelgrpc's. Metrics, access lines and panic recovery
+	// stay; access lines and exemplars carry the trace of the span the context holds.
+	DisableSpans bool
 	// Propagator reads the caller's trace context from incoming metadata and writes it
 	// into outgoing metadata. Nil means W3C Trace Context and Baggage.
 	Propagator propagation.TextMapPropagator
@@ -72,9 +78,9 @@ func (c GRPCConfig) validate() error {
 // and the server interceptors that recover panics. Build it once per metrics registry
 // (NewGRPC registers the families) and share it between servers and clients.
 type GRPC struct {
-	tracer  trace.Tracer // nil: no spans
-	prop    propagation.TextMapPropagator
-	logger  *slog.Logger // nil: no access log
+	tracer  trace.Tracer                  // nil: no spans
+	prop    propagation.TextMapPropagator // nil: DisableSpans, no propagation
+	logger  *slog.Logger                  // nil: no access log
 	capture CaptureFunc
 	skip    []string
 	matcher *scrub.Matcher
@@ -105,10 +111,13 @@ func NewGRPC(cfg GRPCConfig) (*GRPC, error) {
 	if g.hooks, err = newHookGuard(cfg.Registry, cfg.Logger, g.matcher); err != nil {
 		return nil, err
 	}
-	if cfg.TracerProvider != nil {
+	if cfg.TracerProvider != nil && !cfg.DisableSpans {
 		g.tracer = cfg.TracerProvider.Tracer(instrumentationName)
 	}
-	if g.prop == nil {
+	switch {
+	case cfg.DisableSpans:
+		g.prop = nil
+	case g.prop == nil:
 		g.prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
 	if g.skip == nil {

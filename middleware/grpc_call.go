@@ -46,7 +46,7 @@ type rpcCall struct {
 
 type callKey struct{}
 
-// rpcEndAttrs is the most attributes finish sets on a span.
+// rpcEndAttrs is the most attributes finish sets on a span (rpcFacts.spanAttrs).
 const rpcEndAttrs = 12
 
 var rpcAttrPool = sync.Pool{New: func() any { return new([rpcEndAttrs]attribute.KeyValue) }}
@@ -86,79 +86,65 @@ func (g *GRPC) finish(ctx context.Context, c *rpcCall, server bool, err error) {
 	if server {
 		requests, responses = responses, requests
 	}
-	m.observe(ctx, code, d, c.stream, requests, responses)
-	if c.skip {
-		return
-	}
 	c.mu.Lock()
 	peer, authority := c.peer, c.authority
 	c.mu.Unlock()
-	var peerStr string
-	if peer != nil {
-		peerStr = bound(peer.String())
+	authority = bound(authority) // a client's :authority: the target it dialed
+	m.observe(ctx, code, d, c.stream, requests, responses, authority)
+	if c.skip {
+		return
 	}
-	authority = bound(authority) // a client's :authority, or the target a server was dialed with
-	other := m == t.other
+
+	// The call's facts, computed once for the span and the access line.
+	f := rpcFacts{
+		method: m.method, code: code, failed: failed(code, server), requestID: c.id,
+		stream: c.stream, sent: c.sent.Load(), received: c.received.Load(),
+	}
+	if m == t.other {
+		f.methodOriginal = rpcMethodName(c.fullMethod)
+	}
+	if authority != "" {
+		f.address, f.port = hostPort(authority)
+	}
+	if peer != nil {
+		f.peer, f.peerPort = hostPort(bound(peer.String()))
+	}
+	if code != codes.OK {
+		f.message = bound(status.Convert(err).Message()) // the other side's text
+	}
 
 	if sp := c.span; sp != nil {
 		if sp.IsRecording() {
+			if f.methodOriginal != "" {
+				sp.SetName(methodOther)
+			}
 			// One SetAttributes call with a pooled scratch array: the SDK copies them.
 			buf := rpcAttrPool.Get().(*[rpcEndAttrs]attribute.KeyValue)
-			attrs := append(buf[:0], attribute.Int("rpc.grpc.status_code", int(code)))
-			if c.id != "" {
-				attrs = append(attrs, attribute.String(attrRequestID, c.id))
-			}
-			if other {
-				sp.SetName(methodOther)
-				attrs = append(attrs,
-					attribute.String("rpc.service", methodOther),
-					attribute.String("rpc.method", methodOther),
-					attribute.String("rpc.method_original", c.fullMethod))
-			}
-			if authority != "" {
-				host, port := hostPort(authority)
-				attrs = append(attrs, attribute.String("server.address", host))
-				if port > 0 {
-					attrs = append(attrs, attribute.Int("server.port", port))
-				}
-			}
-			if peerStr != "" {
-				host, port := hostPort(peerStr)
-				attrs = append(attrs, attribute.String("network.peer.address", host))
-				if port > 0 {
-					attrs = append(attrs, attribute.Int("network.peer.port", port))
-				}
-			}
-			if c.stream {
-				attrs = append(attrs,
-					attribute.Int64("rpc.grpc.messages_sent", c.sent.Load()),
-					attribute.Int64("rpc.grpc.messages_received", c.received.Load()))
-			}
-			sp.SetAttributes(attrs...)
+			sp.SetAttributes(f.spanAttrs(buf[:0])...)
 			clear(buf[:])
 			rpcAttrPool.Put(buf)
 			// Server spans fail only for server faults; a client's call failed whatever the code.
-			if code != codes.OK && (!server || serverFault(code)) {
-				sp.SetStatus(otelcodes.Error, bound(status.Convert(err).Message())) // the other side's text
+			if f.failed {
+				sp.SetStatus(otelcodes.Error, f.message)
 			}
 		}
 		sp.End()
 	}
 	if g.logger != nil {
-		g.accessLineContained(ctx, c, server, m, code, err, d, peerStr, authority)
+		g.accessLineContained(ctx, c, server, &f, d)
 	}
 }
 
 // accessLine writes the call's one log line. Server lines are Info when OK, Warn for the
 // caller's errors and Error for the server's; client lines are leveled the same except
 // that success is Debug (the server has logged the call already).
-func (g *GRPC) accessLine(ctx context.Context, c *rpcCall, server bool, m *rpcMethod, code codes.Code, err error, d time.Duration, peer, authority string) {
+func (g *GRPC) accessLine(ctx context.Context, c *rpcCall, server bool, f *rpcFacts, d time.Duration) {
 	level := slog.LevelInfo
 	switch {
-	case code == codes.OK && !server:
+	case f.code == codes.OK && !server:
 		level = slog.LevelDebug
-	case code == codes.OK:
-	case serverFault(code):
+	case f.code == codes.OK:
+	case serverFault(f.code):
 		level = slog.LevelError
 	default:
 		level = slog.LevelWarn
@@ -167,28 +153,10 @@ func (g *GRPC) accessLine(ctx context.Context, c *rpcCall, server bool, m *rpcMe
 		return
 	}
 	var l accessLine
-	l.add(slog.String("rpc_service", m.service))
-	l.add(slog.String("rpc_method", m.method))
-	l.add(slog.String("grpc_code", code.String()))
-	l.add(slog.Duration("duration", d)) // nanoseconds, as in the HTTP access line
-	if m.service == methodOther {
-		l.add(slog.String("rpc_method_original", c.fullMethod))
-	}
-	if peer != "" {
-		l.add(slog.String("peer", peer))
-	}
-	if authority != "" {
-		l.add(slog.String("server_address", authority))
-	}
-	if c.stream {
-		l.add(slog.Int64("messages_sent", c.sent.Load()))
-		l.add(slog.Int64("messages_received", c.received.Load()))
-	}
-	if code != codes.OK {
-		l.add(slog.String("error", bound(status.Convert(err).Message())))
-	}
+	f.line(&l)
+	l.add(durationAttr(d))
 	if c.panicked {
-		l.add(slog.Bool("panic", true))
+		l.add(slog.Bool(namePanic, true))
 	}
 	msg := "grpc client call"
 	if server {

@@ -33,7 +33,9 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 			ctx, c.span = g.tracer.Start(ctx, name, opts...)
 		}
 		c.out.kv = c.outBuf[:0]
-		g.inject(ctx, &c.out)
+		if g.prop != nil {
+			g.inject(ctx, &c.out)
+		}
 		if id, ok := ctxattrs.Lookup(ctx, attrRequestID); ok && validRequestID(id) {
 			c.out.kv = append(c.out.kv, requestIDKey, id)
 		}

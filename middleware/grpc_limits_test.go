@@ -122,7 +122,7 @@ func TestGRPCLongMethodNameBounded(t *testing.T) {
 		}
 		return false
 	})
-	for _, k := range []string{"rpc_method_original", "route"} {
+	for _, k := range []string{"rpc.method_original", "route"} {
 		if v, _ := line[k].(string); v == "" || len(v) > limits.LabelValue {
 			t.Errorf("server line %s: %d bytes, want 1..%d", k, len(v), limits.LabelValue)
 		}

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 
@@ -22,17 +21,9 @@ const maxRPCMethods = 1000
 // numCodes is the count of canonical gRPC status codes, OK through Unauthenticated.
 const numCodes = 17
 
-// codeLabels are the rpc_grpc_status_code values; any other code is labelled _OTHER.
-var codeLabels = func() (l [numCodes + 1]string) {
-	for i := range numCodes {
-		l[i] = strconv.Itoa(i)
-	}
-	l[numCodes] = methodOther
-	return l
-}()
-
 // rpcFamilies are one side's metric families.
 type rpcFamilies struct {
+	server              bool
 	duration            *metrics.Timer // seconds in Prometheus, milliseconds in StatsD
 	requests, responses *metrics.Histogram
 }
@@ -48,16 +39,23 @@ type methodTable struct {
 
 // rpcMethod is what is known of one method; its series are bound on first use.
 type rpcMethod struct {
-	fams                      *rpcFamilies
-	service, method, spanName string
-	start                     []trace.SpanStartOption
-	byCode                    [numCodes + 1]atomic.Pointer[metrics.Timer]
-	requests, responses       atomic.Pointer[metrics.Histogram]
+	fams             *rpcFamilies
+	method, spanName string // rpc.method ("package.Service/Method" or _OTHER), the span name
+	start            []trace.SpanStartOption
+	// byCode are the duration series of calls without a known server (a server's calls,
+	// a client's that sent no :authority); byTarget a client's, by code and authority.
+	byCode              [numCodes + 1]atomic.Pointer[metrics.Timer]
+	byTarget            seriesCache[targetKey, *metrics.Timer]
+	requests, responses atomic.Pointer[metrics.Histogram]
+}
+
+// targetKey is a client call's series key beyond its method.
+type targetKey struct {
+	code      uint8
+	authority string
 }
 
 var (
-	grpcSystem   = attribute.String("rpc.system", "grpc")
-	rpcLabels    = []string{"rpc_system", "rpc_service", "rpc_method"}
 	msgBuckets   = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384}
 	serverKindOp = trace.WithSpanKind(trace.SpanKindServer)
 	clientKindOp = trace.WithSpanKind(trace.SpanKindClient)
@@ -65,26 +63,28 @@ var (
 
 func newMethodTable(r *metrics.Registry, side string, buckets []float64) (*methodTable, error) {
 	t := &methodTable{kind: trace.SpanKindClient}
+	labels := rpcClientLabels
 	if side == "server" {
-		t.kind = trace.SpanKindServer
+		t.kind, labels = trace.SpanKindServer, rpcServerLabels
 	}
 	if r != nil {
-		f := &rpcFamilies{}
+		f := &rpcFamilies{server: side == "server"}
 		var err error
 		if f.duration, err = r.NewTimer(metrics.Opts{
 			Name:    "rpc_" + side + "_call_duration_seconds",
-			Help:    "Duration of " + side + " gRPC calls, by method and status code.",
-			Labels:  append(rpcLabels[:3:3], "rpc_grpc_status_code"),
+			Help:    "Duration of " + side + " gRPC calls (OpenTelemetry's rpc." + side + ".call.duration).",
+			Labels:  labels,
 			Buckets: buckets,
 		}); err != nil {
 			return nil, err
 		}
 		// Requests are the messages a client sends and a server receives; responses go
-		// the other way (OpenTelemetry's rpc.*.requests_per_rpc / responses_per_rpc).
+		// the other way (the rpc.*.requests_per_rpc / responses_per_rpc of the older
+		// conventions, which the current ones dropped).
 		if f.requests, err = r.NewHistogram(metrics.Opts{
 			Name:    "rpc_" + side + "_requests_per_rpc",
 			Help:    "Request messages per streaming " + side + " gRPC call.",
-			Labels:  rpcLabels,
+			Labels:  rpcMessageLabels,
 			Buckets: msgBuckets,
 		}); err != nil {
 			return nil, err
@@ -92,29 +92,27 @@ func newMethodTable(r *metrics.Registry, side string, buckets []float64) (*metho
 		if f.responses, err = r.NewHistogram(metrics.Opts{
 			Name:    "rpc_" + side + "_responses_per_rpc",
 			Help:    "Response messages per streaming " + side + " gRPC call.",
-			Labels:  rpcLabels,
+			Labels:  rpcMessageLabels,
 			Buckets: msgBuckets,
 		}); err != nil {
 			return nil, err
 		}
 		t.fams = f
 	}
-	t.other = t.newMethod(methodOther, methodOther, methodOther)
+	t.other = t.newMethod(methodOther)
 	return t, nil
 }
 
-func (t *methodTable) newMethod(service, method, spanName string) *rpcMethod {
+// newMethod returns the entry of method, "package.Service/Method" or _OTHER, which is
+// also its span name.
+func (t *methodTable) newMethod(method string) *rpcMethod {
 	kindOp := clientKindOp
 	if t.kind == trace.SpanKindServer {
 		kindOp = serverKindOp
 	}
 	return &rpcMethod{
-		fams: t.fams, service: service, method: method, spanName: spanName,
-		start: []trace.SpanStartOption{kindOp, trace.WithAttributes(
-			grpcSystem,
-			attribute.String("rpc.service", service),
-			attribute.String("rpc.method", method),
-		)},
+		fams: t.fams, method: method, spanName: method,
+		start: []trace.SpanStartOption{kindOp, trace.WithAttributes(rpcStartAttrs(method)...)},
 	}
 }
 
@@ -124,11 +122,10 @@ func (t *methodTable) startOptions(fullMethod string) (string, []trace.SpanStart
 	if m, ok := t.cache.load(fullMethod); ok {
 		return m.spanName, m.start
 	}
-	service, method, ok := splitMethod(fullMethod)
-	if !ok {
+	if _, _, ok := splitMethod(fullMethod); !ok {
 		return fullMethod, t.other.start
 	}
-	m := t.newMethod(service, method, fullMethod[1:])
+	m := t.newMethod(fullMethod[1:])
 	return m.spanName, m.start
 }
 
@@ -146,40 +143,68 @@ func (t *methodTable) resolve(fullMethod string, known bool) *rpcMethod {
 	}
 	// The table outlives the call: keep a copy, not grpc-go's string.
 	full := strings.Clone(fullMethod)
-	service, method, _ := splitMethod(full)
-	return t.cache.store(full, t.newMethod(service, method, full[1:]))
+	return t.cache.store(full, t.newMethod(full[1:]))
 }
 
-// observe records one finished call.
-func (m *rpcMethod) observe(ctx context.Context, code codes.Code, d time.Duration, stream bool, requests, responses int64) {
+// observe records one finished call; authority is the client's :authority ("" on the
+// server).
+func (m *rpcMethod) observe(ctx context.Context, code codes.Code, d time.Duration, stream bool, requests, responses int64, authority string) {
 	if m.fams == nil {
 		return
 	}
-	i := int(code)
-	if code >= numCodes {
-		i = numCodes
-	}
-	h := m.byCode[i].Load()
-	if h == nil {
-		h = m.fams.duration.With("grpc", m.service, m.method, codeLabels[i])
-		m.byCode[i].Store(h)
-	}
-	h.ObserveContext(ctx, d)
+	m.duration(code, authority).ObserveContext(ctx, d)
 	if !stream {
 		return // a unary call is one message each way: the histograms would say nothing
 	}
 	rq := m.requests.Load()
 	if rq == nil {
-		rq = m.fams.requests.With("grpc", m.service, m.method)
+		rq = m.fams.requests.With("grpc", m.method)
 		m.requests.Store(rq)
 	}
 	rq.Observe(float64(requests))
 	rs := m.responses.Load()
 	if rs == nil {
-		rs = m.fams.responses.With("grpc", m.service, m.method)
+		rs = m.fams.responses.With("grpc", m.method)
 		m.responses.Store(rs)
 	}
 	rs.Observe(float64(responses))
+}
+
+// duration returns the bound duration series of a call.
+func (m *rpcMethod) duration(code codes.Code, authority string) *metrics.Timer {
+	i := codeIndex(code)
+	if m.fams.server || authority == "" {
+		h := m.byCode[i].Load()
+		if h == nil {
+			h = m.bind(code, "")
+			m.byCode[i].Store(h)
+		}
+		return h
+	}
+	k := targetKey{code: uint8(i), authority: authority}
+	if h, ok := m.byTarget.load(k); ok {
+		return h
+	}
+	k.authority = strings.Clone(authority)
+	return m.byTarget.store(k, m.bind(code, k.authority))
+}
+
+// bind binds the duration series of code, and on the client of authority.
+func (m *rpcMethod) bind(code codes.Code, authority string) *metrics.Timer {
+	name := codeNames[codeIndex(code)]
+	errType := ""
+	if failed(code, m.fams.server) {
+		errType = name
+	}
+	if m.fams.server {
+		return m.fams.duration.With("grpc", m.method, name, errType)
+	}
+	host, port := hostPort(authority)
+	portLabel := ""
+	if port > 0 {
+		portLabel = strconv.Itoa(port)
+	}
+	return m.fams.duration.With("grpc", m.method, name, errType, host, portLabel)
 }
 
 // splitMethod splits "/package.Service/Method" into its service and method.

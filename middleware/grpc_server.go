@@ -36,9 +36,11 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	// like a label, it is the route, the span name and a log field.
 	c := &rpcCall{start: time.Now(), fullMethod: limits.Truncate(info.FullMethodName, limits.LabelValue), skip: g.skipped(info.FullMethodName)}
 	if !c.skip {
-		c.carrier.ctx = ctx
-		ctx = g.extract(ctx, &c.carrier)
-		c.carrier.ctx = nil
+		if g.prop != nil {
+			c.carrier.ctx = ctx
+			ctx = g.extract(ctx, &c.carrier)
+			c.carrier.ctx = nil
+		}
 		id := grpcRequestID(ctx)
 		if g.tracer != nil {
 			name, opts := g.server.startOptions(c.fullMethod)
@@ -139,6 +141,6 @@ func (g *GRPC) recovered(ctx context.Context, c *rpcCall, fullMethod string, v a
 			attribute.String("exception.message", panicText(v, g.matcher))))
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
-	reportPanic(ctx, g.capture, g.logger, g.matcher, v, slog.String("rpc_method", limits.Truncate(fullMethod, limits.LabelValue)), scrubbedMetadata(g.matcher, md, g.pii))
+	reportPanic(ctx, g.capture, g.logger, g.matcher, v, slog.String(nameRPCMethod, rpcMethodName(limits.Truncate(fullMethod, limits.LabelValue))), scrubbedMetadata(g.matcher, md, g.pii))
 	return errPanic
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -108,6 +109,12 @@ type env struct {
 
 func newEnv(t *testing.T, edit func(*middleware.GRPCConfig), serverOpts ...grpc.ServerOption) *env {
 	t.Helper()
+	return newEnvWith(t, edit, nil, serverOpts...)
+}
+
+// newEnvWith is newEnv with more dial options, after vigil's.
+func newEnvWith(t *testing.T, edit func(*middleware.GRPCConfig), dialOpts []grpc.DialOption, serverOpts ...grpc.ServerOption) *env {
+	t.Helper()
 	leakOpt := goleak.IgnoreCurrent()
 	e := &env{logs: &logBuffer{}, spans: tracetest.NewInMemoryExporter()}
 	logger, err := logging.New(logging.Config{Output: e.logs, Level: slog.LevelDebug, Service: "test"})
@@ -152,7 +159,7 @@ func newEnv(t *testing.T, edit func(*middleware.GRPCConfig), serverOpts ...grpc.
 	served := make(chan struct{})
 	go func() { defer close(served); _ = srv.Serve(lis) }()
 	e.conn, err = grpc.NewClient("passthrough:///bufnet",
-		append(g.DialOptions(),
+		append(append(g.DialOptions(), dialOpts...),
 			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 			grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
@@ -207,7 +214,7 @@ func (e *env) logLine(t *testing.T, msg, method string) map[string]any {
 	var line map[string]any
 	eventually(t, "log line "+msg+" "+method, func() bool {
 		for _, l := range e.logs.Lines(t) {
-			if l["msg"] == msg && l["rpc_method"] == method {
+			if m, _ := l["rpc.method"].(string); l["msg"] == msg && (m == method || strings.HasSuffix(m, "/"+method)) {
 				line = l
 				return true
 			}
@@ -260,8 +267,40 @@ func (e *env) waitHistogram(t *testing.T, name string, labels map[string]string,
 	return sum
 }
 
-func durationLabels(method, code string) map[string]string {
-	return map[string]string{"rpc_system": "grpc", "rpc_service": "grpc.testing.TestService", "rpc_method": method, "rpc_grpc_status_code": code}
+// semconvCodes are the rpc.response.status_code values of OpenTelemetry's gRPC
+// conventions: the codes' canonical names.
+var semconvCodes = []string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+	"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
+
+// serverFault says which codes fail a server span (and set error.type on the server).
+func serverFault(code codes.Code) bool {
+	switch code {
+	case codes.Unknown, codes.DeadlineExceeded, codes.Unimplemented, codes.Internal, codes.Unavailable, codes.DataLoss:
+		return true
+	}
+	return false
+}
+
+// serverSeries is the label set of a server call's duration series, as otelgrpc's
+// rpc.server.call.duration has it: rpc.system.name, rpc.method (the full name),
+// rpc.response.status_code, and error.type for server faults.
+func serverSeries(method string, code codes.Code) map[string]string {
+	errType := ""
+	if serverFault(code) {
+		errType = semconvCodes[code]
+	}
+	return map[string]string{"rpc_system_name": "grpc", "rpc_method": method, "rpc_response_status_code": semconvCodes[code], "error_type": errType}
+}
+
+// clientSeries is a client call's: error.type for any failure, and the server called.
+func clientSeries(method string, code codes.Code) map[string]string {
+	errType := ""
+	if code != codes.OK {
+		errType = semconvCodes[code]
+	}
+	return map[string]string{"rpc_system_name": "grpc", "rpc_method": method, "rpc_response_status_code": semconvCodes[code],
+		"error_type": errType, "server_address": "bufnet", "server_port": ""}
 }
 
 func attrOf(s tracetest.SpanStub, key string) (attribute.Value, bool) {
@@ -288,11 +327,21 @@ func (e *env) checkCall(t *testing.T, method string, code codes.Code, serverLeve
 		t.Error("server span's parent is not marked remote")
 	}
 	for _, s := range []tracetest.SpanStub{cs, ss} {
-		for k, want := range map[string]any{"rpc.system": "grpc", "rpc.service": "grpc.testing.TestService", "rpc.method": method, "rpc.grpc.status_code": int64(code)} {
+		for k, want := range map[string]any{"rpc.system.name": "grpc", "rpc.method": name, "rpc.response.status_code": semconvCodes[code]} {
 			v, ok := attrOf(s, k)
 			if !ok || v.AsInterface() != want {
 				t.Errorf("%s span %s = %v, want %v", s.SpanKind, k, v.AsInterface(), want)
 			}
+		}
+		// The older generation's names are gone, not kept next to the new ones.
+		for _, k := range []string{"rpc.system", "rpc.service", "rpc.grpc.status_code"} {
+			if v, ok := attrOf(s, k); ok {
+				t.Errorf("%s span has %s = %v", s.SpanKind, k, v.AsInterface())
+			}
+		}
+		wantErr := code != codes.OK && (s.SpanKind == trace.SpanKindClient || serverFault(code))
+		if v, ok := attrOf(s, "error.type"); ok != wantErr || (ok && v.AsString() != semconvCodes[code]) {
+			t.Errorf("%s span error.type = %v (set %v) for %v", s.SpanKind, v.AsInterface(), ok, code)
 		}
 	}
 	wantServerErr := code == codes.Internal || code == codes.Unknown || code == codes.Unavailable
@@ -306,9 +355,8 @@ func (e *env) checkCall(t *testing.T, method string, code codes.Code, serverLeve
 		t.Errorf("client span server.address = %q", v.AsString())
 	}
 
-	codeLabel := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16"}[code]
-	e.waitHistogram(t, "rpc_server_call_duration_seconds", durationLabels(method, codeLabel), 1)
-	e.waitHistogram(t, "rpc_client_call_duration_seconds", durationLabels(method, codeLabel), 1)
+	e.waitHistogram(t, "rpc_server_call_duration_seconds", serverSeries(name, code), 1)
+	e.waitHistogram(t, "rpc_client_call_duration_seconds", clientSeries(name, code), 1)
 
 	server = e.logLine(t, "grpc server call", method)
 	client = e.logLine(t, "grpc client call", method)
@@ -321,17 +369,24 @@ func (e *env) checkCall(t *testing.T, method string, code codes.Code, serverLeve
 		if l["level"] != want {
 			t.Errorf("%s line level = %v, want %s", side, l["level"], want)
 		}
-		if l["grpc_code"] != code.String() || l["rpc_service"] != "grpc.testing.TestService" {
+		// The line names each fact as the span does.
+		if l["rpc.system.name"] != "grpc" || l["rpc.method"] != name || l["rpc.response.status_code"] != semconvCodes[code] {
 			t.Errorf("%s line = %v", side, l)
+		}
+		if v, _ := attrOf(wantSpan, "error.type"); (l["error.type"] != nil || v.AsString() != "") && l["error.type"] != v.AsString() {
+			t.Errorf("%s line error.type = %v, span says %q", side, l["error.type"], v.AsString())
+		}
+		if side == "client" && l["server.address"] != "bufnet" {
+			t.Errorf("client line server.address = %v", l["server.address"])
 		}
 		if l["trace_id"] != wantSpan.SpanContext.TraceID().String() || l["span_id"] != wantSpan.SpanContext.SpanID().String() {
 			t.Errorf("%s line trace %v/%v, want its span %v", side, l["trace_id"], l["span_id"], wantSpan.SpanContext)
 		}
-		if d, ok := l["duration"].(float64); !ok || d <= 0 {
-			t.Errorf("%s line duration = %v", side, l["duration"])
+		if d, ok := l["duration_ms"].(float64); !ok || d <= 0 {
+			t.Errorf("%s line duration_ms = %v", side, l["duration_ms"])
 		}
-		if (code != codes.OK) != (l["error"] != nil) {
-			t.Errorf("%s line error = %v for %v", side, l["error"], code)
+		if (code != codes.OK) != (l["error.message"] != nil) {
+			t.Errorf("%s line error.message = %v for %v", side, l["error.message"], code)
 		}
 	}
 	if id, _ := server["request_id"].(string); !hex32.MatchString(id) {
@@ -400,8 +455,8 @@ func (e *env) checkCapture(t *testing.T, want bool, fullMethod string, serverLin
 	if c.v != "boom: secret internals" {
 		t.Errorf("captured value = %v", c.v)
 	}
-	if c.attrs["rpc_method"].String() != fullMethod {
-		t.Errorf("captured rpc_method = %v", c.attrs["rpc_method"])
+	if c.attrs["rpc.method"].String() != strings.TrimPrefix(fullMethod, "/") {
+		t.Errorf("captured rpc.method = %v", c.attrs["rpc.method"])
 	}
 	md := map[string]string{}
 	for _, a := range c.attrs["metadata"].Group() {
@@ -487,22 +542,22 @@ func TestGRPCStream(t *testing.T) {
 			server, client := e.checkCall(t, "FullDuplexCall", tt.code, tt.serverLevel, tt.clientLevel)
 			e.checkCapture(t, tt.wantCaptured, "/grpc.testing.TestService/FullDuplexCall", server)
 
-			labels := map[string]string{"rpc_system": "grpc", "rpc_service": "grpc.testing.TestService", "rpc_method": "FullDuplexCall"}
+			labels := map[string]string{"rpc_system_name": "grpc", "rpc_method": "grpc.testing.TestService/FullDuplexCall"}
 			if sum := e.waitHistogram(t, "rpc_server_requests_per_rpc", labels, 1); sum != tt.requests {
 				t.Errorf("server requests per rpc = %v, want %v", sum, tt.requests)
 			}
 			if sum := e.waitHistogram(t, "rpc_server_responses_per_rpc", labels, 1); sum != tt.responses {
 				t.Errorf("server responses per rpc = %v, want %v", sum, tt.responses)
 			}
-			if server["messages_received"] != tt.requests || server["messages_sent"] != tt.responses {
-				t.Errorf("server line messages = %v/%v, want %v/%v", server["messages_received"], server["messages_sent"], tt.requests, tt.responses)
+			if server["rpc.grpc.messages_received"] != tt.requests || server["rpc.grpc.messages_sent"] != tt.responses {
+				t.Errorf("server line messages = %v/%v, want %v/%v", server["rpc.grpc.messages_received"], server["rpc.grpc.messages_sent"], tt.requests, tt.responses)
 			}
 			// The client's counts are what it sent and received before the status.
 			if _, n := e.histogram(t, "rpc_client_responses_per_rpc", labels); n != tt.responses {
 				t.Errorf("client responses per rpc = %v, want %v", n, tt.responses)
 			}
-			if client["messages_received"] != tt.responses {
-				t.Errorf("client line messages_received = %v, want %v", client["messages_received"], tt.responses)
+			if client["rpc.grpc.messages_received"] != tt.responses {
+				t.Errorf("client line rpc.grpc.messages_received = %v, want %v", client["rpc.grpc.messages_received"], tt.responses)
 			}
 		})
 	}
@@ -529,7 +584,7 @@ func TestGRPCServerStreamPanicAfterSends(t *testing.T) {
 		t.Fatalf("got %d messages then %v; want 2 then a bare Internal", n, err)
 	}
 	server := e.logLine(t, "grpc server call", "StreamingOutputCall")
-	if server["messages_sent"] != 2.0 || server["panic"] != true || server["level"] != "ERROR" {
+	if server["rpc.grpc.messages_sent"] != 2.0 || server["panic"] != true || server["level"] != "ERROR" {
 		t.Errorf("server line = %v", server)
 	}
 }
@@ -542,9 +597,8 @@ func TestGRPCHealthSkippedButCounted(t *testing.T) {
 			t.Fatalf("health = %v, %v", resp, err)
 		}
 	}
-	labels := map[string]string{"rpc_system": "grpc", "rpc_service": "grpc.health.v1.Health", "rpc_method": "Check", "rpc_grpc_status_code": "0"}
-	e.waitHistogram(t, "rpc_server_call_duration_seconds", labels, 3)
-	e.waitHistogram(t, "rpc_client_call_duration_seconds", labels, 3)
+	e.waitHistogram(t, "rpc_server_call_duration_seconds", serverSeries("grpc.health.v1.Health/Check", codes.OK), 3)
+	e.waitHistogram(t, "rpc_client_call_duration_seconds", clientSeries("grpc.health.v1.Health/Check", codes.OK), 3)
 	if n := len(e.spans.GetSpans()); n != 0 {
 		t.Errorf("health checks made %d spans", n)
 	}
@@ -565,12 +619,12 @@ func TestGRPCSkipOverride(t *testing.T) {
 	if _, err := e.client.EmptyCall(context.Background(), &testpb.Empty{}); status.Code(err) != codes.Unimplemented {
 		t.Fatal(err)
 	}
-	e.waitHistogram(t, "rpc_server_call_duration_seconds", durationLabels("EmptyCall", "12"), 1)
+	e.waitHistogram(t, "rpc_server_call_duration_seconds", serverSeries("grpc.testing.TestService/EmptyCall", codes.Unimplemented), 1)
 	if _, ok := e.span(trace.SpanKindServer, "grpc.testing.TestService/EmptyCall"); ok {
 		t.Error("skipped method has a span")
 	}
 	for _, l := range e.logs.Lines(t) {
-		if l["rpc_method"] == "EmptyCall" {
+		if l["rpc.method"] == "grpc.testing.TestService/EmptyCall" {
 			t.Errorf("skipped method logged: %v", l)
 		}
 	}
@@ -584,8 +638,7 @@ func TestGRPCUnknownMethodIsOneSeries(t *testing.T) {
 			t.Fatalf("%s: %v", m, err)
 		}
 	}
-	other := map[string]string{"rpc_system": "grpc", "rpc_service": "_OTHER", "rpc_method": "_OTHER", "rpc_grpc_status_code": "12"}
-	e.waitHistogram(t, "rpc_server_call_duration_seconds", other, 3)
+	e.waitHistogram(t, "rpc_server_call_duration_seconds", serverSeries("_OTHER", codes.Unimplemented), 3)
 	fams, _ := e.reg.Prometheus().Gather()
 	for _, f := range fams {
 		if f.GetName() == "rpc_server_call_duration_seconds" && len(f.GetMetric()) != 1 {
@@ -598,11 +651,14 @@ func TestGRPCUnknownMethodIsOneSeries(t *testing.T) {
 		s, ok = e.span(trace.SpanKindServer, "_OTHER")
 		return ok
 	})
-	if v, _ := attrOf(s, "rpc.method_original"); !strings.HasPrefix(v.AsString(), "/") {
+	if v, _ := attrOf(s, "rpc.method_original"); !slices.Contains([]string{"grpc.testing.TestService/Nope", "evil.Service/a1", "evil.Service/a2"}, v.AsString()) {
 		t.Errorf("rpc.method_original = %q", v.AsString())
 	}
+	if v, _ := attrOf(s, "rpc.method"); v.AsString() != "_OTHER" {
+		t.Errorf("rpc.method = %q, want _OTHER", v.AsString())
+	}
 	line := e.logLine(t, "grpc server call", "_OTHER")
-	if line["grpc_code"] != "Unimplemented" || line["level"] != "ERROR" {
+	if line["rpc.response.status_code"] != "UNIMPLEMENTED" || line["rpc.method_original"] == nil || line["level"] != "ERROR" {
 		t.Errorf("line = %v", line)
 	}
 }
@@ -617,13 +673,12 @@ func TestGRPCUnknownServiceHandlerIsOther(t *testing.T) {
 			t.Fatalf("%s: %v", m, err)
 		}
 	}
-	other := map[string]string{"rpc_system": "grpc", "rpc_service": "_OTHER", "rpc_method": "_OTHER", "rpc_grpc_status_code": "5"}
-	e.waitHistogram(t, "rpc_server_call_duration_seconds", other, 2)
+	e.waitHistogram(t, "rpc_server_call_duration_seconds", serverSeries("_OTHER", codes.NotFound), 2)
 	// Registered methods still get their own series next to the unknown-service handler.
 	if _, err := e.client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	e.waitHistogram(t, "rpc_server_call_duration_seconds", durationLabels("UnaryCall", "0"), 1)
+	e.waitHistogram(t, "rpc_server_call_duration_seconds", serverSeries("grpc.testing.TestService/UnaryCall", codes.OK), 1)
 }
 
 func seriesLabels(f *dto.MetricFamily) []string {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
-	"google.golang.org/grpc/codes"
 
 	"github.com/vigil-go/vigil/internal/safefmt"
 	"github.com/vigil-go/vigil/internal/scrub"
@@ -114,13 +113,13 @@ func (h *HTTP) inject(ctx context.Context, hdr http.Header) {
 
 // logAccessContained writes the access line; a panicking log handler loses the line,
 // never the request.
-func (h *HTTP) logAccessContained(st *serverRequest, status int, d time.Duration, in int64, panicked any, aborted bool) {
+func (h *HTTP) logAccessContained(st *serverRequest, f *serverFacts, route string, status int, d time.Duration, in int64, panicked any, aborted bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			h.hooks.panicked(st.ctx, hookLogger, v)
 		}
 	}()
-	h.logAccess(st, status, d, in, panicked, aborted)
+	h.logAccess(st, h.fill(f, st, route, status, in), d, panicked, aborted)
 }
 
 // extract reads the caller's trace context from the call's metadata; a panicking
@@ -149,11 +148,11 @@ func (g *GRPC) inject(ctx context.Context, c *outgoingCarrier) {
 
 // accessLineContained writes the call's access line; a panicking log handler loses the
 // line, never the call.
-func (g *GRPC) accessLineContained(ctx context.Context, c *rpcCall, server bool, m *rpcMethod, code codes.Code, err error, d time.Duration, peer, authority string) {
+func (g *GRPC) accessLineContained(ctx context.Context, c *rpcCall, server bool, f *rpcFacts, d time.Duration) {
 	defer func() {
 		if v := recover(); v != nil {
 			g.hooks.panicked(ctx, hookLogger, v)
 		}
 	}()
-	g.accessLine(ctx, c, server, m, code, err, d, peer, authority)
+	g.accessLine(ctx, c, server, f, d)
 }

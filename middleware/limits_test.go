@@ -30,14 +30,14 @@ func TestClientValuesAreBounded(t *testing.T) {
 			r := httptest.NewRequest("GET", "/orders/1", nil)
 			r.Header.Set("User-Agent", "bot/"+huge)
 			return r
-		}, "user_agent.original", "user_agent", limits.AttrValue},
+		}, "user_agent.original", "user_agent.original", limits.AttrValue},
 		{"path", func() *http.Request { return httptest.NewRequest("GET", "/"+strings.Repeat("p", 100<<10), nil) },
-			"url.path", "path", limits.AttrValue},
+			"url.path", "url.path", limits.AttrValue},
 		{"query", func() *http.Request {
 			return httptest.NewRequest("GET", "/orders/1?q="+strings.Repeat("q", 100<<10)+"&token=s3cr3t", nil)
-		}, "url.query", "query", limits.AttrValue},
+		}, "url.query", "url.query", limits.AttrValue},
 		{"method", func() *http.Request { return httptest.NewRequest(strings.Repeat("M", 100<<10), "/orders/1", nil) },
-			"http.request.method_original", "method", limits.AttrValue},
+			"http.request.method_original", "http.request.method_original", limits.AttrValue},
 		{"host", func() *http.Request {
 			r := httptest.NewRequest("GET", "/orders/1", nil)
 			r.Host = strings.Repeat("h", 100<<10) + ".example"
@@ -47,7 +47,7 @@ func TestClientValuesAreBounded(t *testing.T) {
 			r := httptest.NewRequest("GET", "/orders/1", nil)
 			r.RemoteAddr = strings.Repeat("r", 100<<10)
 			return r
-		}, "client.address", "remote_addr", limits.AttrValue},
+		}, "client.address", "client.address", limits.AttrValue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,7 +139,7 @@ func TestQueryFollowsConfiguredPolicy(t *testing.T) {
 			if got := attrs(s.exp.GetSpans().Snapshots()[0])["url.query"].AsString(); got != tt.want {
 				t.Errorf("url.query = %q, want %q", got, tt.want)
 			}
-			if got := accessLines(t, s.logs)[0]["query"]; got != tt.want {
+			if got := accessLines(t, s.logs)[0]["url.query"]; got != tt.want {
 				t.Errorf("access line query = %v, want %q", got, tt.want)
 			}
 		})

@@ -222,11 +222,13 @@ func (h *HTTP) finish(st *serverRequest) {
 	if g := h.m.activeGauge(st.method); g != nil {
 		g.Dec()
 	}
+	// The request's facts, computed once for the span and the access line.
+	var f serverFacts
 	if st.span != nil {
-		h.endSpan(st, ser, status, v)
+		h.endSpan(st, ser, h.fill(&f, st, ser.route, status, in), v)
 	}
 	if h.logger != nil && !st.quiet {
-		h.logAccessContained(st, status, d, in, v, abort)
+		h.logAccessContained(st, &f, ser.route, status, d, in, v, abort)
 	}
 	if abort {
 		panic(http.ErrAbortHandler)
@@ -295,25 +297,6 @@ func (h *HTTP) finishMetricsOnly(st *requestCore) {
 	}
 }
 
-// Span attribute keys, from OpenTelemetry's HTTP semantic conventions.
-const (
-	keyMethod         = attribute.Key("http.request.method")
-	keyMethodOriginal = attribute.Key("http.request.method_original")
-	keyRoute          = attribute.Key("http.route")
-	keyStatus         = attribute.Key("http.response.status_code")
-	keyURLPath        = attribute.Key("url.path")
-	keyURLQuery       = attribute.Key("url.query")
-	keyURLScheme      = attribute.Key("url.scheme")
-	keyURLFull        = attribute.Key("url.full")
-	keyServerAddress  = attribute.Key("server.address")
-	keyServerPort     = attribute.Key("server.port")
-	keyClientAddress  = attribute.Key("client.address")
-	keyUserAgent      = attribute.Key("user_agent.original")
-	keyProtocol       = attribute.Key("network.protocol.version")
-	keyErrorType      = attribute.Key("error.type")
-	keyRequestID      = attribute.Key("request_id")
-)
-
 // headerCarrier reads propagation headers by their canonical names: http.Header.Get
 // would allocate to canonicalize "traceparent" on every request.
 type headerCarrier http.Header
@@ -339,8 +322,7 @@ func (c headerCarrier) Get(key string) string {
 func (c headerCarrier) Set(key, value string) { http.Header(c).Set(key, value) }
 func (c headerCarrier) Keys() []string        { return propagation.HeaderCarrier(c).Keys() }
 
-// maxSpanAttrs is the most attributes a server span gets: requestAttrs' 11 at most,
-// then route, status and error type.
+// maxSpanAttrs is the most attributes a server span gets (serverFacts.spanAttrs).
 const maxSpanAttrs = 14
 
 var spanAttrPool = sync.Pool{New: func() any { return new([maxSpanAttrs]attribute.KeyValue) }}
@@ -350,52 +332,14 @@ var (
 	clientKind = trace.WithSpanKind(trace.SpanKindClient)
 )
 
-// requestAttrs appends the request's span attributes to attrs (the per-request array,
-// which the SDK copies from).
-func (h *HTTP) requestAttrs(attrs []attribute.KeyValue, st *serverRequest) []attribute.KeyValue {
-	r, mi, id := st.req, st.method, st.id[0]
-	attrs = append(attrs, keyMethod.String(methodNames[mi]))
-	if mi == methodOtherIdx {
-		attrs = append(attrs, keyMethodOriginal.String(bound(r.Method)))
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	attrs = append(attrs, keyURLScheme.String(scheme), keyURLPath.String(bound(r.URL.Path)))
-	if r.URL.RawQuery != "" {
-		attrs = append(attrs, keyURLQuery.String(h.scrubbedQuery(st)))
-	}
-	host, port := hostPort(r.Host)
-	if host != "" {
-		attrs = append(attrs, keyServerAddress.String(bound(host)))
-	}
-	if port > 0 {
-		attrs = append(attrs, keyServerPort.Int(port))
-	}
-	if client, _ := hostPort(r.RemoteAddr); client != "" {
-		attrs = append(attrs, keyClientAddress.String(bound(client)))
-	}
-	if ua := r.Header.Get("User-Agent"); ua != "" {
-		attrs = append(attrs, keyUserAgent.String(bound(ua)))
-	}
-	attrs = append(attrs, keyProtocol.String(bound(protocolVersion(r))), keyRequestID.String(id))
-	return attrs
-}
-
-func (h *HTTP) endSpan(st *serverRequest, ser *serverSeries, status int, panicked any) {
+func (h *HTTP) endSpan(st *serverRequest, ser *serverSeries, f *serverFacts, panicked any) {
 	sp := st.span
 	if sp.IsRecording() {
 		sp.SetName(ser.spanName)
 		// SetAttributes copies the attributes into the span, so the scratch array goes
 		// back to the pool at once rather than living (1 KB) in every request's state.
 		buf := spanAttrPool.Get().(*[maxSpanAttrs]attribute.KeyValue)
-		attrs := h.requestAttrs(buf[:0], st)
-		attrs = append(attrs, keyRoute.String(ser.route), keyStatus.Int(status))
-		if status >= 500 {
-			attrs = append(attrs, keyErrorType.String(statusCode(status)))
-		}
-		sp.SetAttributes(attrs...)
+		sp.SetAttributes(f.spanAttrs(buf[:0])...)
 		clear(buf[:])
 		spanAttrPool.Put(buf)
 		if panicked != nil {
@@ -404,7 +348,7 @@ func (h *HTTP) endSpan(st *serverRequest, ser *serverSeries, status int, panicke
 				attribute.String("exception.message", panicText(panicked, h.matcher)),
 			))
 		}
-		if status >= 500 {
+		if f.status >= 500 {
 			// Server spans fail on 5xx only: a 4xx is the client's error.
 			sp.SetStatus(codes.Error, "")
 		}
@@ -412,31 +356,18 @@ func (h *HTTP) endSpan(st *serverRequest, ser *serverSeries, status int, panicke
 	sp.End()
 }
 
-func (h *HTTP) logAccess(st *serverRequest, status int, d time.Duration, in int64, panicked any, aborted bool) {
-	level := httpLevel(status)
+func (h *HTTP) logAccess(st *serverRequest, f *serverFacts, d time.Duration, panicked any, aborted bool) {
+	level := httpLevel(f.status)
 	if !h.logger.Enabled(st.ctx, level) {
 		return
 	}
-	r := st.req
 	var l accessLine
-	l.add(slog.String("method", bound(r.Method)))
-	l.add(slog.String("path", bound(r.URL.Path)))
-	if r.URL.RawQuery != "" {
-		l.add(slog.String("query", h.scrubbedQuery(st)))
-	}
-	l.add(slog.Int("status", status))
-	l.add(slog.Duration("duration", d))
-	l.add(slog.Int64("bytes_in", in))
-	l.add(slog.Int64("bytes_out", st.w.written))
-	l.add(slog.String("remote_addr", bound(r.RemoteAddr)))
-	if ua := r.Header.Get("User-Agent"); ua != "" {
-		l.add(slog.String("user_agent", bound(ua)))
-	}
+	f.line(&l, d)
 	if panicked != nil {
-		l.add(slog.Bool("panic", true))
+		l.add(slog.Bool(namePanic, true))
 	}
 	if aborted {
-		l.add(slog.Bool("aborted", true))
+		l.add(slog.Bool(nameAborted, true))
 	}
 	l.emit(st.ctx, h.logger, level, "http request")
 }

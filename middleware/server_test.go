@@ -141,24 +141,25 @@ func TestServer(t *testing.T) {
 			}
 			l := lines[0]
 			for k, v := range map[string]any{
-				"level": tt.wantLevel, "method": tt.method, "route": tt.wantRoute,
-				"status": float64(tt.wantStatus), "request_id": id, "user_agent": "test-agent/1.0",
-				"remote_addr": "192.0.2.1:1234", "trace_id": sp.SpanContext().TraceID().String(),
-				"span_id": sp.SpanContext().SpanID().String(), "bytes_in": float64(len(tt.body)),
-				"bytes_out": float64(rec.Body.Len()),
+				"level": tt.wantLevel, "http.request.method": tt.method, "route": tt.wantRoute,
+				"http.response.status_code": float64(tt.wantStatus), "request_id": id,
+				"user_agent.original": "test-agent/1.0", "client.address": "192.0.2.1",
+				"network.protocol.version": "1.1", "trace_id": sp.SpanContext().TraceID().String(),
+				"span_id": sp.SpanContext().SpanID().String(), "http.request.body.size": float64(len(tt.body)),
+				"http.response.body.size": float64(rec.Body.Len()),
 			} {
 				if l[k] != v {
 					t.Errorf("log %s = %v, want %v (line %v)", k, l[k], v, l)
 				}
 			}
-			if path, _ := l["path"].(string); path != strings.SplitN(tt.target, "?", 2)[0] {
+			if path, _ := l["url.path"].(string); path != strings.SplitN(tt.target, "?", 2)[0] {
 				t.Errorf("log path = %q", path)
 			}
-			if q, ok := l["query"]; ok && q != "token=[REDACTED]&page=2" {
+			if q, ok := l["url.query"]; ok && q != "token=[REDACTED]&page=2" {
 				t.Errorf("log query = %v, want the token redacted", q)
 			}
-			if d, _ := l["duration"].(float64); d <= 0 {
-				t.Errorf("log duration = %v", l["duration"])
+			if d, _ := l["duration_ms"].(float64); d <= 0 {
+				t.Errorf("log duration_ms = %v", l["duration_ms"])
 			}
 
 			// Capture: panics only, with the request scope.

@@ -13,7 +13,9 @@ import (
 // span, carries the trace context to the server (W3C traceparent), and is timed in
 // http_client_request_duration_seconds by method, server address and status. The
 // duration and the span end when RoundTrip returns, that is when the response headers
-// arrived; reading the body is not included.
+// arrived; reading the body is not included. With a Logger, each request also gets an
+// "http client request" line: Debug for a success, Warn for a 4xx, Error for a 5xx or a
+// transport error.
 func (h *HTTP) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -32,13 +34,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	mi := methodIndex(req.Method)
 	host := req.URL.Hostname()
 
+	f := h.clientFacts(req, mi, host)
 	out := req
 	var span trace.Span
 	if h.tracer != nil {
 		ctx, sp := h.tracer.Start(req.Context(), methodNames[mi], clientKind)
 		span = sp
 		if sp.IsRecording() {
-			sp.SetAttributes(h.clientAttrs(req, mi, host)...)
+			sp.SetAttributes(f.startAttrs(h, req)...)
 		}
 		// A RoundTripper must not modify its request: inject into a copy of the header.
 		out = req.WithContext(ctx)
@@ -55,49 +58,31 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err == nil && resp != nil {
 		status = resp.StatusCode
 	}
+	d := now() - start
 	if hist := h.m.clientSeriesFor(clientKey{host: host, method: mi, status: uint16(min(max(status, 0), 999))}); hist != nil {
-		hist.ObserveContext(out.Context(), now()-start)
+		hist.ObserveContext(out.Context(), d)
 	}
+	f.end(h, status, err)
 	if span != nil {
 		if span.IsRecording() {
-			switch {
-			case err != nil:
+			if err != nil {
 				// RecordError's event, by hand: the SDK bounds neither event attributes nor
-				// the status description, and the error's text carries the URL.
-				msg := bound(h.matcher.Text(err.Error()))
+				// the status description.
 				span.AddEvent("exception", trace.WithAttributes(
 					attribute.String("exception.type", fmt.Sprintf("%T", err)),
-					attribute.String("exception.message", msg)))
-				span.SetAttributes(keyErrorType.String(errorType(err)))
-				span.SetStatus(codes.Error, msg)
-			default:
+					attribute.String("exception.message", f.errMessage)))
+			} else {
 				span.SetAttributes(keyStatus.Int(status))
-				if status >= 400 {
-					// Client spans fail on 4xx too: the call did not get what it asked for.
-					span.SetAttributes(keyErrorType.String(statusCode(status)))
-					span.SetStatus(codes.Error, "")
-				}
+			}
+			if f.errorType != "" {
+				span.SetAttributes(keyErrorType.String(f.errorType))
+				span.SetStatus(codes.Error, f.errMessage)
 			}
 		}
 		span.End()
 	}
+	if h.logger != nil {
+		h.logClient(out.Context(), &f, req, d)
+	}
 	return resp, err
-}
-
-func (h *HTTP) clientAttrs(req *http.Request, mi uint8, host string) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 0, 6)
-	attrs = append(attrs, keyMethod.String(methodNames[mi]))
-	if mi == methodOtherIdx {
-		attrs = append(attrs, keyMethodOriginal.String(bound(req.Method)))
-	}
-	// A proxy forwards its client's path and query: bound them like the server side does.
-	attrs = append(attrs, keyServerAddress.String(bound(host)), keyURLFull.String(bound(h.matcher.URL(req.URL))))
-	if _, port := hostPort(req.URL.Host); port > 0 {
-		attrs = append(attrs, keyServerPort.Int(port))
-	} else if req.URL.Scheme == "https" {
-		attrs = append(attrs, keyServerPort.Int(443))
-	} else if req.URL.Scheme == "http" {
-		attrs = append(attrs, keyServerPort.Int(80))
-	}
-	return attrs
 }

@@ -51,7 +51,7 @@ func TestFlushStreams(t *testing.T) {
 		t.Fatalf("rest = %q", rest)
 	}
 	waitFor(t, func() bool { return len(accessLines(t, s.logs)) == 1 })
-	if l := accessLines(t, s.logs)[0]; l["bytes_out"] != float64(len("first\nsecond\n")) || l["status"] != float64(200) {
+	if l := accessLines(t, s.logs)[0]; l["http.response.body.size"] != float64(len("first\nsecond\n")) || l["http.response.status_code"] != float64(200) {
 		t.Errorf("access line = %v", l)
 	}
 }
@@ -133,8 +133,8 @@ func TestReaderFromReachesUnderlyingWriter(t *testing.T) {
 	if !rec.used || rec.Body.String() != "file contents" {
 		t.Errorf("ReadFrom used %v, body %q", rec.used, rec.Body.String())
 	}
-	if l := accessLines(t, s.logs)[0]; l["bytes_out"] != float64(13) {
-		t.Errorf("bytes_out = %v", l["bytes_out"])
+	if l := accessLines(t, s.logs)[0]; l["http.response.body.size"] != float64(13) {
+		t.Errorf("http.response.body.size = %v", l["http.response.body.size"])
 	}
 }
 
@@ -184,7 +184,7 @@ func TestPanics(t *testing.T) {
 				t.Errorf("failure not recorded as 500: %v", gather(t, s.reg, middleware.MetricServerDuration))
 			}
 			l := accessLines(t, s.logs)[0]
-			if l["status"] != float64(500) || l["level"] != "ERROR" || (l["aborted"] == true) != tt.wantAbort {
+			if l["http.response.status_code"] != float64(500) || l["level"] != "ERROR" || (l["aborted"] == true) != tt.wantAbort {
 				t.Errorf("access line = %v", l)
 			}
 			if st := s.exp.GetSpans().Snapshots()[0].Status(); st.Code.String() != "Error" {

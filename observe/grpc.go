@@ -3,7 +3,6 @@ package observe
 import (
 	"context"
 
-	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
 
@@ -21,6 +20,12 @@ type GRPCConfig struct {
 	Skip []string
 	// DisableAccessLog drops the per-call log line (also VIGIL_GRPC_ACCESS_LOG=false).
 	DisableAccessLog bool
+	// DisableSpans starts no gRPC spans and leaves trace-context propagation to other
+	// instrumentation (also VIGIL_GRPC_SPANS=false), for services that keep otelgrpc's
+	// stats handlers: each call then has otelgrpc's server and client span only. The
+	// metrics, access lines (with the trace ids of otelgrpc's spans) and panic recovery
+	// stay.
+	DisableSpans bool
 	// DurationBuckets overrides the call-duration histogram buckets, in seconds.
 	DurationBuckets []float64
 }
@@ -29,6 +34,7 @@ type GRPCConfig struct {
 const (
 	EnvGRPCSkip      = "VIGIL_GRPC_SKIP"
 	EnvGRPCAccessLog = "VIGIL_GRPC_ACCESS_LOG"
+	EnvGRPCSpans     = "VIGIL_GRPC_SPANS"
 )
 
 // newGRPC builds o's gRPC instrumentation from cfg.
@@ -36,7 +42,8 @@ func (o *Observer) newGRPC(cfg GRPCConfig) (*middleware.GRPC, error) {
 	mcfg := middleware.GRPCConfig{
 		Registry:       o.registry,
 		TracerProvider: o.tracer.TracerProvider(),
-		Propagator:     propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		DisableSpans:   cfg.DisableSpans,
+		Propagator:     o.propagator,
 		// The parts' logger, not the application's: Error lines must not reach Sentry
 		// a second time through the bridge.
 		Logger:          o.base,

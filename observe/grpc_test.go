@@ -91,8 +91,9 @@ func TestObserverGRPC(t *testing.T) {
 	}
 	metrics := scrapeGRPC(t, o)
 	for _, want := range []string{
-		`rpc_server_call_duration_seconds_count{rpc_grpc_status_code="13",rpc_method="Check",rpc_service="grpc.health.v1.Health",rpc_system="grpc"} 1`,
-		`rpc_client_call_duration_seconds_count{rpc_grpc_status_code="13",rpc_method="Check",rpc_service="grpc.health.v1.Health",rpc_system="grpc"} 1`,
+		// otelgrpc's labels (semantic conventions v1.43.0), in Prometheus form.
+		`rpc_server_call_duration_seconds_count{error_type="INTERNAL",rpc_method="grpc.health.v1.Health/Check",rpc_response_status_code="INTERNAL",rpc_system_name="grpc"} 1`,
+		`rpc_client_call_duration_seconds_count{error_type="INTERNAL",rpc_method="grpc.health.v1.Health/Check",rpc_response_status_code="INTERNAL",rpc_system_name="grpc",server_address="bufnet",server_port=""} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
@@ -108,17 +109,53 @@ func TestObserverGRPC(t *testing.T) {
 	}
 }
 
+// VIGIL_GRPC_SPANS=false turns vigil's gRPC spans off and keeps the rest: the line
+// (without a trace of its own), the metrics and the recovery.
+func TestObserverGRPCSpansSetting(t *testing.T) {
+	for _, tt := range []struct {
+		env       string
+		wantTrace bool
+	}{{"", true}, {"true", true}, {"false", false}} {
+		t.Run("VIGIL_GRPC_SPANS="+tt.env, func(t *testing.T) {
+			t.Setenv(observe.EnvGRPCSkip, "none")
+			t.Setenv(observe.EnvGRPCAccessLog, "")
+			t.Setenv(observe.EnvGRPCSpans, tt.env)
+			var out syncBuffer
+			o := newGRPCObserver(t, &out)
+			client := startGRPC(t, o, panicHealth{health.NewServer()})
+			if _, err := client.Check(context.Background(), &healthpb.HealthCheckRequest{}); status.Code(err) != codes.Internal {
+				t.Fatalf("err = %v, want the recovered panic's Internal", err)
+			}
+			var line map[string]any
+			for deadline := time.Now().Add(5 * time.Second); line == nil && time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+				line = out.Find(t, "msg", "grpc server call")
+			}
+			if line == nil || line["panic"] != true {
+				t.Fatalf("access line = %v", line)
+			}
+			if _, ok := line["trace_id"]; ok != tt.wantTrace {
+				t.Errorf("line trace_id present = %v, want %v: %v", ok, tt.wantTrace, line)
+			}
+			if m := scrapeGRPC(t, o); !strings.Contains(m, `rpc_method="grpc.health.v1.Health/Check"`) {
+				t.Errorf("no call series in:\n%s", m)
+			}
+		})
+	}
+}
+
 func TestObserverGRPCBadEnvFailsInit(t *testing.T) {
 	tests := []struct {
-		name, skip, accessLog, want string
+		name, skip, accessLog, spans, want string
 	}{
-		{"access log", "", "perhaps", `VIGIL_GRPC_ACCESS_LOG="perhaps"`},
-		{"skip", "grpc.health.v1.Health,/bad path", "", observe.EnvGRPCSkip + `="grpc.health.v1.Health,/bad path"`},
+		{"access log", "", "perhaps", "", `VIGIL_GRPC_ACCESS_LOG="perhaps"`},
+		{"skip", "grpc.health.v1.Health,/bad path", "", "", observe.EnvGRPCSkip + `="grpc.health.v1.Health,/bad path"`},
+		{"spans", "", "", "off-ish", `VIGIL_GRPC_SPANS="off-ish"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv(observe.EnvGRPCSkip, tt.skip)
 			t.Setenv(observe.EnvGRPCAccessLog, tt.accessLog)
+			t.Setenv(observe.EnvGRPCSpans, tt.spans)
 			var cfg observe.Config
 			cfg.Logging.Output = io.Discard
 			cfg.Metrics.DisableHostCollector = true

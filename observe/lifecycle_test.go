@@ -243,8 +243,8 @@ func TestWrappedBeforeInitUsesInitdObserver(t *testing.T) {
 	for _, re := range []string{
 		`(?m)^http_server_request_duration_seconds_count\{[^}]*http_response_status_code="418"[^}]*\} 1$`,
 		`(?m)^http_client_request_duration_seconds_count\{[^}]*http_response_status_code="418"[^}]*\} 1$`,
-		`(?m)^rpc_server_call_duration_seconds_count\{[^}]*rpc_method="Check"[^}]*\} 1$`,
-		`(?m)^rpc_client_call_duration_seconds_count\{[^}]*rpc_method="Check"[^}]*\} 1$`,
+		`(?m)^rpc_server_call_duration_seconds_count\{[^}]*rpc_method="grpc.health.v1.Health/Check"[^}]*\} 1$`,
+		`(?m)^rpc_client_call_duration_seconds_count\{[^}]*rpc_method="grpc.health.v1.Health/Check"[^}]*\} 1$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(exposition) {
 			t.Errorf("the Init'd registry lacks %s:\n%s", re, exposition)

@@ -706,6 +706,25 @@ func TestTrustSecrets(t *testing.T) {
 			visible: map[string][]string{"logs": {"keep-min-12-chars"}, "sentry": {"keep-min-12-chars"}},
 		},
 		{
+			name: "VIGIL_REDACT_ALLOW exempts a key",
+			keep: true,
+			cfg: func(t *testing.T, c *observe.Config, _ string) {
+				t.Setenv("VIGIL_REDACT_ALLOW", "password_policy")
+			},
+			handler: func(o *observe.Observer, _ string) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					ctx, span := o.Start(r.Context(), "policy")
+					span.SetAttributes(attribute.String("password_policy", "keep-min-12-chars"))
+					span.End()
+					o.Logger().InfoContext(ctx, "policy", "password_policy", "keep-min-12-chars")
+					o.Capture(ctx, errors.New("policy"), slog.String("password_policy", "keep-min-12-chars"))
+				}
+			},
+			drive: func(t *testing.T, e *secretEnv, _ string) { e.get(t, "/policy", nil) },
+			visible: map[string][]string{"logs": {"keep-min-12-chars"}, "sentry": {"keep-min-12-chars"},
+				"spans": {"keep-min-12-chars"}},
+		},
+		{
 			name: "without AllowKeys the same key is redacted",
 			handler: func(o *observe.Observer, s string) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
