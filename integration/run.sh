@@ -14,7 +14,8 @@
 # Servers: prometheus, alertmanager, pushgateway, carbon (graphite-carbon), statsd (the Etsy
 # daemon, with its graphite backend into carbon and a repeater into statsd-hold), statsd-hold (a
 # second StatsD that never flushes, so its admin interface shows the run's totals), otelcol (a
-# minimal OpenTelemetry Collector built from integration/otelcol). They run from their binaries
+# minimal OpenTelemetry Collector built from integration/otelcol), spotlight (Sentry's Spotlight
+# sidecar from npm, started by integration/spotlight.mjs). They run from their binaries
 # with flags and config in a directory of this run's own (integration/.work/run.XXXXXX, removed
 # when the run passes), never as the distribution's services.
 #
@@ -30,13 +31,15 @@ ROOT="$(cd "$IT_DIR/.." && pwd)"
 WORK="$IT_DIR/.work"
 BIN="$WORK/bin"
 STATSD_VERSION=0.9.0
+# Spotlight 4.11.8 breaks with hono 4.13 (its middleware): hono is pinned through npm overrides.
+SPOTLIGHT_VERSION=4.11.8 SPOTLIGHT_HONO=4.12.25
 TEST_TIMEOUT="${VIGIL_IT_TIMEOUT:-12m}"
 
 # The ports this run needs (StatsD's two are UDP), chosen free in "start servers" below and
 # kept in $RUN/ports.env for `start NAME` and `stop NAME`. P_QUICKSTART_DOWN is one nobody
 # listens on: Prometheus scrapes it so that the TargetDown alert fires.
 PORTS=(P_PROM P_AM P_PUSH P_CARBON P_CARBON_PICKLE P_CARBON_QUERY P_STATSD/udp P_STATSD_ADMIN
-  P_HOLD/udp P_HOLD_ADMIN P_OTLP_GRPC P_OTLP_HTTP P_QUICKSTART P_QUICKSTART_DOWN P_GRPC_METRICS)
+  P_HOLD/udp P_HOLD_ADMIN P_OTLP_GRPC P_OTLP_HTTP P_QUICKSTART P_QUICKSTART_DOWN P_GRPC_METRICS P_SPOTLIGHT)
 
 log() { printf '[integration %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() { log "FAIL: $*"; exit 1; }
@@ -68,6 +71,8 @@ server_cmd() {
   statsd) echo node "$WORK/statsd/node_modules/statsd/stats.js" "$RUN/statsd.js" ;;
   statsd-hold) echo node "$WORK/statsd/node_modules/statsd/stats.js" "$RUN/statsd-hold.js" ;;
   otelcol) echo "$BIN/otelcol" --config="$RUN/otelcol.yaml" ;;
+  spotlight) echo env SPOTLIGHT_DIST="$WORK/spotlight/node_modules/@spotlightjs/spotlight/dist" \
+      node "$IT_DIR/spotlight.mjs" -p "$P_SPOTLIGHT" ;;
   *) die "unknown server $1" ;;
   esac
 }
@@ -81,6 +86,7 @@ server_ready() {
   statsd) tcp_open $P_STATSD_ADMIN ;;
   statsd-hold) tcp_open $P_HOLD_ADMIN ;;
   otelcol) tcp_open $P_OTLP_GRPC && tcp_open $P_OTLP_HTTP ;;
+  spotlight) http_ok "http://127.0.0.1:$P_SPOTLIGHT/health" ;;
   esac
 }
 
@@ -116,7 +122,7 @@ stop_server() {
   log "stopped $name (pid $pid)"
 }
 
-ALL_SERVERS=(carbon statsd-hold statsd otelcol pushgateway alertmanager prometheus)
+ALL_SERVERS=(carbon statsd-hold statsd otelcol spotlight pushgateway alertmanager prometheus)
 
 case "${1:-}" in
 start | stop)
@@ -175,6 +181,14 @@ if [ ! -f "$WORK/statsd/node_modules/statsd/stats.js" ] ||
   # The optional deps (syslog, Windows service, proxy hashring) are not used and need compilers.
   timeout 300 npm install --prefix "$WORK/statsd" --omit=optional --no-audit --no-fund --loglevel=error \
     "statsd@$STATSD_VERSION"
+fi
+if [ ! -f "$WORK/spotlight/node_modules/@spotlightjs/spotlight/dist/server/cli.js" ] ||
+  ! grep -q "\"version\": \"$SPOTLIGHT_VERSION\"" "$WORK/spotlight/node_modules/@spotlightjs/spotlight/package.json"; then
+  log "npm install @spotlightjs/spotlight@$SPOTLIGHT_VERSION (hono $SPOTLIGHT_HONO)"
+  mkdir -p "$WORK/spotlight"
+  printf '{"private": true, "dependencies": {"@spotlightjs/spotlight": "%s"}, "overrides": {"hono": "%s"}}\n' \
+    "$SPOTLIGHT_VERSION" "$SPOTLIGHT_HONO" >"$WORK/spotlight/package.json"
+  timeout 300 npm install --prefix "$WORK/spotlight" --omit=optional --no-audit --no-fund --loglevel=error
 fi
 prometheus --version 2>&1 | head -1
 prometheus-alertmanager --version 2>&1 | head -1
@@ -350,6 +364,7 @@ export VIGIL_IT_CARBON_DIR="$RUN/carbon/whisper"
 export VIGIL_IT_OTLP_GRPC="127.0.0.1:$P_OTLP_GRPC" VIGIL_IT_OTLP_HTTP="127.0.0.1:$P_OTLP_HTTP"
 export VIGIL_IT_OTEL_FILE="$RUN/otel-traces.jsonl"
 export VIGIL_IT_QUICKSTART_ADDR="127.0.0.1:$P_QUICKSTART" VIGIL_IT_GRPC_METRICS_ADDR="127.0.0.1:$P_GRPC_METRICS"
+export VIGIL_IT_SPOTLIGHT="http://127.0.0.1:$P_SPOTLIGHT"
 rc=0
 (cd "$ROOT" && go test -tags integration -count=1 -timeout "$TEST_TIMEOUT" -v ./integration/... 2>&1 |
   tee "$RUN/go-test.log") || rc=$?

@@ -125,15 +125,22 @@ func (s *suite) testSentry(t *testing.T) {
 		return fmt.Errorf("no Sentry event with trace id %s among %d events (bad requests: %q)",
 			tracePanic, len(s.sentry.events), s.sentry.bad)
 	})
+	// Tags stay low-cardinality: the per-event ids are in contexts.
 	tags, _ := ev["tags"].(map[string]any)
-	if tags["trace_id"] != tracePanic {
-		t.Errorf("event tag trace_id = %v, want %s", tags["trace_id"], tracePanic)
+	if tags["route"] != routePanic || tags["trace_id"] != nil || tags["request_id"] != nil {
+		t.Errorf("event tags = %v, want route %s and no per-event ids", tags, routePanic)
 	}
-	if tags["route"] != routePanic {
-		t.Errorf("event tag route = %v, want %s", tags["route"], routePanic)
+	if id := path(ev, "contexts", "attributes", "request_id"); id == nil || id == "" {
+		t.Errorf("event has no request_id in contexts.attributes: %v", ev["contexts"])
 	}
-	if tags["request_id"] == nil || tags["request_id"] == "" {
-		t.Errorf("event has no request_id tag: %v", tags)
+	if op := path(ev, "contexts", "trace", "op"); op != "http.server" {
+		t.Errorf("event contexts.trace.op = %v, want http.server", op)
+	}
+	if tx := ev["transaction"]; tx != "GET "+routePanic {
+		t.Errorf("event transaction = %v, want GET %s", tx, routePanic)
+	}
+	if path(ev, "exception", "values") == nil {
+		t.Errorf("event exception not in the {\"values\": [...]} form: %v", ev["exception"])
 	}
 	if m := path(ev, "request", "method"); m != "GET" {
 		t.Errorf("event request.method = %v, want GET", m)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/getsentry/sentry-go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	verrors "github.com/vigil-go/vigil/errors"
@@ -30,6 +31,35 @@ func (o *Observer) initErrors(context.Context) error {
 		o.base.Error("vigil: error event metrics not registered", slog.Any("error", err))
 	}
 	return nil
+}
+
+// sentryHub is the hub state Init takes over with the other globals: prev is the client
+// bound to sentry.CurrentHub() before the first Init, installed the one vigil bound last.
+var sentryHub struct {
+	prev, installed *sentry.Client
+}
+
+// switchSentry binds the globals owner's sentry.Client to sentry.CurrentHub(), so the
+// program's own sentry.CaptureException (and sentry-go middleware, and libraries
+// reporting through the hub) go through vigil's scrubbing, dedup, caps and queue. With
+// no owner left, the client from before the first Init is restored. A client the
+// program bound itself after vigil's is the program's and stays. live.mu is held.
+func switchSentry(fresh bool, to *Observer) {
+	hub := sentry.CurrentHub()
+	if fresh {
+		sentryHub.prev = hub.Client()
+		sentryHub.installed = sentryHub.prev
+	}
+	want := sentryHub.prev
+	if to != nil {
+		if c := to.reporter.Client(); c != nil {
+			want = c
+		}
+	}
+	if fresh || hub.Client() == sentryHub.installed {
+		hub.BindClient(want)
+		sentryHub.installed = want
+	}
 }
 
 // errorsCollector exposes the Reporter's counts at scrape time, so capturing costs no

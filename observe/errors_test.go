@@ -83,8 +83,12 @@ func TestCaptureSendsAndCounts(t *testing.T) {
 	evs := srv.WaitForEvents(t, 2, 5*time.Second)
 
 	ev := evs[0]
-	if string(ev.EventID) != id || ev.Tags["request_id"] != "req-9" || ev.Tags["trace_id"] != tid.String() || ev.Tags["service"] != "checkout" {
-		t.Errorf("event %s tags %v", ev.EventID, ev.Tags)
+	// Per-event ids are contexts, not tags (tags stay low-cardinality).
+	if string(ev.EventID) != id || ev.Contexts["attributes"]["request_id"] != "req-9" || ev.Contexts["trace"]["trace_id"] != tid.String() || ev.Tags["service"] != "checkout" {
+		t.Errorf("event %s tags %v contexts %v", ev.EventID, ev.Tags, ev.Contexts)
+	}
+	if ev.Tags["request_id"] != "" || ev.Tags["trace_id"] != "" {
+		t.Errorf("per-event ids in tags: %v", ev.Tags)
 	}
 	if ev.Request == nil || ev.Request.QueryString != "api_key=[REDACTED]" {
 		t.Errorf("request %+v", ev.Request)

@@ -68,4 +68,5 @@ func switchGlobals(from, to *Observer) {
 		otel.SetTextMapPropagator(want.prop)
 		in.prop = want.prop
 	}
+	switchSentry(fresh, to) // errors.go
 }

@@ -100,7 +100,8 @@ func TestHTTPEndToEnd(t *testing.T) {
 	}
 	eventOf := map[string]*sentry.Event{}
 	for _, ev := range events {
-		eventOf[ev.Tags["request_id"]] = ev
+		id, _ := ev.Contexts["attributes"]["request_id"].(string)
+		eventOf[id] = ev
 	}
 	exemplars := durationExemplars(t, o)
 
@@ -111,7 +112,7 @@ func TestHTTPEndToEnd(t *testing.T) {
 			t.Fatalf("%s: request id %q has no span", c.path, id)
 		}
 		l := access[id]
-		if l == nil || l["trace_id"] != traceID || l["route"] != c.route || l["http.response.status_code"] != float64(c.status) {
+		if l == nil || l["trace_id"] != traceID || l["route"] != c.route || l["status"] != float64(c.status) {
 			t.Errorf("%s: access line %v, want trace %s route %s", c.path, l, traceID, c.route)
 		}
 		if !strings.Contains(strings.Join(exemplars[c.route], ","), traceID) {
@@ -124,15 +125,15 @@ func TestHTTPEndToEnd(t *testing.T) {
 		if ev == nil {
 			continue
 		}
-		if ev.Tags["trace_id"] != traceID || ev.Tags["route"] != c.route {
+		if ev.Contexts["trace"]["trace_id"] != traceID || ev.Tags["route"] != c.route {
 			t.Errorf("%s: event tags %v, want trace %s route %s", c.path, ev.Tags, traceID, c.route)
 		}
 		if ev.Request == nil || ev.Request.Method != "GET" || !strings.HasSuffix(ev.Request.URL, c.path) {
 			t.Errorf("%s: event request %+v", c.path, ev.Request)
 		}
 	}
-	if l := access[ids["/orders/{id}"]]; l["url.query"] != "session=[REDACTED]" {
-		t.Errorf("query not redacted in the access line: %v", l["url.query"])
+	if l := access[ids["/orders/{id}"]]; l["query"] != "session=[REDACTED]" {
+		t.Errorf("query not redacted in the access line: %v", l["query"])
 	}
 }
 

@@ -139,6 +139,9 @@ var settings = []setting{
 	{Var: "VIGIL_SENTRY_TIMEOUT", Field: "Errors.Timeout", Default: "`5s`",
 		Doc:   "timeout of one request to Sentry",
 		Parse: duration(func(c *Config) *time.Duration { return &c.Errors.Timeout }, false)},
+	{Var: "SENTRY_SPOTLIGHT", Field: "Errors.Spotlight", Default: "`false`",
+		Doc:   "`true` (http://localhost:8969/stream) or a URL: a copy of every event goes to a Spotlight sidecar; no DSN needed",
+		Parse: str(func(c *Config) *string { return &c.Errors.Spotlight }, verrors.ParseSpotlight)},
 
 	// Tracing (OpenTelemetry). OTEL_SDK_DISABLED=true makes every other Tracing setting
 	// unread (see apply).
@@ -365,9 +368,6 @@ var settings = []setting{
 	{Var: EnvGRPCAccessLog, Field: "GRPC.DisableAccessLog", Default: "`true`",
 		Doc:   "`false` drops the per-call access-log line",
 		Parse: boolean(func(c *Config) *bool { return &c.GRPC.DisableAccessLog }, true)},
-	{Var: EnvGRPCSpans, Field: "GRPC.DisableSpans", Default: "`true`",
-		Doc:   "`false` starts no gRPC spans and leaves trace propagation to other instrumentation (otelgrpc); metrics, access lines and recovery stay",
-		Parse: boolean(func(c *Config) *bool { return &c.GRPC.DisableSpans }, true)},
 }
 
 // envResult is what applying the environment found: the problems with variables, and

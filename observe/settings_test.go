@@ -80,6 +80,7 @@ func TestSettingsEveryVariable(t *testing.T) {
 		"VIGIL_SENTRY_SEND_DEFAULT_PII":      {good: "1", bad: "maybe"},
 		"VIGIL_SENTRY_QUEUE_SIZE":            {good: "10", bad: "bogus"},
 		"VIGIL_SENTRY_TIMEOUT":               {good: "2s", bad: "0s"},
+		"SENTRY_SPOTLIGHT":                   {good: "true", bad: "ftp://spotlight"},
 		"OTEL_SDK_DISABLED":                  {good: "TRUE", bad: "yes"},
 		"OTEL_TRACES_EXPORTER":               {good: "none", bad: "zipkin"},
 		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": {good: "http://127.0.0.1:1/t", bad: "ftp://x", companion: map[string]string{"OTEL_TRACES_EXPORTER": "none"}},
@@ -125,7 +126,6 @@ func TestSettingsEveryVariable(t *testing.T) {
 		"VIGIL_HTTP_REQUEST_ID_HEADER":       {good: "X-Trace", bad: "bad header"},
 		"VIGIL_GRPC_SKIP":                    {good: "none", bad: "has space"}, // the rule is the middleware's
 		"VIGIL_GRPC_ACCESS_LOG":              {good: "false", bad: "sometimes"},
-		"VIGIL_GRPC_SPANS":                   {good: "false", bad: "sometimes"},
 	}
 	for i := range settings {
 		s := &settings[i]
