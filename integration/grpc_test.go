@@ -105,16 +105,17 @@ func (s *suite) testGRPC(t *testing.T) {
 	if s.grpcErr != nil {
 		t.Fatalf("gRPC service: %v", s.grpcErr)
 	}
-	expr := fmt.Sprintf(`sum by (rpc_system, rpc_service, rpc_method, rpc_grpc_status_code) (rpc_server_call_duration_seconds_count{job=%q})`, grpcJob)
+	// otelgrpc's labels (semantic conventions v1.43.0) in Prometheus form.
+	expr := fmt.Sprintf(`sum by (rpc_system_name, rpc_method, rpc_response_status_code) (rpc_server_call_duration_seconds_count{job=%q})`, grpcJob)
 	eventually(t, 20*time.Second, func() error {
 		got, err := s.query(expr, time.Time{})
 		if err != nil {
 			return err
 		}
-		m := byLabels(got, "rpc_system", "rpc_service", "rpc_method", "rpc_grpc_status_code")
-		ok, miss := m["grpc grpc.health.v1.Health Check 0"], m["grpc grpc.health.v1.Health Check 5"]
+		m := byLabels(got, "rpc_system_name", "rpc_method", "rpc_response_status_code")
+		ok, miss := m["grpc grpc.health.v1.Health/Check OK"], m["grpc grpc.health.v1.Health/Check NOT_FOUND"]
 		if ok != wantGRPCOK || miss != wantGRPCMiss {
-			return fmt.Errorf("gRPC calls by system, service, method and code: %v; want Check with code 0: %d, code 5: %d", m, wantGRPCOK, wantGRPCMiss)
+			return fmt.Errorf("gRPC calls by system, method and code: %v; want Check with OK: %d, NOT_FOUND: %d", m, wantGRPCOK, wantGRPCMiss)
 		}
 		return nil
 	})
