@@ -112,7 +112,7 @@ func TestHTTPEndToEnd(t *testing.T) {
 			t.Fatalf("%s: request id %q has no span", c.path, id)
 		}
 		l := access[id]
-		if l == nil || l["trace_id"] != traceID || l["route"] != c.route || l["status"] != float64(c.status) {
+		if l == nil || l["trace_id"] != traceID || l["route"] != c.route || l["http.response.status_code"] != float64(c.status) {
 			t.Errorf("%s: access line %v, want trace %s route %s", c.path, l, traceID, c.route)
 		}
 		if !strings.Contains(strings.Join(exemplars[c.route], ","), traceID) {
@@ -132,8 +132,8 @@ func TestHTTPEndToEnd(t *testing.T) {
 			t.Errorf("%s: event request %+v", c.path, ev.Request)
 		}
 	}
-	if l := access[ids["/orders/{id}"]]; l["query"] != "session=[REDACTED]" {
-		t.Errorf("query not redacted in the access line: %v", l["query"])
+	if l := access[ids["/orders/{id}"]]; l["url.query"] != "session=[REDACTED]" {
+		t.Errorf("query not redacted in the access line: %v", l["url.query"])
 	}
 }
 

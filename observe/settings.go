@@ -368,6 +368,9 @@ var settings = []setting{
 	{Var: EnvGRPCAccessLog, Field: "GRPC.DisableAccessLog", Default: "`true`",
 		Doc:   "`false` drops the per-call access-log line",
 		Parse: boolean(func(c *Config) *bool { return &c.GRPC.DisableAccessLog }, true)},
+	{Var: EnvGRPCSpans, Field: "GRPC.DisableSpans", Default: "`true`",
+		Doc:   "`false` starts no gRPC spans and leaves trace propagation to other instrumentation (otelgrpc); metrics, access lines and recovery stay",
+		Parse: boolean(func(c *Config) *bool { return &c.GRPC.DisableSpans }, true)},
 }
 
 // envResult is what applying the environment found: the problems with variables, and

@@ -126,6 +126,7 @@ func TestSettingsEveryVariable(t *testing.T) {
 		"VIGIL_HTTP_REQUEST_ID_HEADER":       {good: "X-Trace", bad: "bad header"},
 		"VIGIL_GRPC_SKIP":                    {good: "none", bad: "has space"}, // the rule is the middleware's
 		"VIGIL_GRPC_ACCESS_LOG":              {good: "false", bad: "sometimes"},
+		"VIGIL_GRPC_SPANS":                   {good: "false", bad: "sometimes"},
 	}
 	for i := range settings {
 		s := &settings[i]
