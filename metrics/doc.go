@@ -52,41 +52,90 @@
 // # Collectors
 //
 // The Go runtime and process collectors of client_golang, and a host collector reading
-// Linux's /proc through github.com/prometheus/procfs, named after the OpenTelemetry
-// system conventions: system_cpu_time_seconds_total{cpu_mode},
-// system_cpu_load_average_{1m,5m,15m}, system_memory_usage_bytes{system_memory_state},
-// system_filesystem_usage_bytes{...,system_filesystem_mountpoint,system_filesystem_state},
-// system_network_{io_bytes,packets,errors,dropped}_total{network_interface_name,
-// network_io_direction}. Network filesystems are skipped: statfs on a dead NFS server
-// would hang the scrape. Each collector can be switched off.
+// Linux's /proc through github.com/prometheus/procfs and the cgroup filesystem, named
+// after the OpenTelemetry conventions. What it reports depends on where the process runs:
+//
+//   - On a host (or a VM, or a systemd unit): the machine's figures,
+//     system_cpu_time_seconds_total{cpu_mode}, system_cpu_logical_count,
+//     system_cpu_load_average_{1m,5m,15m}, system_memory_usage_bytes{system_memory_state}
+//     and system_memory_limit_bytes.
+//   - In a container under cgroup v2 (Docker, Kubernetes, Podman): the container's own,
+//     from its cgroup: container_cpu_time_seconds_total{cpu_mode} (cpu.stat),
+//     container_cpu_limit in CPUs (cpu.max), container_memory_usage_bytes
+//     (memory.current) and container_memory_limit_bytes (memory.max), the limits absent
+//     when there are none. The node's CPU, load and memory are not reported: every
+//     replica would repeat them. A cgroup is a container's when its path names a
+//     container runtime, or when it is "/" (a cgroup namespace) and holds cpu.max or
+//     memory.max, which a host's root cgroup never has.
+//   - In a container under cgroup v1, which is not read: no CPU or memory series (the
+//     node's would be wrong), and a warning once.
+//
+// Everywhere: system_network_{io_bytes,packets,errors,dropped}_total{network_interface_name,
+// network_io_direction}, from the process's network namespace (in a container, its own
+// interfaces), and system_filesystem_usage_bytes{...,system_filesystem_state} and
+// system_filesystem_limit_bytes for whole local filesystems only (ext4, xfs, btrfs, zfs
+// and the like, mounted at their root): network filesystems and FUSE, whose statfs can
+// hang on a dead server, kernel views, tmpfs (memory), overlay (a container's root,
+// showing the node's disk) and bind mounts of a directory or file (Kubernetes'
+// /etc/hosts, hostPath and emptyDir volumes, also the node's disk) are left out.
+//
+// A scrape never waits on the host collector for more than a second: each step (cpu,
+// memory, mounts, network, and one statfs per mount) runs in its own goroutine, and one
+// that has not returned by then is left out of that scrape and counted in
+// vigil_metrics_host_steps_skipped_total{step}. A step still running is not started
+// again by the next scrape, so a hung mount holds one goroutine, not one per scrape.
+// Each collector can be switched off (Config.DisableHostCollector).
 //
 // # StatsD
 //
-// With StatsD.Addr set, every family is also sent over UDP from one background
-// goroutine, so the caller never touches the network: resolving and dialing happen there
-// too, retried at each flush, and what cannot be sent is counted in
-// vigil_metrics_statsd_dropped_total{reason}. Per flush interval, a counter is sent as
-// its increase ("|c"), read from the same atomic the Prometheus side uses, so turning
-// StatsD on adds nothing to Counter.Inc; a gauge is sent with its last value ("|g") when
-// it changed (and every tenth flush regardless); histogram and timer observations are
-// sent one by one ("|h" in DogStatsD, "|ms" otherwise; timers in milliseconds) because
-// percentiles are the server's job. Above 1024 observations per series and flush they are
-// reservoir-sampled and sent with "|@rate", keeping the server's counts right and memory
-// bounded. Lines are packed into packets of at most StatsD.MaxPacketSize bytes.
+// With StatsD.Addr set, every family is also sent from one background goroutine, so the
+// caller never touches the network: resolving and dialing happen there too, retried at
+// each flush, and what cannot be sent is counted in
+// vigil_metrics_statsd_dropped_total{reason}. The address is host:port or
+// udp://host:port (UDP), or a Unix domain socket: unixgram:///path (datagram),
+// unixstream:///path (stream, each packet after its 32-bit little-endian length, as
+// DogStatsD frames them) or unix:///path (datagram, or stream if the socket is one), the
+// forms of Datadog's DD_DOGSTATSD_URL. Packets are at most StatsD.MaxPacketSize bytes:
+// 1432 over UDP, 8192 over a Unix socket by default.
+//
+// Per flush interval, a counter is sent as its increase ("|c"), read from the same atomic
+// the Prometheus side uses, so turning StatsD on adds nothing to Counter.Inc; a gauge is
+// sent with its last value ("|g") when it changed (and every tenth flush regardless).
+// Histogram and timer observations are sent as samples, because percentiles are the
+// server's job, and the unit is in the name: a duration (a Timer, or a Histogram named
+// *_seconds) goes out in milliseconds as "|ms" under its name with _seconds replaced by
+// _ms (http_server_request_duration_seconds becomes http_server_request_duration_ms);
+// another histogram (body sizes in bytes) is "|h" in DogStatsD and influx and never
+// "|ms"; the graphite and plain dialects, read by the Etsy daemon, which has no histogram
+// type, get its count and sum as name_count and name_sum counters. With
+// StatsD.Distributions, DogStatsD samples are distributions ("|d"), aggregated by
+// Datadog across hosts. The samples of a series in a flush share lines up to the packet
+// size: "name:1:2:3|ms|#tags" in DogStatsD (protocol v1.1, Datadog Agent 6.25/7.25 and
+// later), "name:1|ms:2|ms:3|ms" in the others (the Etsy daemon and Telegraf read it);
+// StatsD.OneValuePerLine sends one per line for servers that read DogStatsD tags but not
+// v1.1. Above 1024 observations per series and flush they are reservoir-sampled and sent
+// with "|@rate", keeping the server's counts right and memory bounded. An infinite or NaN
+// value is never sent (no server parses it): it is counted as dropped, reason
+// "non_finite".
 //
 // Four dialects: dogstatsd (name:1|c|#k:v,k:v), influx (name,k=v:1|c, Telegraf),
 // graphite (name;k=v:1|c) and plain, where the label values are folded into the name
 // (name.v1.v2:1|c), so an HTTP status class label becomes a chartable name segment.
-// Names keep only [A-Za-z0-9_-] and tag values lose every byte that is syntax in some
-// dialect (':', '|', '@', ',', '#', '=', ';', space, quotes, control bytes), so no label
-// value can inject a line or a tag.
+// Every line of the tagged dialects carries the unified service tags service, env and
+// version (Config.Service, Environment and Version; empty ones are left out, and a
+// family's own label of the same name wins). Names keep only [A-Za-z0-9_-]; tag values
+// lose every byte that is syntax in some dialect (':', '|', '@', ',', '#', '=', ';',
+// space, quotes, control bytes), so no label value can inject a line or a tag; Telegraf
+// splits influx tags without unescaping, so they are replaced, not escaped. Graphite
+// tag values keep only [A-Za-z0-9_.-], since carbon stores them in paths and globs
+// match them ("/orders/{id}" becomes "_orders__id_").
 //
 // Why not a client library: datadog-go aggregates but speaks only DogStatsD; the
 // alexcesaro family and go-kit speak DogStatsD and Influx (go-kit also Graphite paths) but
 // do not aggregate, and all of them format the name and tags on every call. A family here
 // encodes each series' name and tags once, when the series is created, and aggregates in
 // the series' own atomics, which no per-call client API can match; the encoder left to
-// write is a few dozen lines (statsd.go).
+// write is a few hundred lines (statsd_encode.go).
 //
 // # Push
 //
@@ -99,7 +148,8 @@
 // # Configuration
 //
 // Config holds plain values: the package reads no environment variable (package observe
-// maps the VIGIL_* variables onto the fields, with ParseStatsDFormat, ParseAddr and
-// ParsePushURL). Zero fields take the defaults; an invalid value is an error from New
-// naming the field and the value.
+// maps the VIGIL_* variables, and Datadog's DD_* ones below them, onto the fields, with
+// ParseStatsDFormat, ParseStatsDAddr, AgentAddr, ParseAddr and ParsePushURL). Zero
+// fields take the defaults; an invalid value is an error from New naming the field and
+// the value.
 package metrics
