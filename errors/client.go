@@ -184,7 +184,8 @@ func (t hubTransport) FlushWithContext(ctx context.Context) bool { return t.r.Fl
 
 func (t hubTransport) SendEvent(ev *sentry.Event) {
 	r := t.r
-	if s := r.inflight.Load(); s != nil && s.ev == ev {
+	// By id as well: a BeforeSend may return a new event in place of the one it got.
+	if s := r.inflight.Load(); s != nil && (s.ev == ev || ev != nil && s.ev.EventID == ev.EventID) {
 		// The sender goroutine is passing its own event through the client: it was
 		// admitted at Capture, and is sent now, on this (the sender's) goroutine.
 		s.delivered = true

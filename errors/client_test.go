@@ -197,3 +197,32 @@ func TestClientThroughVigil(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// A BeforeSend that returns a new event in place of vigil's own still sends it once.
+func TestBeforeSendReplacingTheEvent(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, err := verrors.New(verrors.Config{
+		DSN: srv.DSN(), Logger: discardLogger(),
+		BeforeSend: func(ev *sentry.Event, _ *sentry.EventHint) *sentry.Event {
+			cp := *ev
+			cp.Tags = map[string]string{"copied": "yes"}
+			return &cp
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.Capture(context.Background(), stderrors.New("replaced"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs := srv.Events()
+	if len(evs) != 1 || string(evs[0].EventID) != id || evs[0].Tags["copied"] != "yes" {
+		t.Fatalf("events %+v", evs)
+	}
+	if st := r.Stats(); st.Captured != 1 || st.Sent != 1 || st.DroppedByHook != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}

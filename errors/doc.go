@@ -32,8 +32,45 @@
 // An error that recorded its own stack (pkg/errors' StackTrace(), or Callers() []uintptr)
 // keeps it, on its own exception in the chain. Otherwise the main exception gets the
 // capture site's stack; and when Capture runs in a deferred function during a panic, the
-// stack runs through runtime.gopanic and only the frames that panicked are kept. Frames
-// of vigil itself, the standard library and the module cache are marked not in-app.
+// stack runs through runtime.gopanic and only the frames that panicked are kept. A frame
+// is in-app when its package belongs to the main module named in the binary's build info
+// ("orderservice" as well as "github.com/acme/shop"); the standard library, vigil and
+// every dependency are not. Package paths do not change with -trimpath, so neither do the
+// flags; events sentry-go builds (see below) get the same rule.
+//
+// # sentry-go's client and hub
+//
+// Every event goes through a real sentry.Client (Client): its integrations (modules,
+// IgnoreErrors, global tags), event processors, the hub's scope and BeforeSend run as a
+// Sentry user expects. observe.Init binds it to sentry.CurrentHub() (not with NoGlobals)
+// and Shutdown restores the previous client, so a program's sentry.CaptureException,
+// sentryhttp and libraries reporting through the hub reach the same project through the
+// same pipeline: the client's Transport is the Reporter's dedup, sampling, rate cap and
+// bounded queue, and its BeforeSend ends with vigil's scrubbing. A panic recovered by
+// both sentry-go's middleware and vigil's in one request is sent once.
+//
+// Config.ClientOptions reaches every other sentry-go option; it runs last, and vigil
+// still wraps the BeforeSend and Transport it sets. This package reads no environment:
+// sentry-go's own fallbacks (SENTRY_DSN and SENTRY_ENVIRONMENT when empty, running git
+// for a release) are kept out, observe maps the SENTRY_* variables, and an unset
+// release is the build's VCS revision.
+//
+// # The trace link
+//
+// contexts.trace carries the OpenTelemetry trace_id, span_id, parent_span_id and op
+// (http.server, grpc.server); the transaction is "METHOD route" ("GET /orders/{id}");
+// server_name is the host. Tags stay low-cardinality (service, route, panic): request_id
+// is in the "attributes" context with the context's other attributes. A capture in a
+// recording span adds an "exception" event to it and sets its status to Error (panics
+// are left to the middleware, which records them on its span). Exceptions are sent in
+// the protocol's {"values": [...]} form.
+//
+// # Spotlight
+//
+// With Config.Spotlight (SENTRY_SPOTLIGHT: true for http://localhost:8969/stream, or a
+// URL) every envelope is also posted to a Spotlight sidecar, with or without a DSN, from
+// its own goroutine and small queue: a slow or absent sidecar never delays Sentry, and
+// the copies it misses are counted (Stats.SpotlightDropped).
 //
 // # Requests
 //
