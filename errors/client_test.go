@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/getsentry/sentry-go"
+	"go.opentelemetry.io/otel/trace"
 
 	verrors "github.com/vigil-go/vigil/errors"
+	"github.com/vigil-go/vigil/internal/ctxattrs"
 	"github.com/vigil-go/vigil/internal/sentrytest"
 )
 
@@ -224,5 +226,28 @@ func TestBeforeSendReplacingTheEvent(t *testing.T) {
 	}
 	if st := r.Stats(); st.Captured != 1 || st.Sent != 1 || st.DroppedByHook != 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// The trace link of a gRPC capture: no request scope, the route is the full method.
+func TestTraceLinkGRPC(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, err := verrors.New(verrors.Config{DSN: srv.DSN(), Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid}))
+	ctx = ctxattrs.With(ctx, slog.String("request_id", "r-1"), slog.String("route", "/shop.Orders/Get"))
+	r.Capture(ctx, stderrors.New("no such order"))
+	ev := srv.WaitForEvents(t, 1, 5*time.Second)[0]
+	tc := ev.Contexts["trace"]
+	if tc["op"] != "grpc.server" || tc["trace_id"] != tid.String() || tc["span_id"] != sid.String() {
+		t.Errorf("contexts.trace %v", tc)
+	}
+	if ev.Transaction != "/shop.Orders/Get" || ev.Tags["route"] != "/shop.Orders/Get" {
+		t.Errorf("transaction %q, tags %v", ev.Transaction, ev.Tags)
 	}
 }
