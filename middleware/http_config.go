@@ -35,7 +35,9 @@ type HTTPConfig struct {
 	Capture CaptureFunc
 	// Route returns the route of a routed request (it runs after the router did); nil
 	// means the http.ServeMux pattern. Return "" when nothing matched. The value becomes
-	// a metric label: return patterns, never raw paths.
+	// a metric label: return patterns, never raw paths. It reads the request the
+	// middleware passes on; routers that keep their match elsewhere hand it over with
+	// RouteFrom or SetRoute (see "Routers" in the package doc).
 	Route func(*http.Request) string
 	// Skip lists exact paths that get no access-log line and no span. Nil means
 	// DefaultSkip; an empty non-nil slice skips nothing.
