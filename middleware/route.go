@@ -52,9 +52,9 @@ type routeValue struct {
 // routeSource is a route published from inside the router: a RouteFrom middleware or a
 // nested vigil middleware registered the request the router handed it and the function
 // that reads the match from it (or, for a middleware mounted under a stripped prefix,
-// the middleware itself with that prefix). It is read lazily, like the middleware's own route,
-// because a router may finish matching after its middleware ran (chi fills its route
-// context while routing below the middleware).
+// the middleware itself with that prefix). It is read lazily, like the middleware's own
+// route, because a router may finish matching after its middleware ran (chi fills its
+// route context while routing below the middleware).
 type routeSource struct {
 	req    *http.Request
 	fn     func(*http.Request) string
