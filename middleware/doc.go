@@ -160,8 +160,10 @@
 // The middleware itself may be mounted inside as well: a vigil middleware that runs in a
 // request another one already records publishes its route (its HTTPConfig.Route, or the
 // ServeMux pattern) to the outer one and records nothing, so a request is counted,
-// traced and logged once. Wired this way, r.Use(h.Handler) serves chi and gorilla/mux
-// like RouteFrom. Mounted inside only, it sees what the router passes it: chi runs r.Use
+// traced and logged once (another request made with its context, as a batch handler
+// dispatches them, is recorded on its own). Wired this way, with HTTPConfig.Route
+// reading the router's match, r.Use(h.Handler) serves chi and gorilla/mux like
+// RouteFrom. Mounted inside only, it sees what the router passes it: chi runs r.Use
 // for its 404s and 405s, gorilla/mux does not, so set its NotFoundHandler and
 // MethodNotAllowedHandler to h.Handler(...) too. A not-found handler reached through a
 // catch-all route ("/" in a ServeMux) goes in NoRoute, which records what it answers as
