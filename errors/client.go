@@ -8,9 +8,11 @@ import (
 	"reflect"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/getsentry/sentry-go"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // unset stands in for an option vigil leaves empty: sentry-go fills empty Release and
@@ -142,6 +144,23 @@ func (r *Reporter) beforeSend(ev *sentry.Event, hint *sentry.EventHint) *sentry.
 				r.stats.deduplicated.Add(1)
 				return nil
 			}
+		} else {
+			r.hubPanics.put(hint.RecoveredException, string(ev.EventID), time.Now().UnixNano())
+		}
+	}
+	if !own && hint != nil && hint.Context != nil {
+		// sentry-go links the event to its own propagation context; the trace is
+		// OpenTelemetry's when the capture's context has a span (sentryhttp passes the
+		// request's).
+		if sc := trace.SpanContextFromContext(hint.Context); sc.IsValid() {
+			if ev.Contexts == nil {
+				ev.Contexts = map[string]sentry.Context{}
+			}
+			tc := sentry.Context{"trace_id": sc.TraceID().String(), "span_id": sc.SpanID().String(), "type": "trace"}
+			if old := ev.Contexts["trace"]; old != nil && old["op"] != nil {
+				tc["op"] = old["op"]
+			}
+			ev.Contexts["trace"] = tc
 		}
 	}
 	if r.userBeforeSend != nil {
@@ -400,4 +419,44 @@ func (s *scope) setPanicID(v any, id string) {
 			s.panics[i].id = id
 		}
 	}
+}
+
+// panicRing remembers the last panics reported through the hub without a request scope
+// (sentry.Recover, sentry-go middleware outside vigil's), so that vigil's recovery of the
+// same value, re-panicked, is not a second event. Only vigil's side consumes entries, so
+// vigil's own panics never suppress one another.
+type panicRing struct {
+	mu   sync.Mutex
+	ring [8]struct {
+		v  any
+		id string
+		at int64
+	}
+	next int
+}
+
+// panicMemory is how long a hub-reported panic waits for vigil's recovery of it: the
+// same goroutine unwinding, so moments.
+const panicMemory = int64(10 * time.Second)
+
+func (p *panicRing) put(v any, id string, now int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := &p.ring[p.next]
+	e.v, e.id, e.at = v, id, now
+	p.next = (p.next + 1) % len(p.ring)
+}
+
+func (p *panicRing) take(v any, now int64) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range p.ring {
+		e := &p.ring[i]
+		if e.id != "" && now-e.at < panicMemory && samePanic(e.v, v) {
+			id := e.id
+			e.v, e.id = nil, ""
+			return id, true
+		}
+	}
+	return "", false
 }

@@ -251,3 +251,45 @@ func TestTraceLinkGRPC(t *testing.T) {
 		t.Errorf("transaction %q, tags %v", ev.Transaction, ev.Tags)
 	}
 }
+
+// A panic reported through the hub (sentry.Recover, re-panicking) and then recovered by
+// vigil is one event; vigil's own recoveries of equal values stay separate events.
+func TestPanicThroughHubThenVigil(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, err := verrors.New(verrors.Config{DSN: srv.DSN(), Logger: discardLogger(), DedupWindow: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := sentry.NewHub(r.Client(), sentry.NewScope())
+	boom := stderrors.New("boom")
+	vigilRecovers := func(inner func()) {
+		defer func() {
+			if v := recover(); v != nil {
+				r.Capture(context.Background(), v)
+			}
+		}()
+		inner()
+	}
+	vigilRecovers(func() {
+		defer func() {
+			if v := recover(); v != nil {
+				hub.Recover(v)
+				panic(v)
+			}
+		}()
+		panic(boom)
+	})
+	vigilRecovers(func() { panic(boom) })
+	vigilRecovers(func() { panic(boom) })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Events()); n != 3 {
+		t.Errorf("%d events, want 3 (one per panic)", n)
+	}
+	if st := r.Stats(); st.Deduplicated != 1 || st.Sent != 3 {
+		t.Errorf("stats %+v", st)
+	}
+}

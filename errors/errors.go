@@ -49,6 +49,7 @@ type Reporter struct {
 	inflight       atomic.Pointer[sending] // the sender's own event, inside the client
 	sendCtx        context.Context         // the sender's work context, read on its goroutine only
 	spot           *spotlight              // nil without Config.Spotlight
+	hubPanics      panicRing               // panics the hub reported outside a request scope
 }
 
 // New validates cfg (after applying the environment) and returns a Reporter. The error
@@ -163,9 +164,17 @@ func (r *Reporter) capture(ctx context.Context, v any, attrs []slog.Attr, o capt
 	if !site.panicked {
 		recordOnSpan(ctx, typ, msg)
 	}
-	if r.queue != nil && sc != nil {
-		// Reported already in this request, by sentry-go middleware inside vigil's.
-		if prev, seen := sc.notePanic(v, ""); seen {
+	if r.queue != nil && site.panicked {
+		// Reported already, by sentry-go middleware or sentry.Recover inside vigil's
+		// recovery: in this request's scope, or (without one) recently through the hub.
+		prev, seen := "", false
+		if sc != nil {
+			prev, seen = sc.notePanic(v, "")
+		}
+		if !seen {
+			prev, seen = r.hubPanics.take(v, now.UnixNano())
+		}
+		if seen {
 			r.stats.deduplicated.Add(1)
 			id, outcome = prev, outcomeDuplicate
 			sc = nil

@@ -208,3 +208,29 @@ func TestEventTraceLink(t *testing.T) {
 	}
 	t.Error("no span \"load order\"")
 }
+
+// An event sentryhttp reports inside vigil's middleware is linked to the request's
+// OpenTelemetry trace, not to sentry-go's own propagation context.
+func TestSentryHTTPEventLinksTheTrace(t *testing.T) {
+	s, cfg := newSinks(t)
+	cfg.NoGlobals = false
+	o := s.init(cfg)
+	var traceID string
+	inner := sentryhttp.New(sentryhttp.Options{}).Handle(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		traceID = trace.SpanContextFromContext(r.Context()).TraceID().String()
+		panic("cart service unreachable")
+	}))
+	srv := httptest.NewServer(o.Middleware(inner))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/cart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ev := s.waitEvent("sentryhttp's panic", func(e *sentry.Event) bool {
+		return e.Message == "cart service unreachable" || len(e.Exception) > 0 && e.Exception[len(e.Exception)-1].Value == "cart service unreachable"
+	})
+	if tc := ev.Contexts["trace"]; traceID == "" || tc["trace_id"] != traceID {
+		t.Errorf("contexts.trace %v, want trace %s", tc, traceID)
+	}
+}
