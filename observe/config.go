@@ -51,6 +51,15 @@ type Config struct {
 	HTTP    HTTPConfig
 	GRPC    GRPCConfig
 
+	// OTelMetrics configures OpenTelemetry's global MeterProvider (OTEL_METRICS_EXPORTER):
+	// otel.Meter instruments appear at MetricsHandler, and with otlp they and vigil's
+	// own metrics leave over OTLP. OTelLogs configures the global LoggerProvider
+	// (OTEL_LOGS_EXPORTER): with otlp, every line the application's logger writes also
+	// leaves as a log record. Unset OTLP fields follow the generic OTEL_EXPORTER_OTLP_*
+	// variables.
+	OTelMetrics tracing.MetricsConfig
+	OTelLogs    tracing.LogsConfig
+
 	// NoGlobals leaves other libraries' process-wide state alone: Init then neither calls
 	// slog.SetDefault nor sets OpenTelemetry's global tracer provider and propagator. The
 	// Observer still becomes this package's default (use New to avoid even that).
@@ -160,6 +169,8 @@ func (c Config) resolve() (Config, *envResult) {
 	if c.Metrics.Version == "" {
 		c.Metrics.Version = c.Version
 	}
+
+	c.resolveSignals(env)
 
 	redact, allow, problems := c.secretNames()
 	env.problems = append(env.problems, problems...)

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 
 	"go.opentelemetry.io/otel"
+	otellog "go.opentelemetry.io/otel/log"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -19,12 +21,15 @@ type globals struct {
 	logFlags int
 	tp       trace.TracerProvider
 	prop     propagation.TextMapPropagator
+	mp       metric.MeterProvider   // otel_signals.go
+	lp       otellog.LoggerProvider // otel_signals.go
 }
 
 func currentGlobals() globals {
 	return globals{
 		logger: slog.Default(), logOut: log.Writer(), logFlags: log.Flags(),
 		tp: otel.GetTracerProvider(), prop: otel.GetTextMapPropagator(),
+		mp: otel.GetMeterProvider(), lp: otel.GetLoggerProvider(),
 	}
 }
 
@@ -45,6 +50,7 @@ func switchGlobals(from, to *Observer) {
 	want := live.prev
 	if to != nil {
 		want = globals{logger: to.logger, tp: to.tracer.TracerProvider(), prop: to.propagator}
+		want.mp, want.lp = to.meter.MeterProvider(), to.logs.LoggerProvider()
 	}
 	// When fresh, nothing is compared: the program's own values may not be comparable.
 	in := &live.installed
@@ -68,5 +74,6 @@ func switchGlobals(from, to *Observer) {
 		otel.SetTextMapPropagator(want.prop)
 		in.prop = want.prop
 	}
-	switchSentry(fresh, to) // errors.go
+	switchSignals(fresh, want, in) // otel_signals.go
+	switchSentry(fresh, to)        // errors.go
 }

@@ -30,6 +30,8 @@ type Observer struct {
 	base     *slog.Logger // the parts' own logger: JSON only, so capture lines never loop
 	reporter *verrors.Reporter
 	tracer   *tracing.Provider
+	meter    *tracing.MeterProvider  // OpenTelemetry's global MeterProvider (otel_signals.go)
+	logs     *tracing.LoggerProvider // OpenTelemetry's global LoggerProvider
 	registry *metrics.Registry
 	http     *httpParts
 	grpc     *middleware.GRPC
@@ -71,7 +73,7 @@ func New(ctx context.Context, cfg Config) (o *Observer, err error) {
 	o = &Observer{cfg: cfg}
 	var errs []error
 	for _, step := range []func(context.Context) error{
-		o.initLogging, o.initMetrics, o.initTracing, o.initErrors, o.initHTTP, o.initGRPC,
+		o.initLogging, o.initMetrics, o.initTracing, o.initSignals, o.initErrors, o.initHTTP, o.initGRPC,
 	} {
 		if err := step(ctx); err != nil {
 			errs = append(errs, err)

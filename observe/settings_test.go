@@ -127,6 +127,20 @@ func TestSettingsEveryVariable(t *testing.T) {
 		"VIGIL_GRPC_SKIP":                    {good: "none", bad: "has space"}, // the rule is the middleware's
 		"VIGIL_GRPC_ACCESS_LOG":              {good: "false", bad: "sometimes"},
 		"VIGIL_GRPC_SPANS":                   {good: "false", bad: "sometimes"},
+
+		// OpenTelemetry metrics and logs (otel_signals.go).
+		"OTEL_METRICS_EXPORTER":               {good: "none", bad: "zipkin"},
+		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": {good: "http://127.0.0.1:1/m", bad: "ftp://x"},
+		"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": {good: "grpc", bad: "thrift"},
+		"OTEL_EXPORTER_OTLP_METRICS_HEADERS":  {good: "a=1", bad: "novalue"},
+		"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT":  {good: "250", bad: "10s"},
+		"OTEL_METRIC_EXPORT_INTERVAL":         {good: "5000", bad: "soon"},
+		"OTEL_LOGS_EXPORTER":                  {good: "none", bad: "prometheus"},
+		"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT":    {good: "http://127.0.0.1:1/l", bad: "ftp://x"},
+		"OTEL_EXPORTER_OTLP_LOGS_PROTOCOL":    {good: "http/json", bad: "thrift"},
+		"OTEL_EXPORTER_OTLP_LOGS_HEADERS":     {good: "a=1", bad: "a=%zz"},
+		"OTEL_EXPORTER_OTLP_LOGS_TIMEOUT":     {good: "250", bad: "-1"},
+		"OTEL_BLRP_MAX_QUEUE_SIZE":            {good: "10", bad: "-1"},
 	}
 	for i := range settings {
 		s := &settings[i]

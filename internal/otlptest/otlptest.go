@@ -36,12 +36,16 @@ type Receiver struct {
 	// Addr is host:port.
 	Addr string
 	// URL is the endpoint to configure: http://host:port for gRPC,
-	// http://host:port/v1/traces for HTTP.
+	// http://host:port/v1/traces for HTTP (the same server takes /v1/metrics and
+	// /v1/logs; BaseURL is http://host:port for both).
 	URL string
+	// BaseURL is http://host:port, for OTEL_EXPORTER_OTLP_ENDPOINT (every signal).
+	BaseURL string
 
 	mu       sync.Mutex
 	resource []*tracepb.ResourceSpans
 	headers  []map[string][]string
+	signals                // metrics and logs (signals.go)
 	changed  chan struct{} // closed and replaced on every request
 	close    func()
 	closed   sync.Once
@@ -68,6 +72,7 @@ func StartGRPC(tb TB) *Receiver {
 	r := newReceiver()
 	srv := grpc.NewServer()
 	coltracepb.RegisterTraceServiceServer(srv, &grpcService{r: r})
+	r.registerGRPC(srv) // metrics and logs
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -75,6 +80,7 @@ func StartGRPC(tb TB) *Receiver {
 	}()
 	r.Addr = ln.Addr().String()
 	r.URL = "http://" + r.Addr
+	r.BaseURL = r.URL
 	r.close = func() {
 		srv.Stop()
 		<-done
@@ -101,9 +107,12 @@ func StartHTTP(tb TB) *Receiver {
 	r := newReceiver()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/traces", r.serveHTTP)
+	mux.HandleFunc("POST /v1/metrics", r.serveMetrics)
+	mux.HandleFunc("POST /v1/logs", r.serveLogs)
 	srv := httptest.NewServer(mux)
 	r.Addr = srv.Listener.Addr().String()
 	r.URL = srv.URL + "/v1/traces"
+	r.BaseURL = srv.URL
 	r.close = srv.Close
 	tb.Cleanup(r.Close)
 	return r
