@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -130,7 +131,7 @@ func badLines(addr string) (float64, error) {
 }
 
 // durationTimers returns the hold StatsD's timers of the HTTP server duration for a route
-// fragment (StatsD's key sanitizing turns "/orders/{id}" into "-orders-id") and a status class.
+// fragment (the graphite dialect sends "/orders/{id}" as "_orders__id_") and a status class.
 func durationTimers(tms map[string]timer, routePart, class string) (keys []string, count int) {
 	for _, k := range keysWith(tms, "http", "server", "duration", routePart, class) {
 		keys = append(keys, k)
@@ -224,16 +225,21 @@ func (s *suite) testStatsDService(t *testing.T) {
 // testStatsDLibrary: the metrics package's own StatsD backend, in each tag format the Etsy
 // daemon reads (DogStatsD tags, Graphite's ;k=v tags, plain names), delivers counters, gauges
 // and timers the daemon aggregates to the values sent, and which its Graphite backend stores in
-// carbon's whisper files. (The influx format puts tags in the name with commas, which the Etsy
-// daemon does not parse; the metrics unit tests cover it.)
+// carbon's whisper files: with the service tags, timers named in the unit they are sent in
+// (_ms), a size histogram as _count and _sum counters (never as a timer), several samples per
+// line in the Etsy form (name:v|ms:v|ms), and an infinite gauge never sent; the daemon finds
+// no line it cannot parse. (The influx format puts tags in the name with commas, which the Etsy
+// daemon does not parse; the metrics unit tests cover it. DogStatsD's own several-values form,
+// protocol v1.1, is the Datadog Agent's: the Etsy daemon gets one value per line.)
 func (s *suite) testStatsDLibrary(t *testing.T) {
 	for _, format := range []string{"dogstatsd", "graphite", "plain"} {
 		t.Run(format, func(t *testing.T) {
 			name := "vigil_it_" + format
 			reg, err := metrics.New(metrics.Config{
-				Service: "integration",
+				Service: "integration", Environment: "it", Version: "1.0.0",
 				StatsD: metrics.StatsDConfig{Addr: s.statsd, Format: format,
-					FlushInterval: time.Hour}, // one flush, at Shutdown: one packet, one carbon point
+					FlushInterval:   time.Hour, // one flush, at Shutdown: one packet, one carbon point
+					OneValuePerLine: format == "dogstatsd"},
 				DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true,
 			})
 			if err != nil {
@@ -251,6 +257,19 @@ func (s *suite) testStatsDLibrary(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			payload, err := reg.Histogram(name+"_payload_bytes", "Payload sizes.", "kind")
+			if err != nil {
+				t.Fatal(err)
+			}
+			broken, err := reg.Gauge(name+"_broken_ratio", "A division by zero.")
+			if err != nil {
+				t.Fatal(err)
+			}
+			broken.Set(math.Inf(1))
+			if format != "dogstatsd" { // DogStatsD's |h is the Agent's; the daemon would add it up
+				payload.With("email").Observe(100)
+				payload.With("email").Observe(300)
+			}
 			email := jobs.With("email")
 			email.Inc()
 			email.Inc()
@@ -262,8 +281,9 @@ func (s *suite) testStatsDLibrary(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if err := reg.Shutdown(ctx); err != nil {
-				t.Fatalf("Shutdown: %v", err)
+			// The infinite gauge is the one line not sent, and Shutdown says so.
+			if err := reg.Shutdown(ctx); err == nil || err.Error() != "metrics: 1 StatsD line not sent: 1 infinite or NaN" {
+				t.Fatalf("Shutdown: %v, want the infinite gauge named", err)
 			}
 
 			var counterKey string
@@ -287,13 +307,42 @@ func (s *suite) testStatsDLibrary(t *testing.T) {
 			if keys := keysWith(gauges, name+"_queue_depth"); len(keys) != 1 || gauges[keys[0]] != 42 {
 				t.Errorf("gauge %s_queue_depth: keys %q, want one = 42; all gauges: %v", name, keys, gauges)
 			}
+			if keys := keysWith(gauges, name+"_broken"); len(keys) != 0 {
+				t.Errorf("the infinite gauge reached StatsD: %q", keys)
+			}
 			tms, err := statsdTimers(s.statsdHoldAdmin)
 			if err != nil {
 				t.Fatal(err)
 			}
-			keys := keysWith(tms, name+"_job_duration", "email")
+			keys := keysWith(tms, name+"_job_duration_ms", "email")
 			if len(keys) != 1 || fmt.Sprint(sorted(tms[keys[0]].samples)) != "[10 20 30]" {
-				t.Errorf("timer %s_job_duration_seconds{kind=email}: keys %q, samples %v, want [10 20 30] ms", name, keys, tms)
+				t.Errorf("timer %s_job_duration_ms{kind=email}: keys %q, samples %v, want [10 20 30] ms", name, keys, tms)
+			}
+			if keys := keysWith(tms, name+"_payload"); len(keys) != 0 {
+				t.Errorf("a size histogram arrived as timers %q", keys)
+			}
+			if format != "plain" {
+				if !strings.Contains(counterKey, "service=integration") || !strings.Contains(counterKey, "env=it") ||
+					!strings.Contains(counterKey, "version=1.0.0") {
+					t.Errorf("counter key %q lacks the service tags", counterKey)
+				}
+			}
+			if format != "dogstatsd" {
+				counters, err := statsdNumbers(s.statsdHoldAdmin, "counters")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for suffix, want := range map[string]float64{"_count": 2, "_sum": 400} {
+					ks := keysWith(counters, name+"_payload_bytes"+suffix, "email")
+					if len(ks) != 1 || counters[ks[0]] != want {
+						t.Errorf("counter %s_payload_bytes%s: keys %q, want one = %v; counters %v", name, suffix, ks, want, keysWith(counters, name))
+					}
+				}
+			}
+			for _, addr := range []string{s.statsdAdmin, s.statsdHoldAdmin} {
+				if n, err := badLines(addr); err != nil || n != 0 {
+					t.Errorf("StatsD %s: bad_lines_seen = %v (%v), want 0", addr, n, err)
+				}
 			}
 
 			// The front StatsD's Graphite backend wrote the counter into carbon.

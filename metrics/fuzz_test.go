@@ -46,6 +46,8 @@ func FuzzStatsDLine(f *testing.F) {
 				for _, tag := range strings.Split(head, sep)[1:] {
 					if k, v, _ := strings.Cut(tag, "="); (k != "route" && k != "code") || v == "" || strings.Contains(v, "=") {
 						t.Fatalf("%s: tag %q in %q", fmtName, tag, line)
+					} else if fm == fmtGraphite && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != "" {
+						t.Fatalf("%s: tag value %q in %q holds a byte carbon's paths or globs read", fmtName, v, line)
 					}
 				}
 			case fmtPlain:
