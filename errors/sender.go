@@ -533,7 +533,9 @@ func addAttr(m map[string]any, a slog.Attr, sm *scrub.Matcher) {
 func plainValue(v slog.Value, sm *scrub.Matcher) any {
 	switch v.Kind() {
 	case slog.KindString:
-		return v.String()
+		// Free text may hold a secret under a harmless key ("target": a URL with a
+		// password): the policy's text rules apply, as to every other text of the event.
+		return sm.Text(v.String())
 	case slog.KindInt64:
 		return v.Int64()
 	case slog.KindUint64:
