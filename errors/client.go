@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"hash/maphash"
+	"log/slog"
 	"reflect"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +46,10 @@ func (r *Reporter) clientOptions() (sentry.ClientOptions, error) {
 		Dsn: c.DSN, Environment: c.Environment, Release: c.Release, ServerName: r.hostname,
 		SampleRate: c.SampleRate, BeforeSend: c.BeforeSend,
 		MaxErrorDepth: maxChainDepth, Transport: c.Transport,
+	}
+	if c.Debug {
+		// sentry-go's diagnostics, scrubbed, as debug lines of the Reporter's logger.
+		opts.Debug, opts.DebugWriter = true, debugWriter{r}
 	}
 	if c.ClientOptions != nil {
 		c.ClientOptions(&opts)
@@ -459,4 +465,12 @@ func (p *panicRing) take(v any, now int64) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// debugWriter turns sentry-go's debug output into debug records of the Reporter's logger.
+type debugWriter struct{ r *Reporter }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.r.log.Debug("vigil: sentry-go", slog.String("msg", w.r.matcher.Text(strings.TrimSpace(string(p)))))
+	return len(p), nil
 }

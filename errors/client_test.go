@@ -293,3 +293,36 @@ func TestPanicThroughHubThenVigil(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// Debug routes sentry-go's own diagnostics to the Reporter's logger at debug level.
+func TestDebugLogsSentryGo(t *testing.T) {
+	var buf syncBuf
+	r, err := verrors.New(verrors.Config{
+		Spotlight: "http://127.0.0.1:1/stream", Debug: true,
+		Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	if !strings.Contains(buf.String(), `"msg":"vigil: sentry-go"`) {
+		t.Errorf("no sentry-go diagnostics in %s", buf.String())
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
