@@ -109,6 +109,9 @@ type vigilSinks struct {
 	spans  sdktrace.SpanExporter
 	events sentry.Transport
 	statsd string // StatsD address, "" for none
+	// otlpMetrics, when set, is an OTLP/HTTP base URL: OTEL_METRICS_EXPORTER=otlp,
+	// pushing every 100ms (vigil's families and OTel instruments, over the bridge).
+	otlpMetrics string
 }
 
 // newObserver builds a vigil Observer that writes nothing anywhere real: logs to
@@ -126,7 +129,7 @@ func newObserver(tb testing.TB, sinks vigilSinks) *observe.Observer {
 		sinks.events = &eventSink{}
 	}
 	ratio := 1.0
-	o, err := observe.New(context.Background(), observe.Config{
+	cfg := observe.Config{
 		Service:   "bench",
 		NoGlobals: true,
 		Logging:   logging.Config{Output: sinks.logs, Format: "json"},
@@ -147,7 +150,13 @@ func newObserver(tb testing.TB, sinks vigilSinks) *observe.Observer {
 			DisableHostCollector:    true,
 			StatsD:                  metrics.StatsDConfig{Addr: sinks.statsd},
 		},
-	})
+	}
+	if sinks.otlpMetrics != "" {
+		cfg.OTelMetrics.Exporter = "otlp"
+		cfg.OTelMetrics.BaseEndpoint = sinks.otlpMetrics
+		cfg.OTelMetrics.Interval = 100 * time.Millisecond
+	}
+	o, err := observe.New(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,6 +192,31 @@ func vigilFull(tb testing.TB) httpStack {
 	}
 }
 
+// vigilFullOTLP is vigilFull with OTEL_METRICS_EXPORTER=otlp, pushing every 100ms to a
+// receiver that discards: the cost of metrics export, which runs beside the requests.
+func vigilFullOTLP(tb testing.TB) httpStack {
+	var pushes atomic.Int64
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		pushes.Add(1)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	tb.Cleanup(rcv.Close)
+	out, logs := logSink(tb)
+	o := newObserver(tb, vigilSinks{logs: out, otlpMetrics: rcv.URL})
+	return httpStack{
+		impl:    "vigil+otlpmetrics",
+		handler: o.Middleware(orderMux()),
+		check: func(tb testing.TB) {
+			checkSeries(tb, o.Registry().Prometheus(), "http_server_request_duration_seconds")
+			if err := o.OTelMetrics().ForceFlush(context.Background()); err != nil || pushes.Load() == 0 {
+				tb.Errorf("metrics push: %v after %d pushes", err, pushes.Load())
+			}
+			checkLogLines(tb, logs, "msg", "trace_id", "request_id")
+		},
+	}
+}
+
 // vigilMetricsOnly is the middleware in metrics-only mode over a Registry: the
 // replacement for promhttp's handler instrumentation.
 func vigilMetricsOnly(tb testing.TB) httpStack {
@@ -219,7 +245,7 @@ func bareStack() httpStack { return httpStack{impl: "bare", handler: orderMux()}
 
 func httpStacks(tb testing.TB) map[string][]httpStack {
 	return map[string][]httpStack{
-		"full":    {bareStack(), peerChain(tb), vigilFull(tb)},
+		"full":    {bareStack(), peerChain(tb), vigilFull(tb), vigilFullOTLP(tb)},
 		"metrics": {bareStack(), peerMetricsOnly(), vigilMetricsOnly(tb)},
 	}
 }

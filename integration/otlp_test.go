@@ -147,6 +147,8 @@ func (s *suite) testOTLP(t *testing.T) {
 			}
 		}
 	})
+	t.Run("metrics", s.testOTLPMetrics) // otlp_signals_test.go
+	t.Run("logs", s.testOTLPLogs)
 	t.Run("http", func(t *testing.T) {
 		eventually(t, 20*time.Second, func() error {
 			spans, err := readSpans(s.otelFile)

@@ -332,12 +332,22 @@ exporters:
     path: $RUN/otel-traces.jsonl
     format: json
     flush_interval: 200ms
+  file/metrics:
+    path: $RUN/otel-metrics.jsonl
+    format: json
+    flush_interval: 200ms
+  file/logs:
+    path: $RUN/otel-logs.jsonl
+    format: json
+    flush_interval: 200ms
 service:
   telemetry:
     metrics: {level: none}
     logs: {level: warn}
   pipelines:
     traces: {receivers: [otlp], exporters: [file, debug]}
+    metrics: {receivers: [otlp], exporters: [file/metrics]}
+    logs: {receivers: [otlp], exporters: [file/logs]}
 EOF
 
 for s in "${ALL_SERVERS[@]}"; do start_server "$s"; done

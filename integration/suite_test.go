@@ -160,6 +160,7 @@ func setUp() (*suite, func(), error) {
 		"VIGIL_STATSD_FORMAT=graphite",
 		"OTEL_BSP_SCHEDULE_DELAY=200", // export within the test's patience, not after 5s
 		"OTEL_TRACES_SAMPLER=parentbased_always_on",
+		"OTEL_LOGS_EXPORTER=otlp", // every log line also to the collector (otlp_signals_test.go)
 	}
 	s.quickstart, err = startService(filepath.Join(dir, "quickstart"), []string{"-addr", e.quickstartAddr},
 		append(common, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
@@ -177,7 +178,9 @@ func setUp() (*suite, func(), error) {
 	// variable wins), so the StatsD assertions count the first instance's traffic alone.
 	s.viaHTTP, err = startService(filepath.Join(dir, "quickstart"), []string{"-addr", httpAddr},
 		append(common, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
-			"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+e.otlpHTTP, "VIGIL_STATSD_ADDR="))
+			"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+e.otlpHTTP, "VIGIL_STATSD_ADDR=",
+			// Its metrics too, pushed every half second (otlp_signals_test.go).
+			"OTEL_METRICS_EXPORTER=otlp,prometheus", "OTEL_METRIC_EXPORT_INTERVAL=500"))
 	if err != nil {
 		return s, cleanup, err
 	}

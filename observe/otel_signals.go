@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	slogmulti "github.com/samber/slog-multi"
 	"go.opentelemetry.io/otel"
 
 	"github.com/vigil-go/vigil/tracing"
@@ -57,7 +58,13 @@ func (o *Observer) initSignals(ctx context.Context) error {
 	} else {
 		o.addPart("logs (OpenTelemetry)", lp.Shutdown)
 		if len(lp.Exporters()) > 0 {
-			o.bridges = append(o.bridges, lp.Handler(o.cfg.Logging.Level))
+			h := lp.Handler(o.cfg.Logging.Level)
+			o.bridges = append(o.bridges, h)
+			// The lines the parts built after this one write (access log, captured
+			// errors) leave as records too, as they reach stdout. The parts built
+			// before (metrics, tracing, these providers) keep the plain logger, so an
+			// export failure is never itself exported.
+			o.base = slog.New(slogmulti.Fanout(o.base.Handler(), h))
 		}
 	}
 	o.logs = lp

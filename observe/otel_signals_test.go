@@ -183,6 +183,15 @@ func TestOTLPLogsCorrelatedAndRedacted(t *testing.T) {
 			cfg.OTelMetrics.Exporter = "none"
 			o := newObserver(t, cfg)
 
+			// An access-log line, which the middleware writes: it leaves too.
+			srv := httptest.NewServer(o.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+			resp, err := http.Get(srv.URL + "/ping?token=abc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			srv.Close()
+
 			ctx, span := o.Start(context.Background(), "checkout")
 			o.Logger().InfoContext(ctx, "charging https://bob:hunter2@pay.example/x",
 				slog.String("password", "s3cr3t"), slog.String("order", "o-1"),
@@ -196,12 +205,21 @@ func TestOTLPLogsCorrelatedAndRedacted(t *testing.T) {
 			if err := o.Tracing().ForceFlush(context.Background()); err != nil {
 				t.Fatalf("tracing ForceFlush: %v", err)
 			}
-			spans := rcv.WaitSpans(t, 1, signalsWait)
-			logs := rcv.WaitLogs(t, 1, signalsWait)
-			if len(logs) != 1 {
-				t.Fatalf("got %d log records, want 1 (debug is below the level)", len(logs))
+			var checkout otlptest.Span
+			for _, s := range rcv.WaitSpans(t, 2, signalsWait) {
+				if s.GetName() == "checkout" {
+					checkout = s
+				}
 			}
-			l := logs[0]
+			logs := rcv.WaitLogs(t, 2, signalsWait)
+			if len(logs) != 2 {
+				t.Fatalf("got %d log records, want 2 (debug is below the level)", len(logs))
+			}
+			if access := logs[0]; access.Body() != "http request" || strings.Contains(access.Attributes()["url.query"], "abc") {
+				t.Errorf("access-log record: %q %v", access.Body(), access.Attributes())
+			}
+			spans := []otlptest.Span{checkout}
+			l := logs[1]
 			if got, want := string(l.GetTraceId()), string(spans[0].GetTraceId()); got != want {
 				t.Errorf("log trace id %x, span's %x", got, want)
 			}
@@ -220,7 +238,8 @@ func TestOTLPLogsCorrelatedAndRedacted(t *testing.T) {
 			}
 			// The same policy as the stdout line: what it redacts, the record redacts.
 			var line map[string]any
-			if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &line); err != nil {
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &line); err != nil {
 				t.Fatalf("stdout: %v: %s", err, out.String())
 			}
 			card, _ := line["card"].(map[string]any)
