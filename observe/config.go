@@ -61,8 +61,9 @@ type Config struct {
 	OTelLogs    tracing.LogsConfig
 
 	// NoGlobals leaves other libraries' process-wide state alone: Init then neither calls
-	// slog.SetDefault nor sets OpenTelemetry's global tracer provider and propagator. The
-	// Observer still becomes this package's default (use New to avoid even that).
+	// slog.SetDefault nor sets OpenTelemetry's global tracer, meter and logger providers
+	// and propagator. The Observer still becomes this package's default (use New to avoid
+	// even that).
 	NoGlobals bool
 
 	// fixed marks the fallback's Config: built without consulting the environment.

@@ -23,7 +23,8 @@
 // HTTP and gRPC instrumentation (middleware). Init builds one, makes it the package
 // default used by the package-level functions (Logger, Capture, Start, Counter,
 // Middleware, MetricsHandler, ...), and unless Config.NoGlobals is set installs it as
-// slog's default logger and OpenTelemetry's global tracer provider and propagator. New
+// slog's default logger and OpenTelemetry's global tracer, meter and logger providers and
+// propagator. New
 // builds one without touching any global, for tests and libraries.
 //
 // Before Init and after Shutdown every function is still safe: logs go to stdout as JSON,

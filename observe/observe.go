@@ -92,7 +92,7 @@ func New(ctx context.Context, cfg Config) (o *Observer, err error) {
 
 // Init builds an Observer from cfg and makes it the package default; unless
 // cfg.NoGlobals is set it also becomes slog's default logger and OpenTelemetry's global
-// tracer provider and propagator. Metric handles made before Init (package-level
+// tracer, meter and logger providers and propagator. Metric handles made before Init (package-level
 // variables) record into its registry from then on, and a Middleware, Transport or gRPC
 // option made before Init uses it from the next request on.
 //
