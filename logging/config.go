@@ -35,9 +35,21 @@ type Config struct {
 	// Service, Version and Environment are added to every record when set.
 	Service, Version, Environment string
 
-	// Handlers receive every record too, after this package's own handler
-	// (fanned out with slog-multi). The errors package plugs its Sentry bridge in here.
+	// Fields names the fields vigil writes, for the log store that reads them: "vigil"
+	// (the default), "otel", "ecs", "gcp" (or "gcp:PROJECT_ID") or "datadog". See the
+	// package documentation for the keys of each, and ParseFields.
+	Fields string
+
+	// Handlers receive every record too, after this package's own handler, redacted as
+	// the JSON output is and carrying its correlation fields (see the package
+	// documentation): a handler of the application's never sees a secret.
 	Handlers []slog.Handler
+
+	// Bridges receive every record as logged, unredacted, after Handlers. They are for
+	// vigil's own bridges, which apply the same secret policy themselves and need the
+	// original values: the errors package's Sentry bridge reads an error's type, chain
+	// and stack trace. Package observe plugs it in here.
+	Bridges []slog.Handler
 }
 
 // resolved is Config after defaults are applied.
@@ -48,6 +60,7 @@ type resolved struct {
 	addSource                     bool
 	matcher                       *scrub.Matcher
 	service, version, environment string
+	fields                        string
 }
 
 func (c Config) resolve() (resolved, error) {
@@ -73,6 +86,14 @@ func (c Config) resolve() (resolved, error) {
 			errs.Add("Format", c.Format, err.Error())
 		}
 		r.format = f
+	}
+	r.fields = "vigil"
+	if c.Fields != "" {
+		f, err := ParseFields(c.Fields)
+		if err != nil {
+			errs.Add("Fields", c.Fields, err.Error())
+		}
+		r.fields = f
 	}
 	for i, k := range c.RedactKeys {
 		if strings.TrimSpace(k) == "" {
@@ -107,7 +128,9 @@ func ParseFormat(s string) (string, error) {
 }
 
 // NewHandler returns the handler described by cfg: JSON (or text) with service fields,
-// trace correlation, context attributes and redaction, fanned out to cfg.Handlers.
+// trace correlation, context attributes and redaction, fanned out to cfg.Handlers
+// (through one handler that redacts and correlates each record once for all of them)
+// and cfg.Bridges.
 // It fails only on invalid configuration, naming the field or variable.
 func NewHandler(cfg Config) (slog.Handler, error) {
 	r, err := cfg.resolve()
@@ -120,10 +143,14 @@ func NewHandler(cfg Config) (slog.Handler, error) {
 	} else {
 		h = newJSONHandler(r)
 	}
-	if len(cfg.Handlers) == 0 {
+	if len(cfg.Handlers) == 0 && len(cfg.Bridges) == 0 {
 		return h, nil
 	}
-	return slogmulti.Fanout(append([]slog.Handler{h}, cfg.Handlers...)...), nil
+	hs := []slog.Handler{h}
+	if len(cfg.Handlers) > 0 {
+		hs = append(hs, newFanout(r, cfg.Handlers))
+	}
+	return slogmulti.Fanout(append(hs, cfg.Bridges...)...), nil
 }
 
 // New returns a *slog.Logger over NewHandler(cfg).

@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -29,6 +29,14 @@ type jsonHandler struct {
 	// end of pre, hold nothing yet and start at trailingAt. They are left out of records
 	// without attributes, as slog requires.
 	open, trailing, trailingAt int
+
+	// frames is what pre renders, kept for records that break the key rule (keys.go).
+	frames []frame
+	// topKeys are pre's top-level keys and lastKeys those of its innermost group, where
+	// the record's attributes go; dirty says pre breaks the key rule by itself.
+	topKeys, lastKeys   []string
+	topBloom, lastBloom uint64 // keyBit of each of topKeys, lastKeys
+	dirty               bool
 }
 
 // sharedState is common to a handler and every handler derived from it.
@@ -38,16 +46,15 @@ type sharedState struct {
 	level     slog.Leveler
 	addSource bool
 	matcher   *scrub.Matcher
-	base      []byte // ,"service":"..." and friends
+	names     *naming
+	base      []byte // ,"service":"..." and friends, under the preset's names
 }
 
 func newJSONHandler(r resolved) *jsonHandler {
-	s := &sharedState{out: r.out, level: r.level, addSource: r.addSource, matcher: r.matcher}
-	for _, kv := range [][2]string{{"service", r.service}, {"service_version", r.version}, {"environment", r.environment}} {
-		if kv[1] != "" {
-			s.base = appendKey(s.base, kv[0])
-			s.base = appendString(s.base, kv[1])
-		}
+	n := newNaming(r.fields, r.addSource)
+	s := &sharedState{out: r.out, level: r.level, addSource: r.addSource, matcher: r.matcher, names: n}
+	for _, a := range n.serviceAttrs(r.service, r.version, r.environment) {
+		s.base, _ = s.appendAttr(s.base, a)
 	}
 	return &jsonHandler{shared: s}
 }
@@ -63,12 +70,18 @@ func (h *jsonHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	h2 := *h
 	h2.pre = append([]byte(nil), h.pre...)
 	n := len(h2.pre)
-	for _, a := range attrs {
-		h2.pre = h2.appendAttr(h2.pre, a)
+	resolved := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		// Resolved once, as the rendering in pre is.
+		a.Value = a.Value.Resolve()
+		resolved[i] = a
+		h2.pre, _ = h2.shared.appendAttr(h2.pre, a)
 	}
 	if len(h2.pre) != n {
 		h2.trailing, h2.trailingAt = 0, len(h2.pre)
 	}
+	h2.frames = withAttrs(h.frames, resolved)
+	h2.index()
 	return &h2
 }
 
@@ -85,7 +98,41 @@ func (h *jsonHandler) WithGroup(name string) slog.Handler {
 	h2.pre = append(h2.pre, '{')
 	h2.open++
 	h2.trailing++
+	h2.frames = withGroup(h.frames, name)
+	h2.index()
 	return &h2
+}
+
+// index computes topKeys, lastKeys, their blooms and dirty from frames. A handler
+// whose own attributes break the key rule, or hold an inline group, renders every
+// record with lineAttrs.
+func (h *jsonHandler) index() {
+	h.dirty, h.topKeys, h.lastKeys, h.topBloom, h.lastBloom = false, nil, nil, 0, 0
+	var scratch []byte
+	for i, f := range h.frames {
+		var keys []string
+		if i+1 < len(h.frames) {
+			f.attrs = append(f.attrs[:len(f.attrs):len(f.attrs)], slog.Bool(h.frames[i+1].group, true))
+		}
+		ok := true
+		for _, a := range f.attrs {
+			if a.Key == "" || slices.Contains(keys, a.Key) || i == 0 && h.shared.names.isReserved(a.Key) {
+				h.dirty = true
+				return
+			}
+			if scratch, ok = h.shared.appendAttr(scratch[:0], a); !ok {
+				h.dirty = true
+				return
+			}
+			keys = append(keys, a.Key)
+		}
+		if i == 0 {
+			h.topKeys, h.topBloom = keys, bloomOf(keys)
+		}
+		if i == len(h.frames)-1 {
+			h.lastKeys, h.lastBloom = keys, bloomOf(keys)
+		}
+	}
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
@@ -95,52 +142,12 @@ const maxPooled = 64 << 10
 
 func (h *jsonHandler) Handle(ctx context.Context, r slog.Record) error {
 	bp := bufPool.Get().(*[]byte)
-	buf := (*bp)[:0]
-
-	buf = append(buf, '{')
-	if !r.Time.IsZero() {
-		buf = append(buf, `"time":"`...)
-		buf = appendTime(buf, r.Time)
-		buf = append(buf, '"', ',')
-	}
-	buf = append(buf, `"level":`...)
-	buf = appendString(buf, r.Level.String())
-	buf = append(buf, `,"msg":`...)
-	buf = appendString(buf, r.Message)
-	buf = append(buf, h.shared.base...)
-
-	if ctx != nil {
-		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-			buf = append(buf, `,"trace_id":"`...)
-			buf = appendTraceID(buf, sc.TraceID())
-			buf = append(buf, `","span_id":"`...)
-			buf = appendSpanID(buf, sc.SpanID())
-			buf = append(buf, '"')
-		}
-		for _, a := range ctxattrs.From(ctx) {
-			buf = h.appendAttr(buf, a)
-		}
-	}
-	if h.shared.addSource && r.PC != 0 {
-		buf = appendSource(buf, r.PC)
-	}
-
-	if r.NumAttrs() == 0 {
-		buf = append(buf, h.pre[:h.trailingAt]...)
-		buf = closeGroups(buf, h.open-h.trailing)
-	} else {
-		buf = append(buf, h.pre...)
-		mark := len(buf)
-		r.Attrs(func(a slog.Attr) bool {
-			buf = h.appendAttr(buf, a)
-			return true
-		})
-		if len(buf) == mark && h.trailing > 0 {
-			// Every attribute was empty: drop the groups that would stay empty.
-			buf = buf[:mark-(len(h.pre)-h.trailingAt)]
-			buf = closeGroups(buf, h.open-h.trailing)
-		} else {
-			buf = closeGroups(buf, h.open)
+	buf, ok := h.appendRecord((*bp)[:0], ctx, &r)
+	if !ok {
+		// A key repeats: render the record again under the key rule.
+		buf = h.shared.appendHeader(buf[:0], ctx, &r)
+		for _, a := range lineAttrs(h.shared.names, ctx, h.frames, r) {
+			buf, _ = h.shared.appendAttr(buf, a)
 		}
 	}
 	buf = append(buf, '}', '\n')
@@ -156,6 +163,182 @@ func (h *jsonHandler) Handle(ctx context.Context, r slog.Record) error {
 	return err
 }
 
+// appendHeader opens the line with the fields the handler writes itself.
+// r is a pointer: a slog.Record is large, and copying it costs more than the line's
+// own fields.
+func (s *sharedState) appendHeader(buf []byte, ctx context.Context, r *slog.Record) []byte {
+	n := s.names
+	if n.preset != presetVigil {
+		return s.appendHeaderNamed(buf, ctx, r)
+	}
+	// vigil's own names, as constants: the default costs nothing for the presets.
+	buf = append(buf, '{')
+	if !r.Time.IsZero() {
+		buf = append(buf, `"time":"`...)
+		buf = appendTime(buf, r.Time)
+		buf = append(buf, '"', ',')
+	}
+	buf = append(buf, `"level":`...)
+	buf = appendString(buf, r.Level.String())
+	buf = append(buf, `,"msg":`...)
+	buf = appendString(buf, r.Message)
+	buf = append(buf, s.base...)
+	if ctx != nil {
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			buf = append(buf, `,"trace_id":"`...)
+			buf = appendTraceID(buf, sc.TraceID())
+			buf = append(buf, `","span_id":"`...)
+			buf = appendSpanID(buf, sc.SpanID())
+			buf = append(buf, '"')
+		}
+	}
+	if s.addSource && r.PC != 0 {
+		buf = n.appendSource(buf, r.PC)
+	}
+	return buf
+}
+
+// appendHeaderNamed is appendHeader under a preset's names, rendered by newNaming.
+func (s *sharedState) appendHeaderNamed(buf []byte, ctx context.Context, r *slog.Record) []byte {
+	n := s.names
+	buf = append(buf, '{')
+	if !r.Time.IsZero() {
+		buf = append(buf, n.timeOpen...)
+		buf = appendTime(buf, r.Time)
+		buf = append(buf, '"', ',')
+	}
+	buf = n.appendLevel(buf, r.Level)
+	buf = append(buf, n.msgOpen...)
+	buf = appendString(buf, r.Message)
+	buf = append(buf, s.base...)
+	if ctx != nil {
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			buf = n.appendTrace(buf, sc)
+		}
+	}
+	if s.addSource && r.PC != 0 {
+		buf = n.appendSource(buf, r.PC)
+	}
+	return buf
+}
+
+// appendRecord renders the record without allocating, and reports false as soon as a
+// key repeats in an object (the caller starts over with lineAttrs).
+func (h *jsonHandler) appendRecord(buf []byte, ctx context.Context, r *slog.Record) ([]byte, bool) {
+	if h.dirty {
+		return buf, false
+	}
+	s := h.shared
+	n := s.names
+	buf = s.appendHeader(buf, ctx, r)
+
+	// seen has keyBit(k) set for each key k of the level being written, so that a new
+	// key costs no comparison unless its bit is taken; the checks then look at the
+	// attributes themselves. An empty key may be an inline group, whose keys are known
+	// once resolved: such records take the slow path.
+	var cattrs []slog.Attr
+	if ctx != nil {
+		cattrs = ctxattrs.From(ctx)
+	}
+	var seen uint64
+	ok := true
+	for i, a := range cattrs {
+		if n.requestID != "" && a.Key == "request_id" {
+			a.Key = n.requestID
+		}
+		bit := keyBit(a.Key)
+		if a.Key == "" || (seen|n.resBloom)&bit != 0 && (n.isReserved(a.Key) || ctxHas(n, cattrs[:i], a.Key)) {
+			return buf, false
+		}
+		seen |= bit
+		if buf, ok = s.appendAttr(buf, a); !ok {
+			return buf, false
+		}
+	}
+	// The handler's own keys (checked by index) must not repeat the context's.
+	if seen&h.topBloom != 0 {
+		for _, k := range h.topKeys {
+			if ctxHas(n, cattrs, k) {
+				return buf, false
+			}
+		}
+	}
+	res := n.resBloom
+	if h.open == 0 {
+		seen |= h.topBloom
+	} else {
+		// The record's attributes go in the innermost group, beside its own keys.
+		seen, res = h.lastBloom, 0
+	}
+
+	if r.NumAttrs() == 0 {
+		buf = append(buf, h.pre[:h.trailingAt]...)
+		return closeGroups(buf, h.open-h.trailing), true
+	}
+	buf = append(buf, h.pre...)
+	mark := len(buf)
+	st := recordKeys{h: h, r: r, cattrs: cattrs, seen: seen | res, res: res}
+	r.Attrs(func(a slog.Attr) bool {
+		buf, ok = s.appendAttrChecked(buf, a, &st)
+		return ok
+	})
+	if !ok {
+		return buf, false
+	}
+	if len(buf) == mark && h.trailing > 0 {
+		// Every attribute was empty: drop the groups that would stay empty.
+		buf = buf[:mark-(len(h.pre)-h.trailingAt)]
+		return closeGroups(buf, h.open-h.trailing), true
+	}
+	return closeGroups(buf, h.open), true
+}
+
+// recordKeys is what checking the keys of a record's attributes as they are written
+// needs (appendAttrChecked).
+type recordKeys struct {
+	h      *jsonHandler
+	r      *slog.Record
+	cattrs []slog.Attr
+	seen   uint64 // keyBit of the keys so far, and of the reserved ones (res)
+	res    uint64
+	i      int
+}
+
+// repeats reports whether k, the key of the record's attribute number i, is already on
+// its level of the line or, if reserved may be true, one the handler writes itself.
+func (h *jsonHandler) repeats(k string, reserved bool, cattrs []slog.Attr, r *slog.Record, i int) bool {
+	if reserved && h.shared.names.isReserved(k) {
+		return true
+	}
+	if h.open == 0 {
+		if ctxHas(h.shared.names, cattrs, k) || slices.Contains(h.topKeys, k) {
+			return true
+		}
+	} else if slices.Contains(h.lastKeys, k) {
+		return true
+	}
+	found, j := false, 0
+	r.Attrs(func(a slog.Attr) bool {
+		if j == i {
+			return false
+		}
+		j++
+		found = a.Key == k
+		return !found
+	})
+	return found
+}
+
+// ctxHas reports whether a context attribute has key k on the line.
+func ctxHas(n *naming, cattrs []slog.Attr, k string) bool {
+	for _, a := range cattrs {
+		if a.Key == k || n.requestID != "" && a.Key == "request_id" && k == n.requestID {
+			return true
+		}
+	}
+	return false
+}
+
 func closeGroups(buf []byte, n int) []byte {
 	for range n {
 		buf = append(buf, '}')
@@ -164,46 +347,86 @@ func closeGroups(buf []byte, n int) []byte {
 }
 
 // appendAttr appends ,"key":value (or nothing for an empty attribute), redacting
-// sensitive keys at any depth.
-func (h *jsonHandler) appendAttr(buf []byte, a slog.Attr) []byte {
+// sensitive keys at any depth. It reports false, having written part of the attribute,
+// when a group in it has a key twice or an inline group (the caller starts over with
+// lineAttrs); the caller checks the attribute's own key.
+func (s *sharedState) appendAttr(buf []byte, a slog.Attr) ([]byte, bool) {
+	return s.appendAttrChecked(buf, a, nil)
+}
+
+// appendAttrChecked is appendAttr that, with st, first checks the attribute's key as
+// one of the record's (see recordKeys).
+func (s *sharedState) appendAttrChecked(buf []byte, a slog.Attr, st *recordKeys) ([]byte, bool) {
+	if st != nil {
+		k := a.Key
+		if len(k) == 0 {
+			return buf, false
+		}
+		// keyBit, for a key known not to be empty.
+		bit := uint64(1) << ((uint64(k[0]) | uint64(k[len(k)-1])<<8 | uint64(len(k))<<16) * 0x9e3779b97f4a7c15 >> 58)
+		if st.seen&bit != 0 && st.h.repeats(k, st.res&bit != 0, st.cattrs, st.r, st.i) {
+			return buf, false
+		}
+		st.seen |= bit
+		st.i++
+	}
 	if a.Value.Kind() == slog.KindLogValuer {
 		a.Value = a.Value.Resolve()
 	}
-	if a.Equal(slog.Attr{}) {
-		return buf
-	}
 	if a.Value.Kind() == slog.KindGroup {
-		attrs := a.Value.Group()
-		if len(attrs) == 0 {
-			return buf
-		}
-		if a.Key == "" { // inline group
-			for _, ga := range attrs {
-				buf = h.appendAttr(buf, ga)
-			}
-			return buf
-		}
-		if h.shared.matcher.Sensitive(a.Key) {
-			buf = appendKey(buf, a.Key)
-			return appendString(buf, scrub.Redacted)
-		}
-		start := len(buf)
-		buf = appendKey(buf, a.Key)
-		buf = append(buf, '{')
-		mark := len(buf)
-		for _, ga := range attrs {
-			buf = h.appendAttr(buf, ga)
-		}
-		if len(buf) == mark { // all members empty: drop the group
-			return buf[:start]
-		}
-		return append(buf, '}')
+		return s.appendGroup(buf, a)
+	}
+	if a.Equal(slog.Attr{}) {
+		return buf, true
 	}
 	buf = appendKey(buf, a.Key)
-	if h.shared.matcher.Sensitive(a.Key) {
-		return appendString(buf, scrub.Redacted)
+	if s.matcher.Sensitive(a.Key) {
+		return appendString(buf, scrub.Redacted), true
 	}
-	return appendValue(buf, a.Value, h.shared.matcher)
+	return appendValue(buf, a.Value, s.matcher), true
+}
+
+func (s *sharedState) appendGroup(buf []byte, a slog.Attr) ([]byte, bool) {
+	attrs := a.Value.Group()
+	if len(attrs) == 0 {
+		return buf, true
+	}
+	ok := true
+	if a.Key == "" { // inline group: its caller checks the keys
+		for _, ga := range attrs {
+			if buf, ok = s.appendAttr(buf, ga); !ok {
+				return buf, false
+			}
+		}
+		return buf, true
+	}
+	if s.matcher.Sensitive(a.Key) {
+		buf = appendKey(buf, a.Key)
+		return appendString(buf, scrub.Redacted), true
+	}
+	start := len(buf)
+	buf = appendKey(buf, a.Key)
+	buf = append(buf, '{')
+	mark := len(buf)
+	var seen uint64
+	for i, ga := range attrs {
+		k := ga.Key
+		if k == "" && (ga.Value.Kind() == slog.KindGroup || ga.Value.Kind() == slog.KindLogValuer) {
+			return buf, false // may be an inline group
+		}
+		bit := keyBit(k)
+		if seen&bit != 0 && hasKey(attrs[:i], k) {
+			return buf, false
+		}
+		seen |= bit
+		if buf, ok = s.appendAttr(buf, ga); !ok {
+			return buf, false
+		}
+	}
+	if len(buf) == mark { // all members empty: drop the group
+		return buf[:start], true
+	}
+	return append(buf, '}'), true
 }
 
 // appendKey appends ,"key": (without the comma right after an opening brace).
@@ -247,19 +470,6 @@ func appendFloat(buf []byte, f float64) []byte {
 		return appendString(buf, strconv.FormatFloat(f, 'g', -1, 64))
 	}
 	return strconv.AppendFloat(buf, f, 'g', -1, 64)
-}
-
-func appendSource(buf []byte, pc uintptr) []byte {
-	fs := runtime.CallersFrames([]uintptr{pc})
-	f, _ := fs.Next()
-	buf = appendKey(buf, slog.SourceKey)
-	buf = append(buf, `{"function":`...)
-	buf = appendString(buf, f.Function)
-	buf = append(buf, `,"file":`...)
-	buf = appendString(buf, f.File)
-	buf = append(buf, `,"line":`...)
-	buf = strconv.AppendInt(buf, int64(f.Line), 10)
-	return append(buf, '}')
 }
 
 const hexDigits = "0123456789abcdef"

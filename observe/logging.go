@@ -21,7 +21,10 @@ func (o *Observer) initLogging(context.Context) error {
 
 func (o *Observer) finishLogging() error {
 	cfg := o.cfg.Logging
-	cfg.Handlers = append(append([]slog.Handler{}, cfg.Handlers...), o.bridges...)
+	// The bridges (Sentry) get records unredacted: they apply the secret policy
+	// themselves and need the error values as logged. The application's own handlers in
+	// cfg.Handlers get them redacted and correlated.
+	cfg.Bridges = append(append([]slog.Handler{}, cfg.Bridges...), o.bridges...)
 	l, err := logging.New(cfg)
 	if err != nil {
 		o.logger = o.base

@@ -94,6 +94,9 @@ var settings = []setting{
 	{Var: "VIGIL_LOG_SOURCE", Field: "Logging.AddSource", Default: "`false`",
 		Doc:   "`true` adds the source file and line",
 		Parse: boolean(func(c *Config) *bool { return &c.Logging.AddSource }, false)},
+	{Var: "VIGIL_LOG_FIELDS", Field: "Logging.Fields", Default: "`vigil`",
+		Doc:   "names of the fields vigil writes, for the log store: `vigil`, `otel`, `ecs`, `gcp` (or `gcp:PROJECT_ID`) or `datadog`",
+		Parse: str(func(c *Config) *string { return &c.Logging.Fields }, logging.ParseFields)},
 
 	// Errors (Sentry).
 	{Var: "SENTRY_DSN", Field: "Errors.DSN", Default: "none", Secret: true, mask: verrors.MaskDSN,

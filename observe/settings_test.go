@@ -70,6 +70,7 @@ func TestSettingsEveryVariable(t *testing.T) {
 		"VIGIL_LOG_LEVEL":                    {good: "debug", bad: "chatty"},
 		"VIGIL_LOG_FORMAT":                   {good: "TEXT", bad: "xml"},
 		"VIGIL_LOG_SOURCE":                   {good: "true", bad: "perhaps"},
+		"VIGIL_LOG_FIELDS":                   {good: "gcp:my-project", bad: "splunk"},
 		"SENTRY_DSN":                         {good: "https://public@sentry.example/1", bad: "https://public@/1"},
 		"SENTRY_ENVIRONMENT":                 {good: "prod"},
 		"SENTRY_RELEASE":                     {good: "r9"},
