@@ -15,6 +15,8 @@ import (
 
 	"github.com/getsentry/sentry-go"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/vigil-go/vigil/internal/conferr"
 )
 
 // unset stands in for an option vigil leaves empty: sentry-go fills empty Release and
@@ -54,10 +56,12 @@ func (r *Reporter) clientOptions() (sentry.ClientOptions, error) {
 	if c.ClientOptions != nil {
 		c.ClientOptions(&opts)
 	}
-	var err error
+	errs := &conferr.Error{Part: "errors"}
 	if opts.Dsn != c.DSN {
-		if err = CheckDSN(opts.Dsn); err == nil || opts.Dsn == "" {
-			c.DSN, err = opts.Dsn, nil
+		if err := CheckDSN(opts.Dsn); err != nil && opts.Dsn != "" {
+			errs.Add("ClientOptions.Dsn", MaskDSN(opts.Dsn), err.Error())
+		} else {
+			c.DSN = opts.Dsn
 		}
 	}
 	c.Transport = opts.Transport
@@ -66,7 +70,7 @@ func (r *Reporter) clientOptions() (sentry.ClientOptions, error) {
 	}
 	c.Environment, c.Release = opts.Environment, opts.Release
 	r.userBeforeSend = opts.BeforeSend
-	return opts, err
+	return opts, errs.Err()
 }
 
 // newClient makes the sentry.Client whose Transport is the Reporter's queue.
@@ -91,7 +95,7 @@ func (r *Reporter) newClient(opts sentry.ClientOptions) error {
 	if err != nil {
 		return err
 	}
-	client.AddEventProcessor(r.process1)
+	client.AddEventProcessor(r.finishEvent)
 	r.client = client
 	return nil
 }
@@ -111,9 +115,9 @@ func buildRelease() string {
 	return ""
 }
 
-// process1 is the client's last event processor: in-app flags by vigil's rule (the
+// finishEvent is the client's last event processor: in-app flags by vigil's rule (the
 // main module's packages, whatever the build flags), and no placeholder left.
-func (r *Reporter) process1(ev *sentry.Event, _ *sentry.EventHint) *sentry.Event {
+func (r *Reporter) finishEvent(ev *sentry.Event, _ *sentry.EventHint) *sentry.Event {
 	if ev.Release == unset {
 		ev.Release = ""
 	}

@@ -326,3 +326,12 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestClientOptionsBadDSN(t *testing.T) {
+	_, err := verrors.New(verrors.Config{Logger: discardLogger(), ClientOptions: func(o *sentry.ClientOptions) {
+		o.Dsn = "https://secretkey1234@/1"
+	}})
+	if err == nil || !strings.Contains(err.Error(), "ClientOptions.Dsn") || strings.Contains(err.Error(), "secretkey1234") {
+		t.Errorf("error %v, want one naming ClientOptions.Dsn without the key", err)
+	}
+}
