@@ -6,7 +6,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"net/url"
 	"os"
 	"sort"
@@ -14,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-go/vigil/internal/omstrict"
 )
 
 // sample is one element of an instant vector from Prometheus' query API.
@@ -84,6 +88,7 @@ func near(got, want, tolerance float64) bool { return math.Abs(got-want) <= tole
 // 5xx ratio and the latency quantiles the traffic implies.
 func (s *suite) testPrometheus(t *testing.T) {
 	sel := fmt.Sprintf(`job=%q, instance=%q`, quickstartJob, s.quickstartAddr)
+	t.Run("openmetrics", s.testOpenMetrics)
 	t.Run("counts", func(t *testing.T) {
 		expr := fmt.Sprintf(`sum by (http_route, http_response_status_code) (http_server_request_duration_seconds_count{%s})`, sel)
 		eventually(t, 30*time.Second, func() error {
@@ -183,6 +188,63 @@ func (s *suite) testPrometheus(t *testing.T) {
 		if err != nil || len(got) != 1 || got[0].Value <= 0 || got[0].Value > 0.25 {
 			t.Errorf("p99 over 10s of traffic: %v %v, want one value in (0, 0.25s]", got, err)
 		}
+	})
+}
+
+// testOpenMetrics (a subtest of testPrometheus): the quick start's OpenMetrics exposition
+// passes a strict check, and Prometheus, which asks for OpenMetrics first, records
+// go_memstats_alloc_bytes as the gauge it is (the Go collector's clashing counter family
+// once made it a counter).
+func (s *suite) testOpenMetrics(t *testing.T) {
+	req, err := http.NewRequest("GET", "http://"+s.quickstartAddr+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") {
+		t.Fatalf("Content-Type %q, want OpenMetrics", ct)
+	}
+	if err := omstrict.Check(string(body)); err != nil {
+		t.Errorf("a strict OpenMetrics check rejects the quick start's /metrics:\n%v", err)
+	}
+	if !strings.Contains(string(body), "# TYPE go_memstats_alloc_bytes gauge\n") {
+		t.Errorf("the exposition has no go_memstats_alloc_bytes gauge family")
+	}
+
+	eventually(t, 30*time.Second, func() error {
+		resp, err := client.Get(s.prometheus + "/api/v1/metadata?metric=go_memstats_alloc_bytes")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var md struct {
+			Status string `json:"status"`
+			Data   map[string][]struct {
+				Type string `json:"type"`
+			} `json:"data"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&md); err != nil {
+			return err
+		}
+		entries := md.Data["go_memstats_alloc_bytes"]
+		if md.Status != "success" || len(entries) == 0 {
+			return fmt.Errorf("no metadata for go_memstats_alloc_bytes yet: %+v", md)
+		}
+		for _, e := range entries {
+			if e.Type != "gauge" {
+				return fmt.Errorf("Prometheus's metadata for go_memstats_alloc_bytes: %+v, want type gauge only", entries)
+			}
+		}
+		return nil
 	})
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vigil-go/vigil/internal/conferr"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
@@ -44,6 +46,11 @@ type Config struct {
 	// fills them from its own Config and the environment (DD_SERVICE, DD_ENV and
 	// DD_VERSION last).
 	Service, Environment, Version string
+	// Gatherers are served by Handler and Gatherer after the registry's own families,
+	// each family once (the first gatherer that has it wins). Package observe passes
+	// prometheus.DefaultGatherer, so that what the program registers with
+	// prometheus.MustRegister or promauto shows up beside vigil's metrics.
+	Gatherers []prometheus.Gatherer
 	// Logger receives the registry's own warnings (misuse, overflow, dead backends),
 	// each kind once; nil means slog.Default().
 	Logger *slog.Logger

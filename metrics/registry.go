@@ -119,7 +119,7 @@ func New(cfg Config) (*Registry, error) {
 	r.list.Store(&[]*family{})
 	var errs []error
 	if !cfg.DisableGoCollector {
-		errs = append(errs, r.reg.Register(collectors.NewGoCollector()))
+		errs = append(errs, r.reg.Register(newGoCollector()))
 	}
 	if !cfg.DisableProcessCollector {
 		errs = append(errs, r.reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})))
@@ -149,10 +149,11 @@ func New(cfg Config) (*Registry, error) {
 // Prometheus returns the underlying registry, for extra collectors and Gatherer use.
 func (r *Registry) Prometheus() *prometheus.Registry { return r.reg }
 
-// Handler serves the exposition: Prometheus text, or OpenMetrics (with exemplars) when
-// the scraper asks for it. A failing collector costs its own series, not the scrape.
+// Handler serves the exposition of Gatherer: Prometheus text, or OpenMetrics (with
+// exemplars) when the scraper asks for it. A failing collector costs its own series,
+// not the scrape.
 func (r *Registry) Handler() http.Handler {
-	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{
+	return promhttp.HandlerFor(r.Gatherer(), promhttp.HandlerOpts{
 		EnableOpenMetrics: true,
 		ErrorHandling:     promhttp.ContinueOnError,
 		ErrorLog:          slogPrintln{r.logger},

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"go.opentelemetry.io/otel/propagation"
-
 	"github.com/vigil-go/vigil/middleware"
 )
 
@@ -58,7 +56,7 @@ func (o *Observer) initHTTP(context.Context) error {
 	cfg := o.cfg.HTTP
 	mcfg := middleware.HTTPConfig{
 		Registry:        o.registry,
-		Propagator:      propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		Propagator:      o.propagator,
 		Logger:          o.base, // not the app logger: 5xx lines must not become Sentry events twice
 		Capture:         o.Capture,
 		Route:           cfg.Route,

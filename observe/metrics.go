@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/vigil-go/vigil/metrics"
 )
 
@@ -14,6 +17,11 @@ func (o *Observer) initMetrics(context.Context) error {
 		cfg.Logger = o.base
 	}
 	cfg.RedactKeys = append(cfg.RedactKeys, o.redactKeys()...)
+	if cfg.Gatherers == nil {
+		// What the program registers with prometheus.MustRegister or promauto is
+		// served beside vigil's families (see Observer.Gatherer).
+		cfg.Gatherers = []prometheus.Gatherer{prometheus.DefaultGatherer}
+	}
 	r, err := metrics.New(cfg)
 	if err != nil {
 		o.registry = detached()
@@ -26,9 +34,28 @@ func (o *Observer) initMetrics(context.Context) error {
 	return nil
 }
 
-// MetricsHandler serves the Prometheus exposition of o's registry (OpenMetrics when the
-// scraper asks for it).
+// MetricsHandler serves the Prometheus exposition of o's Gatherer (OpenMetrics when the
+// scraper asks for it): vigil's metrics and client_golang's default registry together.
 func (o *Observer) MetricsHandler() http.Handler { return o.metricsH }
+
+// Gatherer returns what MetricsHandler serves: o's registry, then the families of
+// prometheus.DefaultGatherer (or Config.Metrics.Gatherers; an empty non-nil list leaves
+// the default registry out) that o's registry does not have, each family once, in a
+// form strict OpenMetrics parsers accept (see metrics.Registry.Gatherer). For a program
+// that serves promhttp.Handler() already, serve this instead; it holds that handler's
+// families too:
+//
+//	http.Handle("/metrics", promhttp.HandlerFor(o.Gatherer(), promhttp.HandlerOpts{}))
+//
+// vigil does not register itself into the default registry: both have Go and process
+// collectors, and promhttp.Handler() would then fail on the duplicates.
+func (o *Observer) Gatherer() prometheus.Gatherer { return o.registry.Gatherer() }
+
+// Gatherer returns a prometheus.Gatherer of the default Observer's metrics, resolved at
+// each Gather, like MetricsHandler (see Observer.Gatherer).
+func Gatherer() prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return Default().Gatherer().Gather() })
+}
 
 // forwardTo makes the handles made on the fallback o (package-level variables defined
 // before Init) record into top's registry, or into o's own again when top is nil. Its

@@ -41,7 +41,9 @@ type Observer struct {
 	// parts are shut down in parallel, in no particular order.
 	parts []part
 
-	// propagator is what Init installs as OpenTelemetry's global propagator.
+	// propagator is the one built from Tracing.Propagators (OTEL_PROPAGATORS), set by
+	// initTracing: the middleware, the transport and gRPC use it, and Init installs it
+	// as OpenTelemetry's global propagator.
 	propagator propagation.TextMapPropagator
 	metricsH   http.Handler // o.registry's, built once
 	grpcOnce   sync.Once    // builds grpcHooks, for the package-level gRPC options
@@ -86,7 +88,6 @@ func New(ctx context.Context, cfg Config) (o *Observer, err error) {
 		_ = o.shutdownParts(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	o.propagator = &ownPropagator{propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}
 	return o, nil
 }
 

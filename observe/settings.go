@@ -185,6 +185,24 @@ var settings = []setting{
 	{Var: "OTEL_EXPORTER_OTLP_INSECURE", Field: "Tracing.Insecure", Default: "`false`",
 		Doc:   "as above, for every signal; the traces variable wins",
 		Parse: insecure},
+	{Var: "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", Field: "Tracing.Certificate", Default: "the system's CAs",
+		Doc:   "PEM file of the CA certificates that verify the collector",
+		Parse: str(func(c *Config) *string { return &c.Tracing.Certificate }, nil)},
+	{Var: "OTEL_EXPORTER_OTLP_CERTIFICATE", Field: "Tracing.Certificate", Default: "the system's CAs",
+		Doc:   "as above, for every signal; the traces variable wins",
+		Parse: str(func(c *Config) *string { return &c.Tracing.Certificate }, nil)},
+	{Var: "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", Field: "Tracing.ClientCertificate", Default: "none",
+		Doc:   "PEM file of the client certificate for mutual TLS, with the key below",
+		Parse: str(func(c *Config) *string { return &c.Tracing.ClientCertificate }, nil)},
+	{Var: "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", Field: "Tracing.ClientCertificate", Default: "none",
+		Doc:   "as above, for every signal; the traces variable wins",
+		Parse: str(func(c *Config) *string { return &c.Tracing.ClientCertificate }, nil)},
+	{Var: "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", Field: "Tracing.ClientKey", Default: "none",
+		Doc:   "PEM file of the client certificate's private key",
+		Parse: str(func(c *Config) *string { return &c.Tracing.ClientKey }, nil)},
+	{Var: "OTEL_EXPORTER_OTLP_CLIENT_KEY", Field: "Tracing.ClientKey", Default: "none",
+		Doc:   "as above, for every signal; the traces variable wins",
+		Parse: str(func(c *Config) *string { return &c.Tracing.ClientKey }, nil)},
 	{Var: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", Field: "Tracing.ExportTimeout", Default: "`10000`",
 		Doc:   "milliseconds per export, retries included",
 		Parse: millis(func(c *Config) *time.Duration { return &c.Tracing.ExportTimeout })},
@@ -231,6 +249,17 @@ var settings = []setting{
 			c.Tracing.ResourceAttributes = attrs
 			return nil
 		}},
+	// The Kubernetes downward API, under OTEL_RESOURCE_ATTRIBUTES (applied before them).
+	k8sAttr("K8S_POD_NAME", "k8s.pod.name"),
+	k8sAttr("K8S_POD_UID", "k8s.pod.uid"),
+	k8sAttr("K8S_NAMESPACE_NAME", "k8s.namespace.name"),
+	k8sAttr("K8S_NODE_NAME", "k8s.node.name"),
+	{Var: "OTEL_PROPAGATORS", Field: "Tracing.Propagators", Default: "`tracecontext,baggage`",
+		Doc: "trace context formats read and written by the middleware, the client transport, gRPC and the OTel global: `tracecontext`, `baggage`, `b3`, `b3multi`, `jaeger`, `xray`, `ottrace`, or `none`, as a comma list",
+		Parse: str(func(c *Config) *string { return &c.Tracing.Propagators }, func(v string) (string, error) {
+			_, err := tracing.ParsePropagators(v)
+			return v, err
+		})},
 
 	// OpenTelemetry metrics and logs (otel_signals.go). The generic OTEL_EXPORTER_OTLP_*
 	// variables above apply to them too, under these (see Config.resolveSignals).
@@ -625,6 +654,25 @@ func skip(field func(*Config) *[]string, check func(string) error) func(*Config,
 }
 
 func endpoint(v string) (string, error) { return v, tracing.ParseEndpoint(v) }
+
+// k8sAttr is the setting of a downward-API variable (env: valueFrom: fieldRef) that
+// becomes resource attribute key unless OTEL_RESOURCE_ATTRIBUTES or the field sets it.
+func k8sAttr(name, key string) setting {
+	return setting{Var: name, Field: "Tracing.ResourceAttributes", Default: "none", merge: true,
+		Doc: "`" + key + "` resource attribute (Kubernetes downward API); `OTEL_RESOURCE_ATTRIBUTES` wins",
+		Parse: func(c *Config, v string) error {
+			if _, ok := c.Tracing.ResourceAttributes[key]; ok {
+				return nil
+			}
+			attrs := maps.Clone(c.Tracing.ResourceAttributes)
+			if attrs == nil {
+				attrs = map[string]string{}
+			}
+			attrs[key] = v
+			c.Tracing.ResourceAttributes = attrs
+			return nil
+		}}
+}
 
 // headers adds the variable's headers whose keys the field (or a more specific variable
 // applied before) does not set.

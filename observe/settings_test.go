@@ -143,6 +143,25 @@ func TestSettingsEveryVariable(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_LOGS_TIMEOUT":     {good: "250", bad: "-1"},
 		"OTEL_BLRP_MAX_QUEUE_SIZE":            {good: "10", bad: "-1"},
 	}
+	// TLS files (read by the tracing part only when an OTLP exporter is on: the errors
+	// naming these variables are in interop_test.go), Kubernetes, propagators.
+	for _, c := range []struct{ name, good, bad string }{
+		{"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/etc/collector/ca.pem", ""},
+		{"OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/collector/ca.pem", ""},
+		{"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "/etc/collector/client.pem", ""},
+		{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/collector/client.pem", ""},
+		{"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/etc/collector/client-key.pem", ""},
+		{"OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/collector/client-key.pem", ""},
+		{"K8S_POD_NAME", "checkout-5d9f", ""},
+		{"K8S_POD_UID", "0b8a5a2a-1ef1-4d8a", ""},
+		{"K8S_NAMESPACE_NAME", "shop", ""},
+		{"K8S_NODE_NAME", "node-3", ""},
+		{"OTEL_PROPAGATORS", "b3,tracecontext", "w3c"},
+	} {
+		tc := cases[c.name]
+		tc.good, tc.bad = c.good, c.bad
+		cases[c.name] = tc
+	}
 	for i := range settings {
 		s := &settings[i]
 		tc, ok := cases[s.Var]

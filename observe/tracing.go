@@ -19,9 +19,11 @@ func (o *Observer) initTracing(ctx context.Context) error {
 		// Spans keep getting ids (for log and error correlation) while Init reports err.
 		p, _ = tracing.New(ctx, tracing.Config{Exporter: tracing.ExporterNone, Disabled: true})
 		o.tracer = p
+		o.propagator = &ownPropagator{p.Propagator()}
 		return err
 	}
 	o.tracer = p
+	o.propagator = &ownPropagator{p.Propagator()}
 	o.addPart("tracing", p.Shutdown)
 	o.registerTracingMetrics(p)
 	return nil

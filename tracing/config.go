@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -8,10 +9,12 @@ import (
 	"maps"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/vigil-go/vigil/internal/conferr"
@@ -21,8 +24,9 @@ import (
 // Config configures the Provider. The zero Config records spans with ids and exports
 // nothing. This package reads no environment variable: package observe maps the
 // OTEL_* variables onto these fields, and the parsers here (ParseExporters,
-// ParseHeaders, ParseSampler, ...) are the ones it uses. The SDK's exporters still read
-// the OTEL_EXPORTER_OTLP_* settings no field covers (TLS files, compression) themselves.
+// ParseHeaders, ParseSampler, ParsePropagators, ...) are the ones it uses. The SDK's
+// exporters still read the OTEL_EXPORTER_OTLP_* settings no field covers (compression)
+// themselves.
 type Config struct {
 	// RedactKeys are secret names added to the built-in ones, and AllowKeys names that
 	// only look secret and are kept: span and event attributes so named are exported as
@@ -47,6 +51,19 @@ type Config struct {
 	// Insecure sends to a host:port endpoint without TLS. An http:// or https://
 	// endpoint decides by itself.
 	Insecure bool
+	// Certificate is a PEM file of the CA certificates that verify the collector
+	// (OTEL_EXPORTER_OTLP_CERTIFICATE); empty means the system's. ClientCertificate and
+	// ClientKey are the PEM files of the client certificate and its key for mutual TLS
+	// (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_KEY), both or
+	// neither. An unreadable or invalid file is an error from New naming the field.
+	Certificate, ClientCertificate, ClientKey string
+	// Propagators is the comma-separated list of trace context formats, as
+	// OTEL_PROPAGATORS spells it (see ParsePropagators). Default "tracecontext,baggage".
+	// Provider.Propagator returns the one propagator built from it.
+	Propagators string
+	// DisableResourceDetection leaves out the detected host, process and container
+	// attributes (see the package doc).
+	DisableResourceDetection bool
 	// SampleRatio, when set, samples that fraction of new traces and follows the
 	// parent's decision otherwise; it wins over Sampler.
 	SampleRatio *float64
@@ -103,10 +120,13 @@ type settings struct {
 	headers  map[string]string
 	timeout  time.Duration
 
-	queueSize int
-	sampler   sdktrace.Sampler
-	resource  map[string]string
-	matcher   *scrub.Matcher // attribute names redacted on export
+	tls *tls.Config // nil: the exporter's default
+
+	queueSize  int
+	propagator propagation.TextMapPropagator
+	sampler    sdktrace.Sampler
+	resource   map[string]string
+	matcher    *scrub.Matcher // attribute names redacted on export
 }
 
 // resolve applies the defaults and returns every invalid field in one error.
@@ -115,13 +135,22 @@ func resolve(cfg Config) (settings, error) {
 	errs := &conferr.Error{Part: "tracing"}
 
 	s.disabled = cfg.Disabled
+	prop, propErr := ParsePropagators(cfg.Propagators)
 	if s.disabled {
 		// Nothing will be exported, so nothing else can fail: a program can always fall
-		// back to Config{Disabled: true}.
+		// back to Config{Disabled: true}. Trace context still flows through.
+		if propErr != nil {
+			prop, _ = ParsePropagators("")
+		}
+		s.propagator = prop
 		s.sampler = sdktrace.NeverSample()
 		s.resource = baseResource(cfg, map[string]string{})
 		return s, nil
 	}
+	if propErr != nil {
+		errs.Add("Propagators", cfg.Propagators, propErr.Error())
+	}
+	s.propagator = prop
 
 	switch {
 	case cfg.Exporter != "":
@@ -187,6 +216,10 @@ func resolve(cfg Config) (settings, error) {
 			continue
 		}
 		s.headers[k] = v
+	}
+
+	if len(s.exporters) > 0 && slices.Contains(s.exporters, ExporterOTLP) {
+		s.tls = loadTLS(cfg, errs)
 	}
 
 	switch {

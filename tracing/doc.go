@@ -59,4 +59,15 @@
 // start spans; [RecordError] marks a span failed; [TraceID] and [SpanID] read the ids
 // for logs; [Propagator] is the W3C tracecontext and baggage propagator, which ignores
 // malformed headers and bounds oversized ones.
+//
+// # Propagation and resource
+//
+// [ParsePropagators] builds the propagator an OTEL_PROPAGATORS list names (tracecontext,
+// baggage, b3, b3multi, jaeger, xray, ottrace, none), through the contrib propagators;
+// [Provider.Propagator] is the one Config.Propagators names, which observe hands to the
+// HTTP middleware, the client transport, gRPC and OpenTelemetry's global, so a service
+// behind a B3 proxy continues its callers' traces. The resource carries, under
+// Config.ResourceAttributes and the Config fields, what the SDK's detectors find:
+// host.name, process.pid, process.executable.name, process.runtime.* and container.id
+// (from /proc/self/cgroup, or the container's mounts under cgroup v2).
 package tracing

@@ -59,9 +59,11 @@ func RecordError(span trace.Span, err error, opts ...trace.EventOption) {
 	span.SetStatus(codes.Error, msg)
 }
 
-// Propagator returns the W3C tracecontext and baggage propagator that observe.Init
-// installs globally. It ignores malformed headers, and bounds what it accepts (the
-// baggage header to 8192 bytes and 64 members), so a hostile header costs little.
+// Propagator returns the W3C tracecontext and baggage propagator, the default
+// (DefaultPropagators) that observe.Init installs globally unless OTEL_PROPAGATORS
+// names others (see Provider.Propagator). It ignores malformed headers, and bounds
+// what it accepts (the baggage header to 8192 bytes and 64 members), so a hostile
+// header costs little.
 func Propagator() propagation.TextMapPropagator { return propagator }
 
 var propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})

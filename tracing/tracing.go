@@ -18,8 +18,10 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/credentials"
 )
 
 // ScopeName is the instrumentation scope of the spans this package starts.
@@ -32,6 +34,7 @@ type Provider struct {
 	tracer    trace.Tracer
 	pipelines []*pipeline
 	exporters []string
+	prop      propagation.TextMapPropagator
 	disabled  bool
 	dropped   atomic.Uint64
 
@@ -50,7 +53,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	p := &Provider{disabled: s.disabled}
+	p := &Provider{disabled: s.disabled, prop: s.propagator}
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(newResource(s.resource)), sdktrace.WithSpanLimits(spanLimits)}
 	switch {
 	case s.disabled:
@@ -109,10 +112,15 @@ func newExporter(ctx context.Context, name string, s settings, out io.Writer) (s
 	var exp sdktrace.SpanExporter
 	var err error
 	if s.protocol == "grpc" {
-		exp, err = otlptracegrpc.New(ctx,
+		opts := []otlptracegrpc.Option{
 			otlptracegrpc.WithEndpointURL(endpoint),
 			otlptracegrpc.WithHeaders(s.headers),
-			otlptracegrpc.WithTimeout(s.timeout))
+			otlptracegrpc.WithTimeout(s.timeout),
+		}
+		if s.tls != nil && !s.insecure {
+			opts = append(opts, otlptracegrpc.WithTLSCredentials(credentials.NewTLS(s.tls.Clone())))
+		}
+		exp, err = otlptracegrpc.New(ctx, opts...)
 	} else {
 		enc := otlptracehttp.EncodingProtobuf
 		if s.protocol == "http/json" {
@@ -120,8 +128,11 @@ func newExporter(ctx context.Context, name string, s settings, out io.Writer) (s
 		}
 		// Our own transport, not the exporter's package-wide one, so that Shutdown can
 		// close its keep-alive connections: otherwise each leaves a connection, two
-		// goroutines and a descriptor behind for the transport's idle timeout.
+		// goroutines and a descriptor behind for the transport's idle timeout. An
+		// exporter given a client ignores its TLS variables, so the TLS settings
+		// resolved from them (Config.Certificate, ...) go on the transport here.
 		tr := &http.Transport{
+			TLSClientConfig:       s.tls.Clone(),
 			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			ForceAttemptHTTP2:     true,
@@ -154,6 +165,16 @@ func (p *Provider) TracerProvider() trace.TracerProvider {
 		return otel.GetTracerProvider()
 	}
 	return p.tp
+}
+
+// Propagator returns the propagator Config.Propagators names, built once: the one
+// that observe hands the server middleware, the client transport, gRPC and
+// OpenTelemetry's global. A nil Provider returns OpenTelemetry's global propagator.
+func (p *Provider) Propagator() propagation.TextMapPropagator {
+	if p == nil {
+		return otel.GetTextMapPropagator()
+	}
+	return p.prop
 }
 
 // Start starts a span from the provider's tracer. A nil Provider uses the global one.

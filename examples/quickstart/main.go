@@ -12,8 +12,9 @@
 //	curl localhost:8080/metrics              # Prometheus exposition
 //
 // Set SENTRY_DSN to send the captured errors to Sentry and OTEL_EXPORTER_OTLP_ENDPOINT
-// (or OTEL_TRACES_EXPORTER=console) to export spans; with -demo and neither set, spans
-// are printed to stderr.
+// (http://localhost:4318, a collector's OTLP/HTTP port; for its gRPC port 4317 also set
+// OTEL_EXPORTER_OTLP_PROTOCOL=grpc), or OTEL_TRACES_EXPORTER=console, to export spans;
+// with -demo and neither set, spans are printed to stderr.
 package main
 
 import (
