@@ -142,19 +142,53 @@ const maxPooled = 64 << 10
 
 func (h *jsonHandler) Handle(ctx context.Context, r slog.Record) error {
 	bp := bufPool.Get().(*[]byte)
-	buf, ok := h.appendRecord((*bp)[:0], ctx, &r)
+	buf := (*bp)[:0]
+	s := h.shared
+	if s.names.preset == presetVigil {
+		// vigil's own names, as constants: the default costs nothing for the presets.
+		buf = append(buf, '{')
+		if !r.Time.IsZero() {
+			buf = append(buf, `"time":"`...)
+			buf = appendTime(buf, r.Time)
+			buf = append(buf, '"', ',')
+		}
+		buf = append(buf, `"level":`...)
+		buf = appendString(buf, r.Level.String())
+		buf = append(buf, `,"msg":`...)
+		buf = appendString(buf, r.Message)
+		buf = append(buf, s.base...)
+		if ctx != nil {
+			if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+				buf = append(buf, `,"trace_id":"`...)
+				buf = appendTraceID(buf, sc.TraceID())
+				buf = append(buf, `","span_id":"`...)
+				buf = appendSpanID(buf, sc.SpanID())
+				buf = append(buf, '"')
+			}
+		}
+		if s.addSource && r.PC != 0 {
+			buf = s.names.appendSource(buf, r.PC)
+		}
+	} else {
+		buf = s.appendHeader(buf, ctx, &r)
+	}
+	header := len(buf)
+	ok := false
+	if !h.dirty {
+		buf, ok = h.appendAttrs(buf, ctx, &r)
+	}
 	if !ok {
-		// A key repeats: render the record again under the key rule.
-		buf = h.shared.appendHeader(buf[:0], ctx, &r)
-		for _, a := range lineAttrs(h.shared.names, ctx, h.frames, r) {
-			buf, _ = h.shared.appendAttr(buf, a)
+		// A key repeats: write the attributes again under the key rule.
+		buf = buf[:header]
+		for _, a := range lineAttrs(s.names, ctx, h.frames, r) {
+			buf, _ = s.appendAttr(buf, a)
 		}
 	}
 	buf = append(buf, '}', '\n')
 
-	h.shared.mu.Lock()
-	_, err := h.shared.out.Write(buf)
-	h.shared.mu.Unlock()
+	s.mu.Lock()
+	_, err := s.out.Write(buf)
+	s.mu.Unlock()
 
 	if cap(buf) <= maxPooled {
 		*bp = buf
@@ -163,43 +197,10 @@ func (h *jsonHandler) Handle(ctx context.Context, r slog.Record) error {
 	return err
 }
 
-// appendHeader opens the line with the fields the handler writes itself.
-// r is a pointer: a slog.Record is large, and copying it costs more than the line's
-// own fields.
+// appendHeader opens the line with the fields the handler writes itself, under a
+// preset's names as newNaming rendered them (Handle writes vigil's own inline). r is a
+// pointer: a slog.Record is large.
 func (s *sharedState) appendHeader(buf []byte, ctx context.Context, r *slog.Record) []byte {
-	n := s.names
-	if n.preset != presetVigil {
-		return s.appendHeaderNamed(buf, ctx, r)
-	}
-	// vigil's own names, as constants: the default costs nothing for the presets.
-	buf = append(buf, '{')
-	if !r.Time.IsZero() {
-		buf = append(buf, `"time":"`...)
-		buf = appendTime(buf, r.Time)
-		buf = append(buf, '"', ',')
-	}
-	buf = append(buf, `"level":`...)
-	buf = appendString(buf, r.Level.String())
-	buf = append(buf, `,"msg":`...)
-	buf = appendString(buf, r.Message)
-	buf = append(buf, s.base...)
-	if ctx != nil {
-		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-			buf = append(buf, `,"trace_id":"`...)
-			buf = appendTraceID(buf, sc.TraceID())
-			buf = append(buf, `","span_id":"`...)
-			buf = appendSpanID(buf, sc.SpanID())
-			buf = append(buf, '"')
-		}
-	}
-	if s.addSource && r.PC != 0 {
-		buf = n.appendSource(buf, r.PC)
-	}
-	return buf
-}
-
-// appendHeaderNamed is appendHeader under a preset's names, rendered by newNaming.
-func (s *sharedState) appendHeaderNamed(buf []byte, ctx context.Context, r *slog.Record) []byte {
 	n := s.names
 	buf = append(buf, '{')
 	if !r.Time.IsZero() {
@@ -222,15 +223,12 @@ func (s *sharedState) appendHeaderNamed(buf []byte, ctx context.Context, r *slog
 	return buf
 }
 
-// appendRecord renders the record without allocating, and reports false as soon as a
-// key repeats in an object (the caller starts over with lineAttrs).
-func (h *jsonHandler) appendRecord(buf []byte, ctx context.Context, r *slog.Record) ([]byte, bool) {
-	if h.dirty {
-		return buf, false
-	}
+// appendAttrs writes the context's, the handler's and the record's attributes without
+// allocating, and reports false as soon as a key repeats in an object (the caller
+// starts over with lineAttrs).
+func (h *jsonHandler) appendAttrs(buf []byte, ctx context.Context, r *slog.Record) ([]byte, bool) {
 	s := h.shared
 	n := s.names
-	buf = s.appendHeader(buf, ctx, r)
 
 	// seen has keyBit(k) set for each key k of the level being written, so that a new
 	// key costs no comparison unless its bit is taken; the checks then look at the
@@ -277,7 +275,10 @@ func (h *jsonHandler) appendRecord(buf []byte, ctx context.Context, r *slog.Reco
 	}
 	buf = append(buf, h.pre...)
 	mark := len(buf)
-	st := recordKeys{h: h, r: r, cattrs: cattrs, seen: seen | res, res: res}
+	st := recordKeys{h: h, r: r, seen: seen | res}
+	if len(cattrs) > 0 {
+		st.cattrs = cattrs
+	}
 	r.Attrs(func(a slog.Attr) bool {
 		buf, ok = s.appendAttrChecked(buf, a, &st)
 		return ok
@@ -299,19 +300,15 @@ type recordKeys struct {
 	h      *jsonHandler
 	r      *slog.Record
 	cattrs []slog.Attr
-	seen   uint64 // keyBit of the keys so far, and of the reserved ones (res)
-	res    uint64
+	seen   uint64 // keyBit of the keys so far, and of the reserved ones
 	i      int
 }
 
 // repeats reports whether k, the key of the record's attribute number i, is already on
-// its level of the line or, if reserved may be true, one the handler writes itself.
-func (h *jsonHandler) repeats(k string, reserved bool, cattrs []slog.Attr, r *slog.Record, i int) bool {
-	if reserved && h.shared.names.isReserved(k) {
-		return true
-	}
+// its level of the line or, at the top level, one the handler writes itself.
+func (h *jsonHandler) repeats(k string, cattrs []slog.Attr, r *slog.Record, i int) bool {
 	if h.open == 0 {
-		if ctxHas(h.shared.names, cattrs, k) || slices.Contains(h.topKeys, k) {
+		if h.shared.names.isReserved(k) || ctxHas(h.shared.names, cattrs, k) || slices.Contains(h.topKeys, k) {
 			return true
 		}
 	} else if slices.Contains(h.lastKeys, k) {
@@ -364,7 +361,7 @@ func (s *sharedState) appendAttrChecked(buf []byte, a slog.Attr, st *recordKeys)
 		}
 		// keyBit, for a key known not to be empty.
 		bit := uint64(1) << ((uint64(k[0]) | uint64(k[len(k)-1])<<8 | uint64(len(k))<<16) * 0x9e3779b97f4a7c15 >> 58)
-		if st.seen&bit != 0 && st.h.repeats(k, st.res&bit != 0, st.cattrs, st.r, st.i) {
+		if st.seen&bit != 0 && st.h.repeats(k, st.cattrs, st.r, st.i) {
 			return buf, false
 		}
 		st.seen |= bit

@@ -24,9 +24,7 @@ type textHandler struct {
 }
 
 func newTextHandler(r resolved) *textHandler {
-	n := newNaming("vigil", r.addSource)
-	// slog.TextHandler writes the source under its own key.
-	n.reserve(slog.SourceKey)
+	n := newNaming("vigil", r.addSource) // with AddSource, slog.TextHandler writes "source"
 	return &textHandler{
 		inner:   slog.NewTextHandler(r.out, &slog.HandlerOptions{Level: r.level, AddSource: r.addSource}),
 		matcher: r.matcher,
