@@ -39,6 +39,16 @@
 // the globals belong to the most recent one still live, whatever order they are shut down
 // in, and once none is, everything is as before the first Init.
 //
+// # Other instrumentation
+//
+// Code written against the SDKs joins in without knowing vigil. One propagator, built
+// from OTEL_PROPAGATORS (W3C tracecontext and baggage by default; b3, b3multi, jaeger,
+// xray, ottrace), reads and writes trace context in the middleware, the client transport,
+// gRPC and OpenTelemetry's global. MetricsHandler serves client_golang's default registry
+// beside vigil's, each family once, so prometheus.MustRegister and promauto metrics show
+// up; a program that serves promhttp.Handler already serves Gatherer instead. The OTLP
+// exporters honour OTEL_EXPORTER_OTLP_CERTIFICATE and the client certificate variables.
+//
 // # Configuration
 //
 // Config fields win over environment variables, which win over defaults, and the zero
