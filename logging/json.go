@@ -301,12 +301,13 @@ type recordKeys struct {
 	r      *slog.Record
 	cattrs []slog.Attr
 	seen   uint64 // keyBit of the keys so far, and of the reserved ones
-	i      int
 }
 
-// repeats reports whether k, the key of the record's attribute number i, is already on
-// its level of the line or, at the top level, one the handler writes itself.
-func (h *jsonHandler) repeats(k string, cattrs []slog.Attr, r *slog.Record, i int) bool {
+// repeats reports whether k, the key of one of the record's attributes, is already on
+// its level of the line, at the top level is one the handler writes itself, or is the
+// key of another of the record's attributes: earlier or later, the record breaks the
+// key rule either way.
+func (h *jsonHandler) repeats(k string, cattrs []slog.Attr, r *slog.Record) bool {
 	if h.open == 0 {
 		if h.shared.names.isReserved(k) || ctxHas(h.shared.names, cattrs, k) || slices.Contains(h.topKeys, k) {
 			return true
@@ -314,16 +315,14 @@ func (h *jsonHandler) repeats(k string, cattrs []slog.Attr, r *slog.Record, i in
 	} else if slices.Contains(h.lastKeys, k) {
 		return true
 	}
-	found, j := false, 0
+	n := 0
 	r.Attrs(func(a slog.Attr) bool {
-		if j == i {
-			return false
+		if a.Key == k {
+			n++
 		}
-		j++
-		found = a.Key == k
-		return !found
+		return n < 2
 	})
-	return found
+	return n > 1
 }
 
 // ctxHas reports whether a context attribute has key k on the line.
@@ -361,11 +360,10 @@ func (s *sharedState) appendAttrChecked(buf []byte, a slog.Attr, st *recordKeys)
 		}
 		// keyBit, for a key known not to be empty.
 		bit := uint64(1) << ((uint64(k[0]) | uint64(k[len(k)-1])<<8 | uint64(len(k))<<16) * 0x9e3779b97f4a7c15 >> 58)
-		if st.seen&bit != 0 && st.h.repeats(k, st.cattrs, st.r, st.i) {
+		if st.seen&bit != 0 && st.h.repeats(k, st.cattrs, st.r) {
 			return buf, false
 		}
 		st.seen |= bit
-		st.i++
 	}
 	if a.Value.Kind() == slog.KindLogValuer {
 		a.Value = a.Value.Resolve()
