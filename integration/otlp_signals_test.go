@@ -61,6 +61,7 @@ func (s *suite) testOTLPMetrics(t *testing.T) {
 	eventually(t, 20*time.Second, func() error {
 		var found, seen bool
 		var unit string
+		var points []string
 		err := eachLine(s.signalFile("otel-metrics.jsonl"), func(l otlpMetricsLine) {
 			for _, rm := range l.ResourceMetrics {
 				if attrMap(rm.Resource.Attributes)["service.name"] != "quickstart" {
@@ -74,6 +75,7 @@ func (s *suite) testOTLPMetrics(t *testing.T) {
 						seen, unit = true, m.Unit
 						for _, p := range m.Histogram.DataPoints {
 							a := attrMap(p.Attributes)
+							points = append(points, fmt.Sprintf("%v count %s", a, p.Count))
 							if a["http.route"] == routeOrders && a["http.request.method"] == "GET" &&
 								a["http.response.status_code"] == "200" && p.Count != "0" {
 								found = true
@@ -91,7 +93,7 @@ func (s *suite) testOTLPMetrics(t *testing.T) {
 		case unit != "s":
 			return fmt.Errorf("http.server.request.duration has unit %q, want s", unit)
 		case !found:
-			return fmt.Errorf("no http.server.request.duration data point with http.route=%s, GET, 200", routeOrders)
+			return fmt.Errorf("no http.server.request.duration data point with http.route=%s, GET, 200 among %v", routeOrders, points)
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"encoding/hex"
 	"strconv"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -57,6 +58,7 @@ func (p *semconvProducer) Produce(ctx context.Context) ([]metricdata.ScopeMetric
 	for i := range sms {
 		for j := range sms[i].Metrics {
 			m := &sms[i].Metrics[j]
+			m.Data = fixExemplars(m.Data)
 			sc, ok := SemconvNames[m.Name]
 			if !ok {
 				continue
@@ -117,4 +119,50 @@ func semconvAttrs(set attribute.Set) attribute.Set {
 		kvs = append(kvs, attribute.KeyValue{Key: attribute.Key(name), Value: kv.Value})
 	}
 	return attribute.NewSet(kvs...)
+}
+
+// fixExemplars turns the trace and span ids of vigil's exemplars, which the bridge copies
+// as the labels' hex text, into the 16 and 8 bytes OTLP requires: a receiver refuses the
+// whole export otherwise ("invalid SpanID length"). Ids that are not hex of the right
+// length are left out.
+func fixExemplars(data metricdata.Aggregation) metricdata.Aggregation {
+	fix := func(es []metricdata.Exemplar[float64]) {
+		for i := range es {
+			es[i].TraceID = hexID(es[i].TraceID, 16)
+			es[i].SpanID = hexID(es[i].SpanID, 8)
+		}
+	}
+	switch d := data.(type) {
+	case metricdata.Histogram[float64]:
+		for i := range d.DataPoints {
+			fix(d.DataPoints[i].Exemplars)
+		}
+	case metricdata.ExponentialHistogram[float64]:
+		for i := range d.DataPoints {
+			fix(d.DataPoints[i].Exemplars)
+		}
+	case metricdata.Sum[float64]:
+		for i := range d.DataPoints {
+			fix(d.DataPoints[i].Exemplars)
+		}
+	case metricdata.Gauge[float64]:
+		for i := range d.DataPoints {
+			fix(d.DataPoints[i].Exemplars)
+		}
+	}
+	return data
+}
+
+func hexID(b []byte, n int) []byte {
+	if len(b) == n {
+		return b
+	}
+	if len(b) != 2*n {
+		return nil
+	}
+	out := make([]byte, n)
+	if _, err := hex.Decode(out, b); err != nil {
+		return nil
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"encoding/hex"
 	"log/slog"
 	"slices"
 	"strings"
@@ -82,7 +83,9 @@ func TestSemconvRenames(t *testing.T) {
 	next := producerFunc(func(context.Context) ([]metricdata.ScopeMetrics, error) {
 		return []metricdata.ScopeMetrics{{Metrics: []metricdata.Metrics{
 			{Name: "http_server_request_duration_seconds", Data: metricdata.Histogram[float64]{
-				DataPoints: []metricdata.HistogramDataPoint[float64]{{Attributes: attrs, Count: 1}}}},
+				DataPoints: []metricdata.HistogramDataPoint[float64]{{Attributes: attrs, Count: 1,
+					Exemplars: []metricdata.Exemplar[float64]{{
+						TraceID: []byte("0af7651916cd43dd8448eb211c80319c"), SpanID: []byte("b7ad6b7169203331")}}}}}},
 			{Name: "jobs_total", Data: metricdata.Sum[float64]{
 				DataPoints: []metricdata.DataPoint[float64]{{Attributes: attrs, Value: 1}}}},
 		}}}, nil
@@ -101,6 +104,11 @@ func TestSemconvRenames(t *testing.T) {
 	}
 	if v, _ := set.Value("http.response.status_code"); v.Type() != attribute.INT64 || v.AsInt64() != 404 {
 		t.Errorf("http.response.status_code = %v (%v), want int 404", v.String(), v.Type())
+	}
+	// The bridge copies the exemplar's id labels as text; OTLP wants the bytes.
+	ex := got[0].Data.(metricdata.Histogram[float64]).DataPoints[0].Exemplars[0]
+	if hex.EncodeToString(ex.TraceID) != "0af7651916cd43dd8448eb211c80319c" || hex.EncodeToString(ex.SpanID) != "b7ad6b7169203331" {
+		t.Errorf("exemplar ids %x/%x, want the 16 and 8 bytes of the hex labels", ex.TraceID, ex.SpanID)
 	}
 	if _, ok := set.Value("http_response_status_class"); !ok {
 		t.Errorf("unmapped label dropped")

@@ -3,6 +3,7 @@ package otlptest
 import (
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -12,6 +13,8 @@ import (
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -41,6 +44,9 @@ type grpcMetrics struct {
 }
 
 func (s *grpcMetrics) Export(_ context.Context, req *colmetricspb.ExportMetricsServiceRequest) (*colmetricspb.ExportMetricsServiceResponse, error) {
+	if err := checkMetrics(req); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
 	s.r.recordSignal(func() { s.r.metrics = append(s.r.metrics, req.GetResourceMetrics()...) })
 	return &colmetricspb.ExportMetricsServiceResponse{}, nil
 }
@@ -58,6 +64,10 @@ func (s *grpcLogs) Export(_ context.Context, req *collogspb.ExportLogsServiceReq
 func (r *Receiver) serveMetrics(w http.ResponseWriter, req *http.Request) {
 	var msg colmetricspb.ExportMetricsServiceRequest
 	if ct, ok := decodeHTTP(w, req, &msg); ok {
+		if err := checkMetrics(&msg); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 		r.recordSignal(func() { r.metrics = append(r.metrics, msg.GetResourceMetrics()...) })
 		respond(w, ct, &colmetricspb.ExportMetricsServiceResponse{})
 	}
@@ -104,6 +114,44 @@ func decodeHTTP(w http.ResponseWriter, req *http.Request, msg proto.Message) (st
 		return "", false
 	}
 	return ct, true
+}
+
+// checkMetrics refuses what the Collector refuses: exemplar trace and span ids must be
+// empty or 16 and 8 bytes.
+func checkMetrics(req *colmetricspb.ExportMetricsServiceRequest) error {
+	check := func(es []*metricspb.Exemplar) error {
+		for _, e := range es {
+			if n := len(e.GetTraceId()); n != 0 && n != 16 {
+				return fmt.Errorf("invalid TraceID length %d", n)
+			}
+			if n := len(e.GetSpanId()); n != 0 && n != 8 {
+				return fmt.Errorf("invalid SpanID length %d", n)
+			}
+		}
+		return nil
+	}
+	for _, rm := range req.GetResourceMetrics() {
+		for _, sm := range rm.GetScopeMetrics() {
+			for _, m := range sm.GetMetrics() {
+				for _, p := range m.GetHistogram().GetDataPoints() {
+					if err := check(p.GetExemplars()); err != nil {
+						return err
+					}
+				}
+				for _, p := range m.GetSum().GetDataPoints() {
+					if err := check(p.GetExemplars()); err != nil {
+						return err
+					}
+				}
+				for _, p := range m.GetGauge().GetDataPoints() {
+					if err := check(p.GetExemplars()); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func respond(w http.ResponseWriter, ct string, resp proto.Message) {
