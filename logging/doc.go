@@ -31,8 +31,9 @@
 //     the last value given, as readers of JSON and ctxattrs lookups already do.
 //
 // Checking is cheap and allocates nothing: the handler keeps a 64-bit bloom of the keys
-// of the level it writes, compares keys only when a bit is taken, and renders a record a
-// second time, by the rule, only when a key does repeat.
+// of the level it writes and compares keys only when a bit is taken. A record that does
+// break the rule (a key renamed or given twice) is written a second time, by the rule,
+// with a few allocations.
 //
 // # Field names for the log store
 //
