@@ -155,6 +155,9 @@ func TestPrometheusExporterUserInstruments(t *testing.T) {
 	if _, ok := fams["jobs_done_total"]; !ok {
 		t.Errorf("vigil's own counter missing at /metrics")
 	}
+	if _, ok := fams["target_info"]; ok {
+		t.Errorf("target_info at /metrics: the exposition changed for programs without instruments")
+	}
 	for _, name := range []string{"vigil_otel_metrics_export_failures_total", "vigil_otel_logs_dropped_total"} {
 		if _, ok := fams[name]; !ok {
 			t.Errorf("%s missing at /metrics", name)

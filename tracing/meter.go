@@ -151,7 +151,9 @@ func NewMeterProvider(ctx context.Context, cfg MetricsConfig, res *resource.Reso
 			// collectors there, so no family appears twice. Their otel_scope_name label
 			// is also what keeps them out of the push readers' copy of vigil's registry
 			// (otelFree), which collect them directly.
-			exp, err := otelprom.New(otelprom.WithRegisterer(cfg.Registerer))
+			// No target_info: vigil's /metrics is unchanged for programs without
+			// instruments, and Prometheus knows the target from its scrape config.
+			exp, err := otelprom.New(otelprom.WithRegisterer(cfg.Registerer), otelprom.WithoutTargetInfo())
 			if err != nil {
 				return fail(fmt.Errorf("metrics (OpenTelemetry): prometheus exporter: %w", err))
 			}
