@@ -65,7 +65,7 @@ func (f *fanout) Handle(ctx context.Context, r slog.Record) error {
 		}
 	}
 	attrs = append(attrs, redact(lineAttrs(f.names, ctx, f.frames, r), f.matcher)...)
-	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	nr := slog.NewRecord(r.Time, r.Level, f.matcher.Value(r.Message), r.PC)
 	nr.AddAttrs(attrs...)
 	var errs []error
 	for _, h := range f.handlers {

@@ -155,7 +155,7 @@ func (h *jsonHandler) Handle(ctx context.Context, r slog.Record) error {
 		buf = append(buf, `"level":`...)
 		buf = appendString(buf, r.Level.String())
 		buf = append(buf, `,"msg":`...)
-		buf = appendString(buf, r.Message)
+		buf = appendString(buf, s.matcher.Value(r.Message))
 		buf = append(buf, s.base...)
 		if ctx != nil {
 			if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
@@ -210,7 +210,7 @@ func (s *sharedState) appendHeader(buf []byte, ctx context.Context, r *slog.Reco
 	}
 	buf = n.appendLevel(buf, r.Level)
 	buf = append(buf, n.msgOpen...)
-	buf = appendString(buf, r.Message)
+	buf = appendString(buf, s.matcher.Value(r.Message))
 	buf = append(buf, s.base...)
 	if ctx != nil {
 		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
@@ -436,7 +436,8 @@ func appendKey(buf []byte, key string) []byte {
 func appendValue(buf []byte, v slog.Value, m *scrub.Matcher) []byte {
 	switch v.Kind() {
 	case slog.KindString:
-		return appendString(buf, v.String())
+		// A URL with a password, or a JWT, carries its secret in the value, not the key.
+		return appendString(buf, m.Value(v.String()))
 	case slog.KindInt64:
 		return strconv.AppendInt(buf, v.Int64(), 10)
 	case slog.KindUint64:

@@ -30,6 +30,13 @@ func (w *writes) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// chunks returns a copy of every Write.
+func (w *writes) chunks() [][]byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([][]byte(nil), w.calls...)
+}
+
 // lines parses every Write as exactly one JSON object ending in a newline.
 func (w *writes) lines(t *testing.T) []map[string]any {
 	t.Helper()
@@ -363,5 +370,35 @@ func TestConcurrentWritesStayWhole(t *testing.T) {
 	wg.Wait()
 	if n := len(w.lines(t)); n != 1600 {
 		t.Errorf("lines = %d", n)
+	}
+}
+
+// A secret can sit in a value whose key says nothing: a URL with a password, a JWT.
+// Every format and every handler in the fan-out sheds it, in the message too.
+func TestSecretsCarriedByValues(t *testing.T) {
+	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXMzY3IzdA"
+	for _, format := range []string{"json", "text"} {
+		t.Run(format, func(t *testing.T) {
+			var user writes
+			l, w := newLogger(t, logging.Config{Format: format,
+				Handlers: []slog.Handler{slog.NewJSONHandler(&user, nil)}})
+			l.Info("cloning https://deploy:s3cr3t-msg@git.example.com/r.git",
+				"target", "https://deploy:s3cr3t-attr@git.example.com/r.git",
+				"next", "/orders?api_key=s3cr3t-query&page=2",
+				slog.Group("auth", "bearer_value", jwt),
+				"plain", "GET /orders/42")
+			for name, out := range map[string][]byte{"line": bytes.Join(w.chunks(), nil), "user handler": bytes.Join(user.chunks(), nil)} {
+				for _, secret := range []string{"s3cr3t-msg", "s3cr3t-attr", "s3cr3t-query", "c2lnbmF0dXJlLXMzY3IzdA"} {
+					if bytes.Contains(out, []byte(secret)) {
+						t.Errorf("%s: secret %q leaked: %s", name, secret, out)
+					}
+				}
+				for _, kept := range []string{"git.example.com", "page=2", "GET /orders/42"} {
+					if !bytes.Contains(out, []byte(kept)) {
+						t.Errorf("%s: want %q kept in %s", name, kept, out)
+					}
+				}
+			}
+		})
 	}
 }

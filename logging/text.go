@@ -59,7 +59,7 @@ func (h *textHandler) Handle(ctx context.Context, r slog.Record) (err error) {
 			err = fmt.Errorf("logging: text handler: %s", safefmt.Text(p, h.matcher))
 		}
 	}()
-	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	nr := slog.NewRecord(r.Time, r.Level, h.matcher.Value(r.Message), r.PC)
 	nr.AddAttrs(h.base...)
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		nr.AddAttrs(h.names.traceAttrs(sc)...)
@@ -95,6 +95,11 @@ func redactAttr(a slog.Attr, m *scrub.Matcher) slog.Attr {
 		return slog.String(a.Key, scrub.Redacted)
 	}
 	switch a.Value.Kind() {
+	case slog.KindString:
+		if v := a.Value.String(); m.Value(v) != v {
+			return slog.String(a.Key, m.Value(v))
+		}
+		return a
 	case slog.KindGroup:
 		g := append([]slog.Attr(nil), a.Value.Group()...)
 		return slog.Attr{Key: a.Key, Value: slog.GroupValue(redact(g, m)...)}
