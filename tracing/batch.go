@@ -13,16 +13,40 @@ import (
 	"github.com/vigil-go/vigil/internal/limits"
 )
 
-// spanLimits are the SDK's limits (internal/limits documents them): every attribute value
-// is bounded, so a client-controlled value cannot make one span megabytes long.
-var spanLimits = sdktrace.SpanLimits{
-	AttributeValueLengthLimit:   limits.SpanAttrValue,
-	AttributeCountLimit:         limits.SpanAttrs,
-	EventCountLimit:             limits.SpanEvents,
-	LinkCountLimit:              limits.SpanLinks,
-	AttributePerEventCountLimit: limits.SpanAttrsPerEvent,
-	AttributePerLinkCountLimit:  limits.SpanAttrsPerEvent,
+// SpanLimits are the SDK's span limits, as the OTEL_SPAN_*_LIMIT, OTEL_EVENT_* and
+// OTEL_LINK_* variables name them. A zero field means vigil's bound (internal/limits
+// documents them): every attribute value is bounded, so a client-controlled value cannot
+// make one span megabytes long. A limit raised here still cannot sink other spans: export
+// requests are split by size (limits.ExportBatchBytes).
+type SpanLimits struct {
+	AttributeValueLength int // characters per attribute value; OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT
+	Attributes           int // per span; OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT
+	Events               int // per span; OTEL_SPAN_EVENT_COUNT_LIMIT
+	Links                int // per span; OTEL_SPAN_LINK_COUNT_LIMIT
+	AttributesPerEvent   int // OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT
+	AttributesPerLink    int // OTEL_LINK_ATTRIBUTE_COUNT_LIMIT
 }
+
+// sdk returns the SDK limits: l's fields where set, vigil's bounds elsewhere.
+func (l SpanLimits) sdk() sdktrace.SpanLimits {
+	or := func(v, def int) int {
+		if v > 0 {
+			return v
+		}
+		return def
+	}
+	return sdktrace.SpanLimits{
+		AttributeValueLengthLimit:   or(l.AttributeValueLength, limits.SpanAttrValue),
+		AttributeCountLimit:         or(l.Attributes, limits.SpanAttrs),
+		EventCountLimit:             or(l.Events, limits.SpanEvents),
+		LinkCountLimit:              or(l.Links, limits.SpanLinks),
+		AttributePerEventCountLimit: or(l.AttributesPerEvent, limits.SpanAttrsPerEvent),
+		AttributePerLinkCountLimit:  or(l.AttributesPerLink, limits.SpanAttrsPerEvent),
+	}
+}
+
+// spanLimits are vigil's own bounds.
+var spanLimits = SpanLimits{}.sdk()
 
 // splitExporter hands each batch to the real exporter in parts whose estimated encoded
 // size stays under a byte budget (limits.ExportBatchBytes). An OTLP receiver refuses a

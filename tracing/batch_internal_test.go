@@ -25,7 +25,7 @@ import (
 func varied(t *testing.T) []sdktrace.ReadOnlySpan {
 	t.Helper()
 	mem := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(mem), sdktrace.WithSpanLimits(spanLimits))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(mem), sdktrace.WithRawSpanLimits(spanLimits))
 	tr := tp.Tracer("github.com/vigil-go/vigil/test", trace.WithInstrumentationVersion("1.0"))
 	var link trace.Link
 	for i := range 40 {
@@ -160,7 +160,7 @@ func TestSplitExporter(t *testing.T) {
 // latter); spans without long ones are passed on as they are.
 func TestEventAttributesBounded(t *testing.T) {
 	mem := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(mem), sdktrace.WithSpanLimits(spanLimits))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(mem), sdktrace.WithRawSpanLimits(spanLimits))
 	_, sp := tp.Tracer("t").Start(context.Background(), "long")
 	sp.AddEvent("exception", trace.WithAttributes(attribute.String("exception.message", strings.Repeat("m", 100<<10))))
 	sp.SetAttributes(attribute.String("a", strings.Repeat("a", 100<<10)))

@@ -76,7 +76,7 @@ func TestOversizedSpansDoNotSinkTheirBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp),
-			sdktrace.WithSpanLimits(sdktrace.SpanLimits{AttributeValueLengthLimit: limits.SpanAttrValue,
+			sdktrace.WithRawSpanLimits(sdktrace.SpanLimits{AttributeValueLengthLimit: limits.SpanAttrValue,
 				AttributeCountLimit: 128, EventCountLimit: 128, LinkCountLimit: 128,
 				AttributePerEventCountLimit: 128, AttributePerLinkCountLimit: 128}))
 		tr := tp.Tracer("test")

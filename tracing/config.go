@@ -78,6 +78,9 @@ type Config struct {
 	// MaxQueueSize bounds the spans waiting for export; more are dropped and counted.
 	// Default 2048.
 	MaxQueueSize int
+	// SpanLimits overrides the SDK's span limits field by field (the OTEL_SPAN_*_LIMIT
+	// variables); zero fields keep vigil's bounds from internal/limits.
+	SpanLimits SpanLimits
 	// ExportTimeout bounds each export, retries included. Default 10s.
 	ExportTimeout time.Duration
 

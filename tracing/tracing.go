@@ -54,7 +54,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		log = slog.Default()
 	}
 	p := &Provider{disabled: s.disabled, prop: s.propagator}
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(newResource(s.resource)), sdktrace.WithSpanLimits(spanLimits)}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(newResource(s.resource)), sdktrace.WithRawSpanLimits(cfg.SpanLimits.sdk())}
 	switch {
 	case s.disabled:
 		// Ids are still generated so that logs and errors correlate; nothing is recorded.
