@@ -17,7 +17,8 @@
 //	                           leaves alone, are cut to SpanAttrValue bytes before export
 //	SpanAttrs         128      attributes per span; SpanEvents and SpanLinks per span, and
 //	                           attributes per event and per link, are 128 too (OpenTelemetry's
-//	                           defaults, fixed here rather than read from OTEL_SPAN_*_LIMIT)
+//	                           defaults); the OTEL_SPAN_*_LIMIT settings override these span
+//	                           limits field by field
 //	BackendBody       64 KiB   any body vigil reads from a backend: Pushgateway and Sentry
 //	                           responses, health checks; the rest is discarded unread
 //	ExportBatchBytes  3 MiB    the estimated encoded size of one span export request: larger
