@@ -26,7 +26,7 @@ func FuzzRequestID(f *testing.F) {
 	f.Add("a\nb", "/", "ua\r\n{\"level\":\"ERROR\"}")
 	f.Add(strings.Repeat("x", 10<<10), "/x", "")
 	f.Add("", "/%0a", "\u2028")
-	reg, err := metrics.New(metrics.Config{IgnoreEnv: true, DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true})
+	reg, err := metrics.New(metrics.Config{DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -119,9 +119,9 @@ func (o *Observer) definitionError(name string, err error) {
 }
 
 // detached returns a fresh, unexported registry for families whose definition failed.
-// It ignores the environment, so it never starts a StatsD or push goroutine.
+// Its Config names no backend, so it never starts a StatsD or push goroutine.
 func detached() *metrics.Registry {
-	r, _ := metrics.New(metrics.Config{IgnoreEnv: true,
+	r, _ := metrics.New(metrics.Config{
 		DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true})
 	return r
 }

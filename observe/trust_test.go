@@ -1453,7 +1453,7 @@ func TestTrustConfig(t *testing.T) {
 		{"OTEL_SDK_DISABLED", "perhaps"},
 		{"SENTRY_DSN", "not a dsn"},
 	}
-	newWith := func(t *testing.T, env map[string]string, field func(*observe.Config)) (error, string) {
+	newWith := func(t *testing.T, env map[string]string, field func(*observe.Config)) (string, error) {
 		t.Helper()
 		for k, v := range env {
 			t.Setenv(k, v)
@@ -1471,7 +1471,7 @@ func TestTrustConfig(t *testing.T) {
 			defer cancel()
 			_ = o.Shutdown(ctx)
 		}
-		return err, out.String()
+		return out.String(), err
 	}
 	checkNames := func(t *testing.T, err error, names ...string) {
 		t.Helper()
@@ -1500,7 +1500,7 @@ func TestTrustConfig(t *testing.T) {
 
 	for _, v := range invalid {
 		t.Run(v.name+"="+v.value, func(t *testing.T) {
-			err, _ := newWith(t, map[string]string{v.name: v.value}, nil)
+			_, err := newWith(t, map[string]string{v.name: v.value}, nil)
 			checkNames(t, err, v.name)
 			if err != nil && !strings.Contains(err.Error(), v.value) && v.name != "SENTRY_DSN" {
 				t.Errorf("the error does not show the bad value %q:\n%v", v.value, err)
@@ -1516,7 +1516,7 @@ func TestTrustConfig(t *testing.T) {
 			names = append(names, v.name)
 		}
 		// OTEL_SDK_DISABLED=true would stop tracing validation; "perhaps" is invalid and must be named.
-		err, _ := newWith(t, env, nil)
+		_, err := newWith(t, env, nil)
 		checkNames(t, err, names...)
 	})
 
@@ -1595,7 +1595,7 @@ func TestTrustConfig(t *testing.T) {
 	}
 	for _, tc := range secrets {
 		t.Run("secret in "+tc.name, func(t *testing.T) {
-			err, logs := newWith(t, tc.env, tc.field)
+			logs, err := newWith(t, tc.env, tc.field)
 			checkNames(t, err, tc.names...)
 			if err != nil && strings.Contains(err.Error(), tc.secret) {
 				t.Errorf("the error shows the secret:\n%v", err)

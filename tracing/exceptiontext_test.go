@@ -59,11 +59,11 @@ func TestExceptionTextIsScrubbedOnExport(t *testing.T) {
 			var text strings.Builder
 			text.WriteString(s.Status.Description + "\n")
 			for _, kv := range s.Attributes {
-				text.WriteString(kv.Value.Emit() + "\n")
+				text.WriteString(kv.Value.String() + "\n")
 			}
 			for _, e := range s.Events {
 				for _, kv := range e.Attributes {
-					text.WriteString(kv.Value.Emit() + "\n")
+					text.WriteString(kv.Value.String() + "\n")
 				}
 			}
 			if got := text.String(); strings.Contains(got, "SECRET") {

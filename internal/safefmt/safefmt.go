@@ -521,7 +521,7 @@ func structured(t reflect.Type) bool {
 }
 
 func (e *encoder) marshalJSON(b []byte, x json.Marshaler) []byte {
-	out, err, p := callBytes(x, x.MarshalJSON)
+	out, p, err := callBytes(x, x.MarshalJSON)
 	switch {
 	case p != nil:
 		return appendText(b, panicText(x, "MarshalJSON", p), e.m, e.room(b))
@@ -543,7 +543,7 @@ func (e *encoder) marshalJSON(b []byte, x json.Marshaler) []byte {
 }
 
 func (e *encoder) marshalText(b []byte, x encoding.TextMarshaler) []byte {
-	out, err, p := callBytes(x, x.MarshalText)
+	out, p, err := callBytes(x, x.MarshalText)
 	switch {
 	case p != nil:
 		return appendText(b, panicText(x, "MarshalText", p), e.m, e.room(b))
@@ -554,14 +554,14 @@ func (e *encoder) marshalText(b []byte, x encoding.TextMarshaler) []byte {
 }
 
 // callBytes calls MarshalJSON or MarshalText; a panic's value is returned as p.
-func callBytes(recv any, f func() ([]byte, error)) (out []byte, err error, p any) {
+func callBytes(recv any, f func() ([]byte, error)) (out []byte, p any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err, p = nil, nil, r
 		}
 	}()
 	out, err = f()
-	return out, err, nil
+	return out, nil, err
 }
 
 func (e *encoder) array(b []byte, v reflect.Value, depth int) []byte {
