@@ -176,8 +176,8 @@ func TestOtelgrpcNextToVigil(t *testing.T) {
 			otelKeys = append(otelKeys, name)
 			// server.address and .port come from different sources (otelgrpc: the
 			// resolved peer; vigil: the :authority); the rest must agree.
-			if kv.Key != "server.address" && kv.Key != "server.port" && labels[name] != kv.Value.Emit() {
-				t.Errorf("%s: %s = %q, otelgrpc's %s = %q", side.prom, name, labels[name], kv.Key, kv.Value.Emit())
+			if kv.Key != "server.address" && kv.Key != "server.port" && labels[name] != kv.Value.String() {
+				t.Errorf("%s: %s = %q, otelgrpc's %s = %q", side.prom, name, labels[name], kv.Key, kv.Value.String())
 			}
 		}
 		for k, v := range labels {
