@@ -42,15 +42,16 @@ var (
 		"appkey",
 	}
 
-	// wholeTerms are ordinary words that are secrets only as the entire name: "key"
-	// (Google APIs' query parameter), "auth", "sid", but never "cache_key". Text ignores
-	// them: in free text the word before a '=' or ':' is rarely the whole name.
-	wholeTerms = []string{"key", "auth", "sid"}
+	// wholeTerms are ordinary words that are secrets only as the entire name: "auth",
+	// "sid", but never "oauth_provider". Text ignores them: in free text the word before
+	// a '=' or ':' is rarely the whole name.
+	wholeTerms = []string{"auth", "sid"}
 
 	// paramTerms are whole names that are secrets only as URL query, fragment or form
-	// parameters: "code" is OAuth's authorization code there, while as a metric label
-	// (promhttp's code="200"), a span attribute or a log key it is a status.
-	paramTerms = []string{"code"}
+	// parameters: "code" is OAuth's authorization code there and "key" Google APIs' key,
+	// while as a metric label (promhttp's code="200", a cache "key"), a span attribute or
+	// a log key they name ordinary values, whose series must stay apart.
+	paramTerms = []string{"code", "key"}
 )
 
 // DefaultPatterns lists every built-in term, for documentation and tests: anywhere terms

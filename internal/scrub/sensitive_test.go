@@ -53,8 +53,8 @@ func TestSensitive(t *testing.T) {
 		{"url_sig", true, "tail: sig"},
 		{"jwt", true, "anywhere: jwt"},
 		{"id_jwt_claims", true, "anywhere: jwt"},
-		{"key", true, "whole: key"},
-		{"KEY", true, "whole: key"},
+		{"key", false, "parameter only: key"},
+		{"KEY", false, "parameter only: key"},
 		{"code", false, "a status as a label or attribute; secret as a URL parameter only (see TestQueryParamOnly)"},
 		{"auth", true, "whole: auth"},
 		{"sid", true, "whole: sid"},
@@ -123,8 +123,8 @@ func TestQueryParamOnly(t *testing.T) {
 			t.Errorf("Query(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if m.Sensitive("code") || !m.Sensitive("key") {
-		t.Error(`Sensitive("code") or !Sensitive("key")`)
+	if m.Sensitive("code") || m.Sensitive("key") {
+		t.Error(`Sensitive("code") or Sensitive("key"): both are secrets as parameters only`)
 	}
 	if got := (*Matcher)(nil).Query("code=1"); got != "code=[REDACTED]" {
 		t.Errorf("nil Matcher Query = %q", got)
