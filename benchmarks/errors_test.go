@@ -86,6 +86,7 @@ func BenchmarkCapture(b *testing.B) {
 			b.Run("impl="+c.impl, func(b *testing.B) {
 				b.ReportAllocs()
 				i := 0
+				done := cpuPerOp(b)
 				for b.Loop() {
 					i++
 					c.capture(ctx, fmt.Errorf("order %d: %w", i, errPayment))
@@ -93,6 +94,7 @@ func BenchmarkCapture(b *testing.B) {
 						c.settle()
 					}
 				}
+				done()
 				c.settle()
 			})
 		}
@@ -104,6 +106,7 @@ func BenchmarkCapture(b *testing.B) {
 				err := fmt.Errorf("order 42: %w", errPayment)
 				b.ReportAllocs()
 				i := 0
+				done := cpuPerOp(b)
 				for b.Loop() {
 					i++
 					c.capture(ctx, err)
@@ -111,6 +114,7 @@ func BenchmarkCapture(b *testing.B) {
 						c.settle()
 					}
 				}
+				done()
 				c.settle()
 			})
 		}

@@ -2,8 +2,11 @@ package benchmarks
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -68,14 +71,51 @@ func (w *countingWriter) all() [][]byte {
 	return append([][]byte(nil), w.lines...)
 }
 
+// Where access lines go in the HTTP and gRPC families.
+const (
+	sinkDiscard = "discard" // io.Discard: the encoder's cost alone
+	sinkPipe    = "pipe"    // a pipe drained by another goroutine: one real write(2) per line
+)
+
 // logSink is where a stack under test writes its log lines: io.Discard in benchmarks (on
 // both sides of every comparison), a countingWriter in tests so they can check the lines.
-func logSink(tb testing.TB) (io.Writer, *countingWriter) {
+func logSink(tb testing.TB) (io.Writer, *countingWriter) { return sinkWriter(tb, sinkDiscard) }
+
+// sinkWriter is logSink for a named sink: in benchmarks io.Discard for sinkDiscard and ""
+// and a drained pipe for sinkPipe; in tests always a countingWriter (TestPipeSink checks
+// the pipe itself).
+func sinkWriter(tb testing.TB, sink string) (io.Writer, *countingWriter) {
 	lines := &countingWriter{}
 	if _, isTest := tb.(*testing.T); isTest {
 		return lines, lines
 	}
+	if sink == sinkPipe {
+		return pipeSink(tb, io.Discard), lines
+	}
 	return io.Discard, lines
+}
+
+// pipeSink returns the write end of an os.Pipe whose read end a goroutine copies into
+// dst, as a container runtime reads a service's stdout: every line written costs the
+// writer a write(2) into the kernel's pipe buffer. Cleanup closes the write end and
+// waits for the reader to finish.
+func pipeSink(tb testing.TB, dst io.Writer) io.Writer {
+	tb.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.CopyBuffer(dst, r, make([]byte, 64<<10))
+	}()
+	tb.Cleanup(func() {
+		w.Close()
+		<-done
+		r.Close()
+	})
+	return w
 }
 
 // discardUDP returns the address of a bound UDP socket that nobody reads: datagrams sent
@@ -112,6 +152,9 @@ type vigilSinks struct {
 	// otlpMetrics, when set, is an OTLP/HTTP base URL: OTEL_METRICS_EXPORTER=otlp,
 	// pushing every 100ms (vigil's families and OTel instruments, over the bridge).
 	otlpMetrics string
+	// seriesLimit, when set, is Metrics.SeriesLimit (the scale benchmarks raise it above
+	// their route count).
+	seriesLimit int
 }
 
 // newObserver builds a vigil Observer that writes nothing anywhere real: logs to
@@ -149,6 +192,7 @@ func newObserver(tb testing.TB, sinks vigilSinks) *observe.Observer {
 			DisableProcessCollector: true,
 			DisableHostCollector:    true,
 			StatsD:                  metrics.StatsDConfig{Addr: sinks.statsd},
+			SeriesLimit:             sinks.seriesLimit,
 		},
 	}
 	if sinks.otlpMetrics != "" {
@@ -162,4 +206,25 @@ func newObserver(tb testing.TB, sinks vigilSinks) *observe.Observer {
 	}
 	tb.Cleanup(func() { _ = o.Shutdown(context.Background()) })
 	return o
+}
+
+// TestPipeSink checks that lines written to the pipe sink arrive whole and in order.
+func TestPipeSink(t *testing.T) {
+	got := &countingWriter{}
+	t.Run("write", func(t *testing.T) {
+		w := pipeSink(t, got)
+		for i := range 100 {
+			if _, err := fmt.Fprintf(w, "line %d\n", i); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}) // the subtest's cleanup closes the pipe and waits for the reader
+	var all []byte
+	for _, p := range got.all() {
+		all = append(all, p...)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(all), "\n"), "\n")
+	if len(lines) != 100 || lines[0] != "line 0" || lines[99] != "line 99" {
+		t.Fatalf("read %d lines back: %q ...", len(lines), lines[:min(3, len(lines))])
+	}
 }

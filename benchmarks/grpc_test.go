@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
 )
 
@@ -39,22 +40,36 @@ type grpcStack struct {
 
 // dialStack starts a server with s's options over bufconn and returns a plain client.
 func dialStack(tb testing.TB, s grpcStack) testpb.TestServiceClient {
+	c, _ := dialStackStop(tb, s)
+	return c
+}
+
+// dialStackStop is dialStack that also returns a stop func, which closes the client and
+// waits for the server to finish every call: a server's stats handler may record a call
+// after the client has its response, so tests check what a stack recorded after stop.
+func dialStackStop(tb testing.TB, s grpcStack) (testpb.TestServiceClient, func()) {
 	tb.Helper()
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(s.opts...)
 	testpb.RegisterTestServiceServer(srv, testService{})
-	go func() { _ = srv.Serve(lis) }()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(lis)
+	}()
 	conn, err := grpc.NewClient("passthrough:///bufconn",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
+	stop := func() {
 		conn.Close()
-		srv.Stop()
-	})
-	return testpb.NewTestServiceClient(conn)
+		srv.GracefulStop()
+		<-served
+	}
+	tb.Cleanup(stop)
+	return testpb.NewTestServiceClient(conn), stop
 }
 
 // slogAdapter is the go-grpc-middleware README's adapter from its Logger to slog.
@@ -116,16 +131,47 @@ func vigilGRPC(tb testing.TB) grpcStack {
 	}
 }
 
-func grpcStacks(tb testing.TB) []grpcStack {
-	return []grpcStack{{impl: "bare"}, peerGRPC(tb), vigilGRPC(tb)}
+// floorGRPCStack is the floor interceptor (floor_test.go), with the same span provider
+// set-up as the peer.
+func floorGRPCStack(tb testing.TB) grpcStack {
+	spans := &spanSink{}
+	tp := sdkProvider(tb, 1, spans)
+	out, logs := logSink(tb)
+	reg := prometheus.NewRegistry()
+	f := newFloorGRPC(tp, reg, out)
+	return grpcStack{
+		impl: "floor",
+		opts: floorGRPCStackOpts(f),
+		check: func(tb testing.TB) {
+			checkSeries(tb, reg, "rpc_server_call_duration_seconds")
+			checkSpans(tb, tp.ForceFlush, spans)
+			checkLogLines(tb, logs, "msg", "trace_id", "request_id", "rpc.method", "duration_ms")
+		},
+	}
+}
+
+func floorGRPCStackOpts(f *floorGRPC) []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.UnaryInterceptor(f.unary)}
+}
+
+// grpcBuilders build the stacks compared, each inside the benchmark that measures it.
+var grpcBuilders = []struct {
+	impl  string
+	build func(testing.TB) grpcStack
+}{
+	{"bare", func(testing.TB) grpcStack { return grpcStack{impl: "bare"} }},
+	{"otelgrpc+grpc-middleware", peerGRPC},
+	{"floor", floorGRPCStack},
+	{"vigil", vigilGRPC},
 }
 
 // BenchmarkGRPCUnary makes one unary call over bufconn to a server with each stack; the
 // client is the same plain one. Overhead is each impl minus impl=bare.
 func BenchmarkGRPCUnary(b *testing.B) {
 	req := &testpb.SimpleRequest{ResponseSize: 16}
-	for _, s := range grpcStacks(b) {
-		b.Run("impl="+s.impl, func(b *testing.B) {
+	for _, gb := range grpcBuilders {
+		b.Run("impl="+gb.impl, func(b *testing.B) {
+			s := gb.build(b)
 			if s.skip != "" {
 				b.Skip(s.skip)
 			}
@@ -135,28 +181,38 @@ func BenchmarkGRPCUnary(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			done := cpuPerOp(b)
 			for b.Loop() {
 				if _, err := client.UnaryCall(ctx, req); err != nil {
 					b.Fatal(err)
 				}
 			}
+			done()
 		})
 	}
 }
 
-// TestGRPCStacksDoTheWork makes one call through each stack and checks what it recorded.
+// TestGRPCStacksDoTheWork makes one call through each stack and checks what it recorded
+// and that the request id comes back in the response headers.
 func TestGRPCStacksDoTheWork(t *testing.T) {
-	for _, s := range grpcStacks(t) {
-		t.Run(s.impl, func(t *testing.T) {
+	for _, gb := range grpcBuilders {
+		t.Run(gb.impl, func(t *testing.T) {
+			s := gb.build(t)
 			if s.skip != "" {
 				t.Skip(s.skip)
 			}
-			resp, err := dialStack(t, s).UnaryCall(context.Background(), &testpb.SimpleRequest{})
+			var hdr metadata.MD
+			client, stop := dialStackStop(t, s)
+			resp, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}, grpc.Header(&hdr))
 			if err != nil {
 				t.Fatal(err)
 			}
+			stop()
 			if resp.GetUsername() != "bench" {
 				t.Fatalf("response %v", resp)
+			}
+			if (s.impl == "vigil" || s.impl == "floor") && len(hdr.Get("x-request-id")) == 0 {
+				t.Errorf("%s: no x-request-id in the response headers %v", s.impl, hdr)
 			}
 			if s.check != nil {
 				s.check(t)

@@ -135,11 +135,10 @@ var w3c = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, 
 // peerChain is otelhttp (span; its own metrics off, promhttp does those) around
 // sentryhttp around a slog access log around promhttp's in-flight, duration and
 // counter, around the mux.
-func peerChain(tb testing.TB) httpStack {
+func peerChain(tb testing.TB, out io.Writer, logs *countingWriter) httpStack {
 	spans := &spanSink{}
 	tp := sdkProvider(tb, 1, spans)
 	initPeerSentry(tb)
-	out, logs := logSink(tb)
 	prom := newPeerRegistry()
 
 	var h http.Handler = orderMux()
@@ -153,7 +152,7 @@ func peerChain(tb testing.TB) httpStack {
 		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
 		otelhttp.WithPropagators(w3c))
 	return httpStack{
-		impl:    "otelhttp+promhttp+sentryhttp+slog",
+		impl:    implPeerChain,
 		handler: h,
 		check: func(tb testing.TB) {
 			checkSeries(tb, prom.reg, "http_request_duration_seconds", "http_requests_total")
@@ -163,8 +162,25 @@ func peerChain(tb testing.TB) httpStack {
 	}
 }
 
+// floorStack is the floor middleware (floor_test.go) over the mux, with the same span
+// provider set-up as the peer chain.
+func floorStack(tb testing.TB, out io.Writer, logs *countingWriter) httpStack {
+	spans := &spanSink{}
+	tp := sdkProvider(tb, 1, spans)
+	reg := prometheus.NewRegistry()
+	return httpStack{
+		impl:    "floor",
+		handler: newFloorHTTP(tp, reg, out, orderMux()),
+		check: func(tb testing.TB) {
+			checkSeries(tb, reg, "http_server_request_duration_seconds")
+			checkSpans(tb, tp.ForceFlush, spans)
+			checkLogLines(tb, logs, "msg", "trace_id", "request_id", "route", "duration_ms")
+		},
+	}
+}
+
 // peerMetricsOnly is promhttp's duration instrumentation alone.
-func peerMetricsOnly() httpStack {
+func peerMetricsOnly(testing.TB, io.Writer, *countingWriter) httpStack {
 	prom := newPeerRegistry()
 	return httpStack{
 		impl:    "promhttp",
@@ -176,11 +192,9 @@ func peerMetricsOnly() httpStack {
 }
 
 // vigilFull is observe's Middleware with every part on.
-func vigilFull(tb testing.TB) httpStack {
+func vigilFull(tb testing.TB, out io.Writer, logs *countingWriter) httpStack {
 	spans := &spanSink{}
-	out, logs := logSink(tb)
-	sinks := vigilSinks{spans: spans, logs: out}
-	o := newObserver(tb, sinks)
+	o := newObserver(tb, vigilSinks{spans: spans, logs: out})
 	return httpStack{
 		impl:    "vigil",
 		handler: o.Middleware(orderMux()),
@@ -194,7 +208,7 @@ func vigilFull(tb testing.TB) httpStack {
 
 // vigilFullOTLP is vigilFull with OTEL_METRICS_EXPORTER=otlp, pushing every 100ms to a
 // receiver that discards: the cost of metrics export, which runs beside the requests.
-func vigilFullOTLP(tb testing.TB) httpStack {
+func vigilFullOTLP(tb testing.TB, out io.Writer, logs *countingWriter) httpStack {
 	var pushes atomic.Int64
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -202,7 +216,6 @@ func vigilFullOTLP(tb testing.TB) httpStack {
 		w.Header().Set("Content-Type", "application/x-protobuf")
 	}))
 	tb.Cleanup(rcv.Close)
-	out, logs := logSink(tb)
 	o := newObserver(tb, vigilSinks{logs: out, otlpMetrics: rcv.URL})
 	return httpStack{
 		impl:    "vigil+otlpmetrics",
@@ -219,7 +232,7 @@ func vigilFullOTLP(tb testing.TB) httpStack {
 
 // vigilMetricsOnly is the middleware in metrics-only mode over a Registry: the
 // replacement for promhttp's handler instrumentation.
-func vigilMetricsOnly(tb testing.TB) httpStack {
+func vigilMetricsOnly(tb testing.TB, _ io.Writer, _ *countingWriter) httpStack {
 	tb.Helper()
 	reg, err := metrics.New(metrics.Config{
 		DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true,
@@ -241,87 +254,120 @@ func vigilMetricsOnly(tb testing.TB) httpStack {
 	}
 }
 
-func bareStack() httpStack { return httpStack{impl: "bare", handler: orderMux()} }
+func bareStack(testing.TB, io.Writer, *countingWriter) httpStack {
+	return httpStack{impl: "bare", handler: orderMux()}
+}
 
-func httpStacks(tb testing.TB) map[string][]httpStack {
-	return map[string][]httpStack{
-		"full":    {bareStack(), peerChain(tb), vigilFull(tb), vigilFullOTLP(tb)},
-		"metrics": {bareStack(), peerMetricsOnly(), vigilMetricsOnly(tb)},
+// implPeerChain names the peer chain in every HTTP family.
+const implPeerChain = "otelhttp+promhttp+sentryhttp+slog"
+
+// httpBuilder builds one stack writing its log lines to out (logs is what tests read
+// back). Stacks are built inside the benchmark that measures them, so a process that
+// runs one of them (run.sh's rounds) carries no other stack's goroutines or heap.
+type httpBuilder struct {
+	impl  string
+	build func(tb testing.TB, out io.Writer, logs *countingWriter) httpStack
+}
+
+// httpFamily is one comparison: stacks that do the same job; sinks lists where their
+// access lines go (none for stacks that write no line).
+type httpFamily struct {
+	stack    string
+	sinks    []string
+	builders []httpBuilder
+}
+
+var httpFamilies = []httpFamily{
+	{stack: "full", sinks: []string{sinkDiscard, sinkPipe}, builders: []httpBuilder{
+		{"bare", bareStack},
+		{implPeerChain, peerChain},
+		{"floor", floorStack},
+		{"vigil", vigilFull},
+		{"vigil+otlpmetrics", vigilFullOTLP},
+	}},
+	{stack: "metrics", builders: []httpBuilder{
+		{"bare", bareStack},
+		{"promhttp", peerMetricsOnly},
+		{"vigil", vigilMetricsOnly},
+	}},
+}
+
+// forEachHTTPStack calls f with the sub-benchmark name of every stack and sink, in order.
+func forEachHTTPStack(f func(name, sink string, b httpBuilder)) {
+	for _, fam := range httpFamilies {
+		sinks := fam.sinks
+		if sinks == nil {
+			sinks = []string{""}
+		}
+		for _, sink := range sinks {
+			name := "stack=" + fam.stack
+			if sink != "" {
+				name += "/sink=" + sink
+			}
+			for _, b := range fam.builders {
+				f(name+"/impl="+b.impl, sink, b)
+			}
+		}
 	}
 }
 
-var stackOrder = []string{"full", "metrics"}
-
 // BenchmarkHTTP serves one routed GET through each stack into a fresh
-// httptest.ResponseRecorder. Overhead is each impl minus impl=bare.
+// httptest.ResponseRecorder. Overhead is each impl minus impl=bare. sink=discard writes
+// access lines to io.Discard, sink=pipe to a pipe that another goroutine drains.
 func BenchmarkHTTP(b *testing.B) {
-	stacks := httpStacks(b)
-	for _, name := range stackOrder {
-		b.Run("stack="+name, func(b *testing.B) {
-			for _, s := range stacks[name] {
-				b.Run("impl="+s.impl, func(b *testing.B) {
-					if s.handler == nil {
-						b.Skip("TODO: vigil metrics-only middleware not available yet")
-					}
-					req := orderRequest()
-					b.ReportAllocs()
-					for b.Loop() {
-						w := httptest.NewRecorder()
-						s.handler.ServeHTTP(w, req)
-					}
-				})
+	forEachHTTPStack(func(name, sink string, hb httpBuilder) {
+		b.Run(name, func(b *testing.B) {
+			out, logs := sinkWriter(b, sink)
+			s := hb.build(b, out, logs)
+			req := orderRequest()
+			b.ReportAllocs()
+			done := cpuPerOp(b)
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				s.handler.ServeHTTP(w, req)
 			}
+			done()
 		})
-	}
+	})
 }
 
 // BenchmarkHTTPParallel is BenchmarkHTTP with every P serving requests at once, where
-// shared counters, histograms and span queues contend.
+// shared counters, histograms, span queues and the log writer contend.
 func BenchmarkHTTPParallel(b *testing.B) {
-	stacks := httpStacks(b)
-	for _, name := range stackOrder {
-		b.Run("stack="+name, func(b *testing.B) {
-			for _, s := range stacks[name] {
-				b.Run("impl="+s.impl, func(b *testing.B) {
-					if s.handler == nil {
-						b.Skip("TODO: vigil metrics-only middleware not available yet")
-					}
-					b.ReportAllocs()
-					b.RunParallel(func(pb *testing.PB) {
-						req := orderRequest() // the mux writes r.Pattern: one request per goroutine
-						for pb.Next() {
-							w := httptest.NewRecorder()
-							s.handler.ServeHTTP(w, req)
-						}
-					})
-				})
-			}
+	forEachHTTPStack(func(name, sink string, hb httpBuilder) {
+		b.Run(name, func(b *testing.B) {
+			out, logs := sinkWriter(b, sink)
+			s := hb.build(b, out, logs)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				req := orderRequest() // the mux writes r.Pattern: one request per goroutine
+				for pb.Next() {
+					w := httptest.NewRecorder()
+					s.handler.ServeHTTP(w, req)
+				}
+			})
 		})
-	}
+	})
 }
 
 // TestHTTPStacksDoTheWork serves one request through each stack and checks the response
 // and, where the stack has them, its metric series, span and log line: a stack that
 // skipped its work would make the benchmark meaningless.
 func TestHTTPStacksDoTheWork(t *testing.T) {
-	stacks := httpStacks(t)
-	for _, name := range stackOrder {
-		for _, s := range stacks[name] {
-			t.Run(name+"/"+s.impl, func(t *testing.T) {
-				if s.handler == nil {
-					t.Skip("TODO: vigil metrics-only middleware not available yet")
-				}
-				w := httptest.NewRecorder()
-				s.handler.ServeHTTP(w, orderRequest())
-				if w.Code != http.StatusOK || w.Body.String() != orderBody {
-					t.Fatalf("got %d %q, want 200 %q", w.Code, w.Body.String(), orderBody)
-				}
-				if s.check != nil {
-					s.check(t)
-				}
-			})
-		}
-	}
+	forEachHTTPStack(func(name, sink string, hb httpBuilder) {
+		t.Run(name, func(t *testing.T) {
+			out, logs := sinkWriter(t, sink)
+			s := hb.build(t, out, logs)
+			w := httptest.NewRecorder()
+			s.handler.ServeHTTP(w, orderRequest())
+			if w.Code != http.StatusOK || w.Body.String() != orderBody {
+				t.Fatalf("got %d %q, want 200 %q", w.Code, w.Body.String(), orderBody)
+			}
+			if s.check != nil {
+				s.check(t)
+			}
+		})
+	})
 }
 
 // checkSpans flushes the spans ended so far and fails unless one reached sink.

@@ -120,9 +120,11 @@ func BenchmarkLogging(b *testing.B) {
 			for _, l := range impls {
 				b.Run("impl="+l.impl, func(b *testing.B) {
 					b.ReportAllocs()
+					done := cpuPerOp(b)
 					for b.Loop() {
 						l.call(ctx, n)
 					}
+					done()
 				})
 			}
 		})

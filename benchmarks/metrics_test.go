@@ -113,9 +113,11 @@ func BenchmarkMetrics(b *testing.B) {
 				f := op.op(m)
 				b.Run("impl="+m.impl, func(b *testing.B) {
 					b.ReportAllocs()
+					done := cpuPerOp(b)
 					for b.Loop() {
 						f()
 					}
+					done()
 				})
 			}
 		})
@@ -131,11 +133,13 @@ func BenchmarkMetricsParallel(b *testing.B) {
 				f := op.op(m)
 				b.Run("impl="+m.impl, func(b *testing.B) {
 					b.ReportAllocs()
+					done := cpuPerOp(b)
 					b.RunParallel(func(pb *testing.PB) {
 						for pb.Next() {
 							f()
 						}
 					})
+					done()
 				})
 			}
 		})

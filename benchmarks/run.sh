@@ -1,50 +1,31 @@
 #!/usr/bin/env bash
-# Runs every comparison of the benchmarks module with enough repetitions for benchstat,
-# and writes RESULTS.md (machine, versions, each target as a ratio with its spread, and
-# benchstat's tables). 10 to 15 minutes on 2 cores with the defaults; run it on an
-# idle machine.
+# Measures vigil against its peers and its floors and writes RESULTS.md.
 #
-#   benchmarks/run.sh                          # the full run
-#   COUNT=2 BENCHTIME=1x OUT=/tmp/r.md benchmarks/run.sh  # a smoke test of the pipeline
-#   BENCH='^BenchmarkHTTP$' benchmarks/run.sh  # one family (RESULTS.md then shows only it)
+# It compiles the benchmarks' test binary once, then runs ROUNDS rounds: in each round
+# every impl of every comparison runs once, each in a fresh process (one benchmark, one
+# process, -count 1), the impls of a comparison one after another in an order that
+# rotates. Every target is computed within each round against that round's floor and
+# peer (paired), then RESULTS.md gives its median, interquartile range and extremes over
+# the rounds (internal/report). About 50 processes a round; the defaults take about
+# 10 to 14 minutes on 2 idle cores. Run it on an idle machine: the paired ratios survive
+# some load, the absolute times do not.
+#
+#   benchmarks/run.sh                                    # the full run -> RESULTS.md
+#   ROUNDS=1 BENCHTIME=1x CHECK=0 OUT=/tmp/r.md benchmarks/run.sh   # a smoke test (~1 min)
+#   ONLY='^BenchmarkHTTP/' ROUNDS=6 OUT=/tmp/http.md benchmarks/run.sh  # some comparisons
+#   RAW=/tmp/raw.txt benchmarks/run.sh                   # also keep the raw output
+#   RENDER=/tmp/raw.txt benchmarks/run.sh                # rewrite RESULTS.md from a kept run
 set -euo pipefail
 cd "$(dirname "$0")"
 
-COUNT=${COUNT:-10}           # samples per benchmark: benchstat wants at least 6 for a CI
-BENCHTIME=${BENCHTIME:-500ms}
-BENCH=${BENCH:-.}
+ROUNDS=${ROUNDS:-12}       # rounds: each target's median and spread are over these
+BENCHTIME=${BENCHTIME:-300ms} # per process, for comparisons that do not fix their own
+ONLY=${ONLY:-}             # regexp over comparison paths (internal/report/targets.go)
 OUT=${OUT:-RESULTS.md}
-BENCHSTAT_VERSION=v0.0.0-20260908200009-22c9c6c9d4da # golang.org/x/perf has no tags
-
-export PATH="$(go env GOPATH)/bin:$PATH"
-if ! go version -m "$(command -v benchstat 2>/dev/null || echo /nonexistent)" 2>/dev/null |
-	grep -q "golang.org/x/perf.*${BENCHSTAT_VERSION}"; then
-	go install "golang.org/x/perf/cmd/benchstat@${BENCHSTAT_VERSION}"
-fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-# The stacks must do their work before their speed means anything. CHECK=0 skips this,
-# only for trying the pipeline while a vigil part is unfinished.
-if [ "${CHECK:-1}" != 0 ]; then go test -count=1 ./...; fi
-
-cmd="go test -run '^\$' -bench '$BENCH' -benchtime $BENCHTIME -count $COUNT -timeout 60m ."
-echo "running: $cmd" >&2
-start=$(date +%s)
-eval "$cmd" | tee "$work/raw.txt"
-echo "benchmarks took $(($(date +%s) - start)) s" >&2
-if grep -q '^FAIL' "$work/raw.txt"; then
-	echo "run.sh: a benchmark failed; RESULTS.md left as it was" >&2
-	exit 1
-fi
-
-# One benchstat table per family, so each compares against that family's first impl
-# (the floor or the peer) rather than a column set shared by everything.
-for family in $(sed -n 's/^Benchmark\([A-Za-z0-9_]*\).*/\1/p' "$work/raw.txt" | awk '!seen[$0]++'); do
-	echo "### Benchmark$family"
-	benchstat -col /impl -filter ".name:$family" "$work/raw.txt"
-done >"$work/stat.txt"
+raw=${RAW:-$work/raw.txt}
 
 go list -m -f '{{.Path}} {{.Version}}' \
 	go.opentelemetry.io/otel \
@@ -59,9 +40,26 @@ go list -m -f '{{.Path}} {{.Version}}' \
 	github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus \
 	google.golang.org/grpc \
 	>"$work/versions.txt"
-echo "golang.org/x/perf/cmd/benchstat $BENCHSTAT_VERSION" >>"$work/versions.txt"
+if go list -m github.com/XSAM/otelsql >/dev/null 2>&1; then
+	go list -m -f '{{.Path}} {{.Version}}' github.com/XSAM/otelsql >>"$work/versions.txt"
+fi
 
-go run ./internal/report -raw "$work/raw.txt" -benchstat "$work/stat.txt" \
-	-versions "$work/versions.txt" -cmd "$cmd" >"$work/results.md"
+if [ -n "${RENDER:-}" ]; then
+	go run ./internal/report -raw "$RENDER" -versions "$work/versions.txt" >"$work/results.md"
+	mv "$work/results.md" "$OUT"
+	echo "wrote $OUT from $RENDER" >&2
+	exit 0
+fi
+
+# The stacks must do their work before their speed means anything. CHECK=0 skips this,
+# only for trying the pipeline while a vigil part is unfinished.
+if [ "${CHECK:-1}" != 0 ]; then go test -count=1 ./...; fi
+
+go test -c -o "$work/bench.test" .
+go build -o "$work/report" ./internal/report
+cmd="ROUNDS=$ROUNDS BENCHTIME=$BENCHTIME${ONLY:+ ONLY='$ONLY'} benchmarks/run.sh"
+echo "running: $cmd" >&2
+"$work/report" -bin "$work/bench.test" -rounds "$ROUNDS" -benchtime "$BENCHTIME" -only "$ONLY" \
+	-raw "$raw" -versions "$work/versions.txt" -cmd "$cmd" >"$work/results.md"
 mv "$work/results.md" "$OUT"
 echo "wrote $OUT" >&2

@@ -130,12 +130,14 @@ func BenchmarkStatsD(b *testing.B) {
 				b.Run("impl="+s.impl, func(b *testing.B) {
 					b.ReportAllocs()
 					i := 0
+					done := cpuPerOp(b)
 					for b.Loop() {
 						f(i)
 						if i++; i == c.keys {
 							i = 0
 						}
 					}
+					done()
 				})
 			}
 		})
@@ -151,6 +153,7 @@ func BenchmarkStatsDParallel(b *testing.B) {
 				f := c.op(s)
 				b.Run("impl="+s.impl, func(b *testing.B) {
 					b.ReportAllocs()
+					done := cpuPerOp(b)
 					b.RunParallel(func(pb *testing.PB) {
 						i := 0
 						for pb.Next() {
@@ -160,6 +163,7 @@ func BenchmarkStatsDParallel(b *testing.B) {
 							}
 						}
 					})
+					done()
 				})
 			}
 		})

@@ -64,10 +64,12 @@ func BenchmarkSpan(b *testing.B) {
 			for _, s := range impls {
 				b.Run("impl="+s.impl, func(b *testing.B) {
 					b.ReportAllocs()
+					done := cpuPerOp(b)
 					for b.Loop() {
 						_, span := s.start(ctx, "charge")
 						span.End()
 					}
+					done()
 				})
 			}
 		})
@@ -81,12 +83,14 @@ func BenchmarkSpanParallel(b *testing.B) {
 	for _, s := range spanImpls(b, 1) {
 		b.Run("sampled=true/impl="+s.impl, func(b *testing.B) {
 			b.ReportAllocs()
+			done := cpuPerOp(b)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					_, span := s.start(ctx, "charge")
 					span.End()
 				}
 			})
+			done()
 		})
 	}
 }

@@ -1,16 +1,21 @@
-// Command report turns a `go test -bench` run of the benchmarks module into RESULTS.md:
-// the machine, the versions, every target of the benchmarks issue as a ratio of our cost
-// to the peer's with its spread, and benchstat's full comparison.
+// Command report measures the benchmarks module in rounds and writes RESULTS.md: the
+// machine, the versions, every target of the benchmarks issues as a paired ratio with
+// its median and spread over the rounds, and each comparison's medians.
 //
-//	go run ./internal/report -raw raw.txt -benchstat stat.txt -versions versions.txt > RESULTS.md
+//	go test -c -o bench.test .
+//	go run ./internal/report -bin ./bench.test -rounds 12 -raw raw.txt > RESULTS.md
+//	go run ./internal/report -raw raw.txt > RESULTS.md   # render an earlier run again
 //
-// Ratios use medians; the spread is the ratio's range when our quartiles are set against
-// the peer's (lower: our first quartile over the peer's third; upper: the reverse), so a
-// spread that straddles the budget says the run cannot tell.
+// Each round runs every impl of every group (targets.go) once, each in a fresh process
+// of the test binary, so that no measurement depends on what ran before it in the same
+// process. A target is computed within each round, against that round's floor and
+// peer, and then summarized: the median over the rounds, the interquartile range and
+// the extremes. Load that slows one round slows the peer and the floor of that round
+// too, so a paired ratio is far steadier than the raw times it comes from.
 package main
 
 import (
-	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -25,201 +30,157 @@ import (
 )
 
 func main() {
-	rawPath := flag.String("raw", "", "go test -bench output (required)")
-	statPath := flag.String("benchstat", "", "benchstat -col /impl output to include")
+	rawPath := flag.String("raw", "", "benchmark output: written by the rounds with -bin, else read (required)")
+	bin := flag.String("bin", "", "compiled test binary to run the rounds with (go test -c)")
+	rounds := flag.Int("rounds", 12, "rounds to run with -bin")
+	benchtime := flag.String("benchtime", "300ms", "-test.benchtime of each process, for groups that set none")
+	only := flag.String("only", "", "run only the groups whose benchmark path matches this regexp")
 	versionsPath := flag.String("versions", "", "`go list -m` lines of the peer modules")
-	cmdline := flag.String("cmd", "", "the command that produced -raw, for the record")
+	cmdline := flag.String("cmd", "", "the command that produced the results, for the record")
 	flag.Parse()
 	if *rawPath == "" {
-		fmt.Fprintln(os.Stderr, "report: -raw is required")
-		os.Exit(2)
+		fail(fmt.Errorf("-raw is required"))
+	}
+	started := time.Now().UTC()
+	if *bin != "" {
+		gs := groups
+		if *only != "" {
+			re, err := regexp.Compile(*only)
+			if err != nil {
+				fail(err)
+			}
+			gs = slices.DeleteFunc(slices.Clone(gs), func(g group) bool { return !re.MatchString(g.bench) })
+		}
+		f, err := os.Create(*rawPath)
+		if err != nil {
+			fail(err)
+		}
+		rn := &runner{bin: *bin, rounds: *rounds, benchtime: *benchtime, timeout: 10 * time.Minute, log: os.Stderr, exec: execTest}
+		err = rn.runAll(context.Background(), gs, f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			fail(err)
+		}
 	}
 	raw, err := os.Open(*rawPath)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "report:", err)
-		os.Exit(1)
+		fail(err)
 	}
 	run, err := parse(raw)
 	raw.Close()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "report:", err)
-		os.Exit(1)
+		fail(err)
 	}
-	in := input{run: run, cmd: *cmdline, date: time.Now().UTC()}
-	if *statPath != "" {
-		b, err := os.ReadFile(*statPath)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "report:", err)
-			os.Exit(1)
-		}
-		in.benchstat = string(b)
+	in := input{run: run, cmd: *cmdline, date: started, took: time.Since(started)}
+	if *bin == "" {
+		in.took = 0
 	}
 	if *versionsPath != "" {
 		b, err := os.ReadFile(*versionsPath)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "report:", err)
-			os.Exit(1)
+			fail(err)
 		}
 		in.versions = strings.TrimSpace(string(b))
 	}
-	if err := render(os.Stdout, in, targets); err != nil {
-		fmt.Fprintln(os.Stderr, "report:", err)
-		os.Exit(1)
+	if err := render(os.Stdout, in, groups, targets); err != nil {
+		fail(err)
 	}
 }
 
-// run is what one `go test -bench` output holds.
-type run struct {
-	config  map[string]string // goos, goarch, cpu, pkg
-	procs   int               // GOMAXPROCS, from the -N name suffix
-	samples map[key][]float64
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "report:", err)
+	os.Exit(1)
 }
 
-// key names one measured series: the benchmark path without impl=, the impl, the unit.
-type key struct{ bench, impl, unit string }
-
-var procsSuffix = regexp.MustCompile(`-(\d+)$`)
-
-// parse reads the benchmark format: "name iterations value unit [value unit...]" lines,
-// and "key: value" configuration lines.
-func parse(r io.Reader) (*run, error) {
-	out := &run{config: map[string]string{}, samples: map[key][]float64{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "Benchmark") {
-			if k, v, ok := strings.Cut(line, ": "); ok && !strings.ContainsAny(k, " \t") {
-				out.config[k] = strings.TrimSpace(v)
-			}
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) < 4 || len(f)%2 != 0 {
-			continue // a benchmark's name alone, printed before its own log output
-		}
-		if _, err := strconv.Atoi(f[1]); err != nil {
-			continue
-		}
-		name := f[0]
-		if m := procsSuffix.FindStringSubmatch(name); m != nil {
-			out.procs, _ = strconv.Atoi(m[1])
-			name = strings.TrimSuffix(name, m[0])
-		}
-		bench, impl := splitImpl(name)
-		for i := 2; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				return nil, fmt.Errorf("%q: value %q: %v", line, f[i], err)
-			}
-			k := key{bench, impl, f[i+1]}
-			out.samples[k] = append(out.samples[k], v)
-		}
-	}
-	return out, sc.Err()
-}
-
-// splitImpl takes the impl=X element out of a benchmark path.
-func splitImpl(name string) (bench, impl string) {
-	parts := strings.Split(name, "/")
-	for i, p := range parts {
-		if v, ok := strings.CutPrefix(p, "impl="); ok {
-			return strings.Join(slices.Delete(parts, i, i+1), "/"), v
-		}
-	}
-	return name, ""
-}
-
-// stats are a sample's median and quartiles.
-type stats struct{ q1, med, q3 float64 }
-
-func summarize(xs []float64) (stats, bool) {
-	if len(xs) == 0 {
-		return stats{}, false
-	}
-	s := slices.Sorted(slices.Values(xs))
-	return stats{quantile(s, 0.25), quantile(s, 0.5), quantile(s, 0.75)}, true
-}
-
-// quantile interpolates linearly between the closest ranks of sorted s.
-func quantile(s []float64, q float64) float64 {
-	pos := q * float64(len(s)-1)
-	lo := int(math.Floor(pos))
-	hi := int(math.Ceil(pos))
-	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
-}
-
-// result is one target evaluated against a run.
+// result is one target evaluated over the rounds.
 type result struct {
-	t                target
-	value, lo, hi    float64 // ratio (or absolute value) and its spread
-	missing          string  // why it could not be computed
-	met              bool
-	oursMed, peerMed float64
+	t       target
+	s       stats  // of the per-round values
+	missing string // why it could not be computed
+	met     bool
 }
 
 func evaluate(r *run, t target) result {
 	res := result{t: t}
-	get := func(impl string) (stats, bool) { return summarize(r.samples[key{t.bench, impl, t.unit}]) }
-	ours, ok := get(t.ours)
-	if !ok {
-		res.missing = fmt.Sprintf("no %s sample for impl=%s (skipped or not run)", t.unit, t.ours)
-		return res
+	k := func(impl string) key { return key{t.bench, impl, t.unit} }
+	keys := []key{k(t.ours)}
+	for _, impl := range []string{t.peer, t.floor} {
+		if impl != "" {
+			keys = append(keys, k(impl))
+		}
 	}
-	var floor stats
-	if t.floor != "" {
-		if floor, ok = get(t.floor); !ok {
-			res.missing = fmt.Sprintf("no %s sample for impl=%s", t.unit, t.floor)
+	for _, kk := range keys {
+		if len(r.samples[kk]) == 0 {
+			res.missing = fmt.Sprintf("no %s sample for impl=%s (not in the binary, skipped or not run)", t.unit, kk.impl)
 			return res
 		}
 	}
-	res.oursMed = ours.med
-	if t.peer == "" {
-		res.value = ours.med - floor.med
-		res.lo, res.hi = ours.q1-floor.med, ours.q3-floor.med
-		res.met = res.value <= t.max
-		return res
-	}
-	peer, ok := get(t.peer)
+	vals := r.paired(keys, func(v []float64) (float64, bool) {
+		ours, floor := v[0], 0.0
+		if t.floor != "" {
+			floor = v[len(v)-1]
+		}
+		if t.peer == "" {
+			if t.per > 0 {
+				return (ours - floor) / t.per, true
+			}
+			return ours - floor, true
+		}
+		den := v[1] - floor
+		if den <= 0 {
+			return 0, false
+		}
+		return (ours - floor) / den, true
+	})
+	s, ok := summarize(vals)
 	if !ok {
-		res.missing = fmt.Sprintf("no %s sample for impl=%s", t.unit, t.peer)
+		res.missing = fmt.Sprintf("no round where impl=%s costs more than impl=%s", t.peer, t.floor)
 		return res
 	}
-	res.peerMed = peer.med
-	den := peer.med - floor.med
-	if den <= 0 {
-		res.missing = fmt.Sprintf("impl=%s costs no more than impl=%s here: no ratio", t.peer, t.floor)
-		return res
-	}
-	res.value = (ours.med - floor.med) / den
-	res.lo = (ours.q1 - floor.med) / math.Max(peer.q3-floor.med, math.SmallestNonzeroFloat64)
-	res.hi = (ours.q3 - floor.med) / math.Max(peer.q1-floor.med, math.SmallestNonzeroFloat64)
-	if peer.q1-floor.med <= 0 {
-		res.hi = math.Inf(1)
-	}
-	res.met = res.value <= t.max
+	res.s = s
+	res.met = t.info || s.med <= t.max
 	return res
 }
 
 // input is everything render writes from.
 type input struct {
-	run       *run
-	benchstat string
-	versions  string
-	cmd       string
-	date      time.Time
+	run      *run
+	versions string
+	cmd      string
+	date     time.Time
+	took     time.Duration
 }
 
-func render(w io.Writer, in input, ts []target) error {
+func render(w io.Writer, in input, gs []group, ts []target) error {
 	var b strings.Builder
+	r := in.run
 	b.WriteString("# Benchmarks: vigil against the libraries it replaces\n\n")
 	b.WriteString("Generated by `benchmarks/run.sh` (do not edit by hand: change the benchmarks or\n")
-	b.WriteString("`internal/report/targets.go`, then run it again).\n\n")
+	b.WriteString("`internal/report/targets.go`, then run it again on an idle machine).\n\n")
+	b.WriteString("## How it was measured\n\n")
+	fmt.Fprintf(&b, "%d round%s. In every round each impl of each comparison ran once, in a fresh\n", len(r.rounds), plural(len(r.rounds)))
+	b.WriteString("process of the compiled test binary, the impls of a comparison one after another (their\n")
+	b.WriteString("order rotating from round to round). Each target is computed within a round, from that\n")
+	b.WriteString("round's processes (paired), and the table gives the median over the rounds, the\n")
+	b.WriteString("interquartile range and the extremes. A ratio with a floor is of overheads:\n")
+	b.WriteString("(ours − floor) ÷ (peer − floor). Times are wall time per op (ns/op); the last column\n")
+	b.WriteString("gives the same median from the process's CPU time per op (cpu-ns/op: every thread,\n")
+	b.WriteString("so work a stack hands to another goroutine counts, and time spent waiting for a core\n")
+	b.WriteString("does not).\n\n")
 	b.WriteString("## Machine and versions\n\n")
-	fmt.Fprintf(&b, "- Date: %s\n", in.date.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "- CPU: %s; GOMAXPROCS %d; %d logical CPUs\n", orDash(in.run.config["cpu"]), in.run.procs, runtime.NumCPU())
-	fmt.Fprintf(&b, "- OS/arch: %s/%s\n", orDash(in.run.config["goos"]), orDash(in.run.config["goarch"]))
+	fmt.Fprintf(&b, "- Date: %s", in.date.Format("2006-01-02 15:04 MST"))
+	if in.took > 0 {
+		fmt.Fprintf(&b, " (took %s)", in.took.Round(time.Second))
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "- CPU: %s; GOMAXPROCS %d; %d logical CPUs\n", orDash(r.config["cpu"]), r.procs, runtime.NumCPU())
+	fmt.Fprintf(&b, "- OS/arch: %s/%s\n", orDash(r.config["goos"]), orDash(r.config["goarch"]))
 	fmt.Fprintf(&b, "- Go: %s\n", runtime.Version())
+	if loads := loadRange(r); loads != "" {
+		fmt.Fprintf(&b, "- Load average (1 min) around the rounds: %s\n", loads)
+	}
 	if in.cmd != "" {
 		fmt.Fprintf(&b, "- Command: `%s`\n", in.cmd)
 	}
@@ -230,107 +191,194 @@ func render(w io.Writer, in input, ts []target) error {
 		}
 	}
 	b.WriteString("\n## Targets\n\n")
-	b.WriteString("Ratio is our median over the peer's (of the overhead above `floor` where one is\n")
-	b.WriteString("named); spread is the ratio's range from the two samples' quartiles. Absolute rows\n")
-	b.WriteString("compare our value (over the floor) with the budget directly.\n\n")
-	b.WriteString("| target | benchmark | ours | peer | floor | unit | ratio | spread | budget | met |\n")
-	b.WriteString("|---|---|---|---|---|---|---:|---|---:|---|\n")
+	b.WriteString("| target | ours | vs | over | unit | median | IQR | min – max | rounds | budget | met | by CPU time |\n")
+	b.WriteString("|---|---|---|---|---|---:|---|---|---:|---:|---|---:|\n")
 	var missed []result
 	for _, t := range ts {
-		r := evaluate(in.run, t)
-		peer := t.peer
-		if peer == "" {
-			peer = "(absolute)"
+		res := evaluate(r, t)
+		vs := t.peer
+		if vs == "" {
+			vs = "(absolute)"
 		}
-		ratio, spread, met := "—", r.missing, "not measured"
-		if r.missing == "" {
-			ratio = num(r.value)
-			spread = num(r.lo) + " – " + num(r.hi)
-			met = "yes"
-			if !r.met {
-				met = "**no**"
-				missed = append(missed, r)
+		budget := num(t.max)
+		if t.info {
+			budget = "—"
+		}
+		if res.missing != "" {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | — | %s | | | %s | not measured | |\n",
+				t.what, t.ours, vs, orDash(t.floor), t.unit, res.missing, budget)
+			continue
+		}
+		met := "yes"
+		switch {
+		case t.info:
+			met = "(for the record)"
+		case !res.met:
+			met = "**no**"
+			missed = append(missed, res)
+		case res.s.q3 > t.max:
+			met = "yes (IQR straddles)"
+		}
+		f := num
+		if t.peer == "" {
+			f = func(v float64) string { return human(v, t.unit) }
+		}
+		byCPU := ""
+		if t.unit == "ns/op" {
+			ct := t
+			ct.unit = "cpu-ns/op"
+			if cr := evaluate(r, ct); cr.missing == "" {
+				byCPU = f(cr.s.med)
+				if t.peer == "" {
+					byCPU = human(cr.s.med, ct.unit)
+				}
 			}
 		}
-		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			t.what, t.bench, t.ours, peer, orDash(t.floor), t.unit, ratio, spread, num(t.max), met)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s – %s | %s – %s | %d | %s | %s | %s |\n",
+			t.what, t.ours, vs, orDash(t.floor), t.unit, f(res.s.med), f(res.s.q1), f(res.s.q3),
+			f(res.s.min), f(res.s.max), res.s.n, budget, met, byCPU)
 	}
 	b.WriteString("\n## What limits the missed targets\n\n")
 	if len(missed) == 0 {
 		b.WriteString("Every measured target is met.\n")
 	}
-	for _, r := range missed {
-		limit := r.t.limit
+	for _, res := range missed {
+		limit := res.t.limit
 		if limit == "" {
-			limit = fmt.Sprintf("Not analysed yet. Profile with `go test -run '^$' -bench '^%s$/^impl=%s$' -cpuprofile cpu.out -memprofile mem.out` and record the finding in `internal/report/targets.go`.",
-				benchRegexp(r.t.bench), r.t.ours)
+			limit = fmt.Sprintf("Not analysed yet. Profile with `go test -run '^$' -bench '%s' -cpuprofile cpu.out -memprofile mem.out` and record the finding in `internal/report/targets.go`.",
+				benchRegexp(res.t.bench+"/impl="+res.t.ours))
 		}
-		fmt.Fprintf(&b, "- **%s** (%s: measured %s, budget %s): %s\n", r.t.what, r.t.unit, num(r.value), num(r.t.max), limit)
+		fmt.Fprintf(&b, "- **%s** (%s: median %s, budget %s): %s\n", res.t.what, res.t.unit, num(res.s.med), num(res.t.max), limit)
 	}
-	if in.benchstat != "" {
-		b.WriteString("\n## Every comparison (benchstat -col /impl)\n\n")
-		b.WriteString("In each table the first impl is the base the others are compared with: the floor\n")
-		b.WriteString("(`bare`) or the peer.\n")
-		for _, sec := range sections(in.benchstat) {
-			if sec.title != "" {
-				fmt.Fprintf(&b, "\n### %s\n", sec.title)
-			}
-			fmt.Fprintf(&b, "\n```\n%s\n```\n", sec.body)
-		}
+	b.WriteString("\n## Every comparison\n\n")
+	b.WriteString("Medians over the rounds, with the extremes in brackets; \"over base\" is the paired\n")
+	b.WriteString("median of each impl's cost minus the first impl's (the floor or the peer).\n")
+	for _, g := range gs {
+		writeGroup(&b, r, g)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-type section struct{ title, body string }
-
-// sections splits benchstat output at "### title" lines (run.sh writes one per family).
-func sections(text string) []section {
-	var out []section
-	cur := section{}
-	var body []string
-	flush := func() {
-		cur.body = strings.TrimRight(strings.Join(body, "\n"), "\n")
-		if cur.title != "" || strings.TrimSpace(cur.body) != "" {
-			out = append(out, cur)
+// writeGroup writes one comparison's table: a row per impl, a column per unit.
+func writeGroup(b *strings.Builder, r *run, g group) {
+	var units []string
+	for k := range r.samples {
+		if k.bench == g.bench && slices.Contains(g.impls, k.impl) && !slices.Contains(units, k.unit) {
+			units = append(units, k.unit)
 		}
-		body = nil
 	}
-	for _, l := range strings.Split(text, "\n") {
-		if t, ok := strings.CutPrefix(l, "### "); ok {
-			flush()
-			cur = section{title: strings.TrimSpace(t)}
-			continue
-		}
-		if k, _, ok := strings.Cut(l, ": "); ok && (k == "goos" || k == "goarch" || k == "pkg" || k == "cpu") {
-			continue // the machine section above says it once
-		}
-		body = append(body, l)
+	if len(units) == 0 {
+		return
 	}
-	flush()
-	return out
+	slices.SortFunc(units, func(a, b string) int { return unitRank(a) - unitRank(b) })
+	fmt.Fprintf(b, "\n### %s\n\n", g.bench)
+	b.WriteString("| impl |")
+	for _, u := range units {
+		fmt.Fprintf(b, " %s |", u)
+	}
+	b.WriteString(" ns/op over base |\n|---|")
+	for range units {
+		b.WriteString("---:|")
+	}
+	b.WriteString("---:|\n")
+	base := g.impls[0]
+	for _, impl := range g.impls {
+		fmt.Fprintf(b, "| %s |", impl)
+		for _, u := range units {
+			s, ok := summarize(r.values(key{g.bench, impl, u}))
+			switch {
+			case !ok:
+				b.WriteString(" — |")
+			case s.min == s.max:
+				fmt.Fprintf(b, " %s |", human(s.med, u))
+			default:
+				fmt.Fprintf(b, " %s [%s – %s] |", human(s.med, u), human(s.min, u), human(s.max, u))
+			}
+		}
+		over := "—"
+		if impl != base {
+			d := r.paired([]key{{g.bench, impl, "ns/op"}, {g.bench, base, "ns/op"}},
+				func(v []float64) (float64, bool) { return v[0] - v[1], true })
+			if s, ok := summarize(d); ok {
+				over = human(s.med, "ns/op")
+			}
+		}
+		fmt.Fprintf(b, " %s |\n", over)
+	}
 }
 
-// benchRegexp turns a benchmark path into a -bench pattern (each element anchored).
-func benchRegexp(bench string) string {
-	parts := strings.Split(bench, "/")
-	for i, p := range parts {
-		parts[i] = regexp.QuoteMeta(p)
+func unitRank(u string) int {
+	switch u {
+	case "ns/op":
+		return 0
+	case "B/op":
+		return 1
+	case "allocs/op":
+		return 2
 	}
-	return strings.Join(parts, "$/^")
+	return 3
+}
+
+func loadRange(r *run) string {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, l := range r.load {
+		for _, v := range l {
+			if v >= 0 {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+		}
+	}
+	if math.IsInf(lo, 1) {
+		return ""
+	}
+	return num(lo) + " – " + num(hi)
+}
+
+// human writes a value of unit in a readable scale: times in ns, µs, ms or s, sizes in
+// B, KiB or MiB; other units as numbers.
+func human(v float64, unit string) string {
+	type scale struct {
+		div  float64
+		name string
+	}
+	var scales []scale
+	switch {
+	case strings.HasPrefix(unit, "ns/") || strings.HasPrefix(unit, "cpu-ns/"):
+		scales = []scale{{1e9, "s"}, {1e6, "ms"}, {1e3, "µs"}, {1, "ns"}}
+	case strings.HasPrefix(unit, "B/") || strings.HasSuffix(unit, "-B") || strings.Contains(unit, "-B/"):
+		scales = []scale{{1 << 20, "MiB"}, {1 << 10, "KiB"}, {1, "B"}}
+	default:
+		return num(v)
+	}
+	for _, s := range scales {
+		if math.Abs(v) >= s.div || s.div == 1 {
+			return num(v/s.div) + " " + s.name
+		}
+	}
+	return num(v)
 }
 
 func num(v float64) string {
 	switch {
 	case math.IsInf(v, 1):
 		return "∞"
-	case v == math.Trunc(v) && math.Abs(v) < 1e6:
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	case math.Abs(v) >= 100:
 		return strconv.FormatFloat(v, 'f', 0, 64)
+	case math.Abs(v) >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
 	default:
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 func orDash(s string) string {
