@@ -95,6 +95,8 @@ func TestSettingsEveryVariable(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT":      {good: "250", bad: "10s"},
 		"OTEL_EXPORTER_OTLP_TIMEOUT":             {good: "5000", bad: "-1"},
 		"OTEL_BSP_MAX_QUEUE_SIZE":                {good: "10", bad: "-1"},
+		"OTEL_BSP_MAX_EXPORT_BATCH_SIZE":         {good: "64", bad: "0"},
+		"OTEL_BSP_SCHEDULE_DELAY":                {good: "20", bad: "5s"},
 		"OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": {good: "4096", bad: "-1"},
 		"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT":        {good: "64", bad: "many"},
 		"OTEL_SPAN_EVENT_COUNT_LIMIT":            {good: "32", bad: "0"},

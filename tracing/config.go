@@ -78,6 +78,12 @@ type Config struct {
 	// MaxQueueSize bounds the spans waiting for export; more are dropped and counted.
 	// Default 2048.
 	MaxQueueSize int
+	// MaxExportBatchSize is the most spans one export carries; a full batch is exported
+	// at once (OTEL_BSP_MAX_EXPORT_BATCH_SIZE). Default 512, at most MaxQueueSize.
+	MaxExportBatchSize int
+	// BatchDelay is the longest an ended span waits for its batch to fill before it is
+	// exported (OTEL_BSP_SCHEDULE_DELAY). Default 5s.
+	BatchDelay time.Duration
 	// SpanLimits overrides the SDK's span limits field by field (the OTEL_SPAN_*_LIMIT
 	// variables); zero fields keep vigil's bounds from internal/limits.
 	SpanLimits SpanLimits
@@ -100,6 +106,8 @@ type Config struct {
 const (
 	defaultTimeout   = 10 * time.Second
 	defaultQueueSize = sdktrace.DefaultMaxQueueSize
+	defaultBatchSize = sdktrace.DefaultMaxExportBatchSize
+	defaultDelay     = sdktrace.DefaultScheduleDelay * time.Millisecond
 	defaultProtocol  = "http/protobuf"
 	tracesPath       = "/v1/traces"
 )
@@ -126,6 +134,8 @@ type settings struct {
 	tls *tls.Config // nil: the exporter's default
 
 	queueSize  int
+	batchSize  int           // spans per export, at most
+	batchDelay time.Duration // the longest a span waits for a full batch
 	propagator propagation.TextMapPropagator
 	sampler    sdktrace.Sampler
 	resource   map[string]string
@@ -241,6 +251,24 @@ func resolve(cfg Config) (settings, error) {
 		s.queueSize = cfg.MaxQueueSize
 	default:
 		s.queueSize = defaultQueueSize
+	}
+
+	switch {
+	case cfg.MaxExportBatchSize < 0:
+		errs.Add("MaxExportBatchSize", cfg.MaxExportBatchSize, "must be positive")
+	case cfg.MaxExportBatchSize > 0:
+		s.batchSize = cfg.MaxExportBatchSize
+	default:
+		s.batchSize = defaultBatchSize
+	}
+
+	switch {
+	case cfg.BatchDelay < 0:
+		errs.Add("BatchDelay", cfg.BatchDelay, "must be positive")
+	case cfg.BatchDelay > 0:
+		s.batchDelay = cfg.BatchDelay
+	default:
+		s.batchDelay = defaultDelay
 	}
 
 	for i, k := range cfg.RedactKeys {

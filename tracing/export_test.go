@@ -180,8 +180,6 @@ func TestDeadCollector(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearEnv(t)
-			// Export every 20ms so that exports are in flight while spans keep ending.
-			t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "20")
 			addr := tc.addr(t)
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			logs := &syncBuffer{}
@@ -190,7 +188,8 @@ func TestDeadCollector(t *testing.T) {
 				Endpoint:      "http://" + addr,
 				Protocol:      tc.protocol,
 				MaxQueueSize:  queue,
-				ExportTimeout: time.Minute, // longer than the test: Shutdown must not wait for it
+				BatchDelay:    20 * time.Millisecond, // exports in flight while spans keep ending
+				ExportTimeout: time.Minute,           // longer than the test: Shutdown must not wait for it
 				Logger:        slog.New(slog.NewJSONHandler(logs, nil)),
 			})
 			if err != nil {

@@ -18,16 +18,17 @@ import (
 	"github.com/vigil-go/vigil/internal/worker"
 )
 
-// pipeline is one exporter behind the SDK's BatchSpanProcessor, with two additions the
-// SDK does not offer publicly: an exact count of dropped spans, by cause, and a Shutdown
-// that leaves nothing running once it returns and names what was lost.
+// pipeline is one exporter behind a batcher (processor.go), vigil's own batch span
+// processor, with what the SDK's does not offer publicly: an exact count of dropped
+// spans, by cause, no goroutine wake-up per ended span, and a Shutdown that leaves
+// nothing running once it returns and names what was lost.
 //
 // Dropping: pipeline admits a span only while fewer than queueSize admitted spans are
-// waiting for the exporter, so the processor's own queue (of the same size) can never
-// be full and every drop happens here, where it is counted. Spans whose export fails
-// (after the exporter's own retries) or is abandoned at shutdown count as dropped too.
+// waiting for the exporter; every other span is dropped here, where it is counted.
+// Spans whose export fails (after the exporter's own retries) or is abandoned at
+// shutdown count as dropped too.
 type pipeline struct {
-	bsp     sdktrace.SpanProcessor
+	b       *batcher
 	exp     *countingExporter
 	limit   int64
 	waiting atomic.Int64 // admitted, not yet handed to the exporter
@@ -60,18 +61,15 @@ func (p *pipeline) drop(cause int, n uint64) {
 func newPipeline(exp sdktrace.SpanExporter, s settings, dropped *atomic.Uint64, log *slog.Logger) *pipeline {
 	p := &pipeline{limit: int64(s.queueSize), dropped: dropped}
 	p.exp = newCountingExporter(exp, p, log, s.matcher)
-	p.bsp = sdktrace.NewBatchSpanProcessor(p.exp,
-		sdktrace.WithMaxQueueSize(s.queueSize),
-		sdktrace.WithExportTimeout(s.timeout),
-		// Never sdktrace.WithBlocking: span.End must not wait for a backend.
-	)
+	p.b = newBatcher(p.exp, min(s.batchSize, s.queueSize), s.batchDelay, s.timeout, p.exp.abort)
 	return p
 }
 
-// OnStart does nothing: the batch processor ignores span starts.
+// OnStart does nothing: spans are exported when they end.
 func (*pipeline) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
 
-// OnEnd hands a sampled span to the batch processor, or counts it as dropped.
+// OnEnd queues a sampled span for export, or counts it as dropped. It never waits for
+// the exporter: the queue's lock is held only to append.
 func (p *pipeline) OnEnd(s sdktrace.ReadOnlySpan) {
 	if !s.SpanContext().IsSampled() {
 		return
@@ -80,19 +78,19 @@ func (p *pipeline) OnEnd(s sdktrace.ReadOnlySpan) {
 		p.drop(dropClosed, 1)
 		return
 	}
-	if p.waiting.Add(1) > p.limit {
-		p.waiting.Add(-1)
+	switch pushed, stopped := p.b.push(s, &p.waiting, p.limit); {
+	case stopped:
+		p.drop(dropClosed, 1)
+	case !pushed:
 		p.drop(dropQueueFull, 1)
-		return
 	}
-	p.bsp.OnEnd(s)
 }
 
 // ForceFlush exports what is queued; it reports a failed export, which the exporter
 // wrapper otherwise only logs.
 func (p *pipeline) ForceFlush(ctx context.Context) error {
 	failures := p.exp.failures.Load()
-	if err := p.bsp.ForceFlush(ctx); err != nil {
+	if err := p.b.forceFlush(ctx); err != nil {
 		return err
 	}
 	if p.exp.failures.Load() != failures {
@@ -116,22 +114,12 @@ func (p *pipeline) Shutdown(ctx context.Context) error {
 
 func (p *pipeline) shutdown(ctx context.Context) error {
 	p.stopped.Store(true)
-	// The processor's Shutdown drains its queue through the exporter, then shuts the
-	// exporter down; it runs under the worker protocol, which cancels it (and, through
-	// abort, the export in flight) a margin before ctx's deadline.
-	var sdkErr atomic.Pointer[error]
-	w := worker.Run("tracing: span export", func(wctx context.Context, _ <-chan struct{}) {
-		stop := context.AfterFunc(wctx, p.exp.abort)
-		defer stop()
-		err := p.bsp.Shutdown(wctx)
-		sdkErr.Store(&err)
-		p.exp.abort()
-		// The processor's goroutine counts what abort cut off, then shuts the exporter
-		// down: only then are the counts final. An exporter that ignores cancellation
-		// keeps this waiting, and Stop gives up on it at the deadline.
-		<-p.exp.done
-	})
-	stopErr := w.Stop(ctx)
+	// The batcher drains its queue through the exporter, then shuts the exporter down,
+	// under the worker protocol: a margin before ctx's deadline its context is
+	// cancelled, which aborts the export in flight (p.exp.abort) and makes the exporter
+	// count what is left as dropped. An exporter that ignores cancellation keeps it
+	// waiting, and Stop gives up on it at the deadline.
+	stopErr := p.b.stop(ctx)
 	stuck := uint64(0)
 	if stopErr != nil && !errors.Is(stopErr, worker.ErrCutShort) {
 		// The exporter ignored the cancellation: what it holds and what waits for it
@@ -141,7 +129,7 @@ func (p *pipeline) shutdown(ctx context.Context) error {
 	loss := p.lossText(stuck)
 	switch {
 	case loss == "" && stopErr == nil:
-		if e := sdkErr.Load(); e != nil && *e != nil {
+		if e := p.exp.shutdownErr.Load(); e != nil && *e != nil {
 			return fmt.Errorf("tracing: shutdown: %w", *e)
 		}
 		return nil
@@ -205,18 +193,18 @@ type countingExporter struct {
 
 	abortCtx context.Context
 	abort    context.CancelFunc
-	done     chan struct{} // closed when next.Shutdown has returned
+
+	shutdownErr atomic.Pointer[error] // what next.Shutdown returned
 
 	failures atomic.Uint64
 	inFlight atomic.Int64 // spans inside next.ExportSpans
 	lastErr  atomic.Pointer[error]
 	failing  atomic.Bool
-	closed   sync.Once
 }
 
 func newCountingExporter(next sdktrace.SpanExporter, p *pipeline, log *slog.Logger, m *scrub.Matcher) *countingExporter {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &countingExporter{next: next, p: p, log: log, matcher: m, abortCtx: ctx, abort: cancel, done: make(chan struct{})}
+	return &countingExporter{next: next, p: p, log: log, matcher: m, abortCtx: ctx, abort: cancel}
 }
 
 // ExportSpans passes the batch on unless shutdown has abandoned exports. It returns nil
@@ -264,10 +252,11 @@ func (e *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Rea
 	return nil
 }
 
-// Shutdown shuts the real exporter down and signals that the processor is finished.
+// Shutdown shuts the real exporter down and keeps its error for the pipeline's.
 func (e *countingExporter) Shutdown(ctx context.Context) error {
-	defer e.closed.Do(func() { close(e.done) })
-	return e.next.Shutdown(ctx)
+	err := e.next.Shutdown(ctx)
+	e.shutdownErr.Store(&err)
+	return err
 }
 
 // redactSpans replaces the values of attributes named like secrets (user.password,
