@@ -6,9 +6,10 @@
 # process, -count 1), the impls of a comparison one after another in an order that
 # rotates. Every target is computed within each round against that round's floor and
 # peer (paired), then RESULTS.md gives its median, interquartile range and extremes over
-# the rounds (internal/report). About 50 processes a round; the defaults take about
-# 10 to 14 minutes on 2 idle cores. Run it on an idle machine: the paired ratios survive
-# some load, the absolute times do not.
+# the rounds (internal/report). About 50 processes a round, 30 to 40 s a round on 2
+# idle cores: the defaults take 9 to 12 minutes with the checks and the build (it prints
+# an estimate after each round). Run it on an idle machine: wall times on a loaded one
+# mostly measure the wait for a core (RESULTS.md's CPU-time column holds up better).
 #
 #   benchmarks/run.sh                                    # the full run -> RESULTS.md
 #   ROUNDS=1 BENCHTIME=1x CHECK=0 OUT=/tmp/r.md benchmarks/run.sh   # a smoke test (~1 min)
@@ -18,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-ROUNDS=${ROUNDS:-12}       # rounds: each target's median and spread are over these
+ROUNDS=${ROUNDS:-15}       # rounds: each target's median and spread are over these
 BENCHTIME=${BENCHTIME:-300ms} # per process, for comparisons that do not fix their own
 ONLY=${ONLY:-}             # regexp over comparison paths (internal/report/targets.go)
 OUT=${OUT:-RESULTS.md}
@@ -55,6 +56,10 @@ fi
 # only for trying the pipeline while a vigil part is unfinished.
 if [ "${CHECK:-1}" != 0 ]; then go test -count=1 ./...; fi
 
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+if awk -v l="$load" 'BEGIN { exit !(l > 1) }'; then
+	echo "run.sh: the load average is $load: this machine is busy, wall times will be noisy" >&2
+fi
 go test -c -o "$work/bench.test" .
 go build -o "$work/report" ./internal/report
 cmd="ROUNDS=$ROUNDS BENCHTIME=$BENCHTIME${ONLY:+ ONLY='$ONLY'} benchmarks/run.sh"
