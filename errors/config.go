@@ -71,6 +71,17 @@ type Config struct {
 	// through vigil's dedup, caps and bounded queue. A Dsn or SampleRate set here
 	// replaces Config's.
 	ClientOptions func(*sentry.ClientOptions)
+
+	// OnEvent, when set, receives every event as it leaves for Sentry: after dedup,
+	// sampling, the rate cap, BeforeSend and vigil's scrubbing, so it never sees more
+	// than Sentry would. It is called on the sending goroutine whether or not a DSN is
+	// set (a Reporter with OnEvent builds events even without one), must not block, and
+	// must not modify the event. Package observe's dev console is its user.
+	OnEvent func(*sentry.Event)
+	// OnDuplicate, when set, is called with the id of the event that a capture repeats
+	// when dedup suppresses it (see DedupWindow), on the capturing goroutine; it must
+	// return at once. With OnEvent it lets a viewer count every occurrence of an error.
+	OnDuplicate func(eventID string)
 }
 
 // DefaultSpotlightURL is where a Spotlight sidecar listens by default.

@@ -81,7 +81,7 @@ func New(cfg Config) (*Reporter, error) {
 		})
 	case cfg.DSN != "":
 		r.transport, r.httpBase = r.newHTTPTransport()
-	case cfg.Spotlight == "":
+	case cfg.Spotlight == "" && cfg.OnEvent == nil:
 		return r, nil
 	}
 	if err := r.newClient(opts); err != nil {
@@ -228,6 +228,9 @@ func (r *Reporter) decide(fp uint64, now int64) (id, outcome string, suppressed 
 		prev, dup, carried := r.dedup.check(fp, now)
 		if dup {
 			r.stats.deduplicated.Add(1)
+			if r.cfg.OnDuplicate != nil {
+				r.cfg.OnDuplicate(prev)
+			}
 			return prev, outcomeDuplicate, 0
 		}
 		suppressed = carried

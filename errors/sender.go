@@ -40,6 +40,9 @@ type sender struct {
 	// counts them as Closed, together with captures after Shutdown.
 	cut     atomic.Uint64
 	lastErr atomic.Pointer[string] // the last delivery failure, for Shutdown's error
+	// lastOKAt and lastErrAt are when an event was last delivered and last failed, in
+	// unix nanoseconds (0: never), for Reporter.Status.
+	lastOKAt, lastErrAt atomic.Int64
 	// flushFailed is set when a custom transport did not flush by the deadline.
 	flushFailed atomic.Bool
 	// cur is the event being built or sent. Whoever clears it counts its outcome: the
@@ -121,6 +124,7 @@ func (s *sender) noteErr(msg string) {
 		msg = strings.ToValidUTF8(msg[:maxErrText], "") + "..."
 	}
 	s.lastErr.Store(&msg)
+	s.lastErrAt.Store(time.Now().UnixNano())
 }
 
 // contextSender is the transports (sentry-go's own among them) that take a context per
@@ -238,6 +242,9 @@ func (k keepTrace) ApplyToEvent(ev *sentry.Event, hint *sentry.EventHint, c *sen
 // on the sending goroutine, and counts the result.
 func (r *Reporter) deliver(ctx context.Context, p *pending, ev *sentry.Event) {
 	mine := func() bool { return r.sender.cur.CompareAndSwap(p, nil) }
+	if r.cfg.OnEvent != nil {
+		r.notify(ev)
+	}
 	if r.spot != nil {
 		r.spot.offer(ev)
 	}
@@ -257,10 +264,12 @@ func (r *Reporter) deliver(ctx context.Context, p *pending, ev *sentry.Event) {
 	result := "sent"
 	if r.httpBase == nil {
 		r.stats.sent.Add(1)
+		r.sender.lastOKAt.Store(time.Now().UnixNano())
 	} else {
 		switch r.outcome.Load() {
 		case httpOK:
 			r.stats.sent.Add(1)
+			r.sender.lastOKAt.Store(time.Now().UnixNano())
 		case httpRateLimited, httpNone:
 			r.stats.rateLimited.Add(1)
 			result = "rate_limited"
@@ -279,6 +288,16 @@ func (r *Reporter) deliver(ctx context.Context, p *pending, ev *sentry.Event) {
 	if r.cfg.Debug {
 		r.log.Debug("vigil: sentry event", slog.String("event_id", p.id), slog.String("result", result))
 	}
+}
+
+// notify hands ev to Config.OnEvent; a panic there is logged and the event still sent.
+func (r *Reporter) notify(ev *sentry.Event) {
+	defer func() {
+		if x := recover(); x != nil {
+			r.log.Error("vigil: errors OnEvent panicked", slog.String("panic", r.text(x)))
+		}
+	}()
+	r.cfg.OnEvent(ev)
 }
 
 // flushFor is Flush with a timeout, for sentry.Flush.

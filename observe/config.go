@@ -50,6 +50,8 @@ type Config struct {
 	Metrics metrics.Config
 	HTTP    HTTPConfig
 	GRPC    GRPCConfig
+	// Console configures the dev console at /debug/vigil/ (console.go); off by default.
+	Console ConsoleConfig
 
 	// OTelMetrics configures OpenTelemetry's global MeterProvider (OTEL_METRICS_EXPORTER):
 	// otel.Meter instruments appear at MetricsHandler, and with otlp they and vigil's

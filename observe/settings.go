@@ -470,6 +470,14 @@ var settings = []setting{
 	{Var: EnvGRPCSpans, Field: "GRPC.DisableSpans", Default: "`true`",
 		Doc:   "`false` starts no gRPC spans and leaves trace propagation to other instrumentation (otelgrpc); metrics, access lines and recovery stay",
 		Parse: boolean(func(c *Config) *bool { return &c.GRPC.DisableSpans }, true)},
+
+	// The dev console.
+	{Var: EnvConsole, Field: "Console.Enabled", Default: "`false`",
+		Doc:   "`true` serves the dev console at `/debug/vigil/` from `Middleware` (loopback clients only unless a token is set)",
+		Parse: boolean(func(c *Config) *bool { return &c.Console.Enabled }, false)},
+	{Var: EnvConsoleToken, Field: "Console.Token", Default: "none", Secret: true,
+		Doc:   "token the dev console requires of every client (`Authorization: Bearer`, or `?token=` once); with it, non-loopback clients are served",
+		Parse: str(func(c *Config) *string { return &c.Console.Token }, nil)},
 }
 
 // envResult is what applying the environment found: the problems with variables, and

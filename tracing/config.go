@@ -75,6 +75,11 @@ type Config struct {
 	Disabled bool
 	// SpanExporter, when set, replaces the configured exporters (for tests).
 	SpanExporter sdktrace.SpanExporter
+	// OnEnd, when set, receives every sampled span as it ends, with the secret policy
+	// already applied as on export (see tap.go), whatever the exporters; it runs in the
+	// goroutine that ends the span, so it must be quick and must not block. Package
+	// observe's dev console is its user.
+	OnEnd func(sdktrace.ReadOnlySpan)
 	// MaxQueueSize bounds the spans waiting for export; more are dropped and counted.
 	// Default 2048.
 	MaxQueueSize int

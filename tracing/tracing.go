@@ -33,6 +33,7 @@ type Provider struct {
 	sdk       *sdktrace.TracerProvider
 	tracer    trace.Tracer
 	pipelines []*pipeline
+	status    []*statusExporter // one per pipeline, for ExportStatus (tap.go)
 	exporters []string
 	prop      propagation.TextMapPropagator
 	disabled  bool
@@ -78,6 +79,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	for _, pl := range p.pipelines {
 		opts = append(opts, sdktrace.WithSpanProcessor(pl))
 	}
+	if cfg.OnEnd != nil && !s.disabled {
+		opts = append(opts, sdktrace.WithSpanProcessor(&tap{fn: cfg.OnEnd, matcher: s.matcher, log: log}))
+	}
 	p.sdk = sdktrace.NewTracerProvider(opts...)
 	p.tp = p.sdk
 	p.tracer = p.sdk.Tracer(ScopeName)
@@ -87,7 +91,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 func (p *Provider) addPipeline(exp sdktrace.SpanExporter, s settings, log *slog.Logger) {
 	// Batches are split by size below the pipeline, so one request's spans cannot push
 	// an export over the receiver's limit (batch.go).
-	p.pipelines = append(p.pipelines, newPipeline(newSplitExporter(exp), s, &p.dropped, log))
+	st := &statusExporter{next: exp, matcher: s.matcher}
+	p.status = append(p.status, st) // tap.go
+	p.pipelines = append(p.pipelines, newPipeline(newSplitExporter(st), s, &p.dropped, log))
 }
 
 // newExporter builds one of the SDK's exporters from resolved settings. Every setting

@@ -1,0 +1,101 @@
+package tracing
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/vigil-go/vigil/internal/limits"
+	"github.com/vigil-go/vigil/internal/safefmt"
+	"github.com/vigil-go/vigil/internal/scrub"
+)
+
+// tap is the span processor behind Config.OnEnd: it hands each sampled span that ends
+// to a viewer in the process, after the same redaction the exporters apply, so the
+// viewer never holds more than a collector would receive. A span without secrets is
+// passed as the SDK's own immutable snapshot; only one that needs redaction is copied.
+type tap struct {
+	fn      func(sdktrace.ReadOnlySpan)
+	matcher *scrub.Matcher
+	log     *slog.Logger
+}
+
+func (*tap) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+
+func (t *tap) OnEnd(s sdktrace.ReadOnlySpan) {
+	if !s.SpanContext().IsSampled() {
+		return
+	}
+	defer func() {
+		// A viewer's bug must not reach the code that ended the span.
+		if x := recover(); x != nil {
+			t.log.Error("vigil: tracing OnEnd panicked", slog.String("panic", safefmt.Text(x, t.matcher)))
+		}
+	}()
+	one := [1]sdktrace.ReadOnlySpan{s}
+	t.fn(redactSpans(one[:], t.matcher)[0])
+}
+
+func (*tap) ForceFlush(context.Context) error { return nil }
+func (*tap) Shutdown(context.Context) error   { return nil }
+
+// statusExporter remembers when its exporter last succeeded and failed, for
+// Provider.ExportStatus. It sits below the size split, so it sees every request.
+type statusExporter struct {
+	next      sdktrace.SpanExporter
+	matcher   *scrub.Matcher
+	lastOK    atomic.Int64 // unix nanoseconds; 0: never
+	lastErrAt atomic.Int64
+	lastErr   atomic.Pointer[string]
+}
+
+func (e *statusExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := e.next.ExportSpans(ctx, spans)
+	now := time.Now().UnixNano()
+	if err != nil {
+		msg := limits.Truncate(e.matcher.Text(err.Error()), 512)
+		e.lastErr.Store(&msg)
+		e.lastErrAt.Store(now)
+	} else {
+		e.lastOK.Store(now)
+	}
+	return err
+}
+
+func (e *statusExporter) Shutdown(ctx context.Context) error { return e.next.Shutdown(ctx) }
+
+// ExportStatus is the state of one span exporter.
+type ExportStatus struct {
+	Name          string // the exporter as configured: "otlp", "console", or a type name
+	LastOK        time.Time
+	LastError     string // scrubbed; "" when none
+	LastErrorTime time.Time
+}
+
+// ExportStatus reports each exporter's last success and failure.
+func (p *Provider) ExportStatus() []ExportStatus {
+	if p == nil {
+		return nil
+	}
+	out := make([]ExportStatus, 0, len(p.status))
+	for i, e := range p.status {
+		st := ExportStatus{Name: "exporter"}
+		if i < len(p.exporters) {
+			st.Name = p.exporters[i]
+		}
+		if ns := e.lastOK.Load(); ns != 0 {
+			st.LastOK = time.Unix(0, ns)
+		}
+		if ns := e.lastErrAt.Load(); ns != 0 {
+			st.LastErrorTime = time.Unix(0, ns)
+			if m := e.lastErr.Load(); m != nil {
+				st.LastError = *m
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
