@@ -160,26 +160,10 @@ func (f *floorHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bound := v.(*boundSeries)
 	bound.obs.Observe(dur.Seconds())
 
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
 	attrs := spanAttrs.Get().(*[12]attribute.KeyValue)
-	*attrs = [12]attribute.KeyValue{
-		attribute.String("http.request.method", r.Method),
-		attribute.String("url.scheme", scheme),
-		attribute.String("url.path", r.URL.Path),
-		attribute.String("url.query", r.URL.RawQuery),
-		attribute.String("server.address", r.Host),
-		attribute.String("client.address", clientAddress(r.RemoteAddr)),
-		attribute.String("user_agent.original", r.UserAgent()),
-		attribute.String("network.protocol.version", protoVersion(r)),
-		attribute.String("request_id", req.id),
-		attribute.String("http.route", route),
-		attribute.Int("http.response.status_code", req.status),
-	}
+	n := httpSpanAttrs(attrs, r, req, route)
 	span.SetName(bound.name)
-	span.SetAttributes(attrs[:11]...)
+	span.SetAttributes(attrs[:n]...)
 	spanAttrs.Put(attrs)
 	if req.status >= 500 {
 		span.SetStatus(codes.Error, "")
@@ -187,7 +171,15 @@ func (f *floorHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	span.End()
 
 	bp := lineBufs.Get().(*[]byte)
-	b := lineHead((*bp)[:0], end, "http request", span.SpanContext(), req.id, route)
+	b := appendHTTPLine((*bp)[:0], end, span.SpanContext(), req, r, route, dur)
+	_, _ = f.out.Write(b)
+	*bp = b
+	lineBufs.Put(bp)
+}
+
+// appendHTTPLine encodes the access line of one request.
+func appendHTTPLine(b []byte, end time.Time, sc trace.SpanContext, req *floorRequest, r *http.Request, route string, dur time.Duration) []byte {
+	b = lineHead(b, end, "http request", sc, req.id, route)
 	b = appendField(b, "http.request.method", r.Method)
 	b = appendField(b, "url.path", r.URL.Path)
 	b = appendField(b, "url.query", r.URL.RawQuery)
@@ -201,10 +193,29 @@ func (f *floorHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b = appendField(b, "client.address", clientAddress(r.RemoteAddr))
 	b = appendField(b, "user_agent.original", r.UserAgent())
 	b = appendField(b, "network.protocol.version", protoVersion(r))
-	b = append(b, "}\n"...)
-	_, _ = f.out.Write(b)
-	*bp = b
-	lineBufs.Put(bp)
+	return append(b, "}\n"...)
+}
+
+// httpSpanAttrs fills attrs with the span's semconv attributes and returns how many.
+func httpSpanAttrs(attrs *[12]attribute.KeyValue, r *http.Request, req *floorRequest, route string) int {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	*attrs = [12]attribute.KeyValue{
+		attribute.String("http.request.method", r.Method),
+		attribute.String("url.scheme", scheme),
+		attribute.String("url.path", r.URL.Path),
+		attribute.String("url.query", r.URL.RawQuery),
+		attribute.String("server.address", r.Host),
+		attribute.String("client.address", clientAddress(r.RemoteAddr)),
+		attribute.String("user_agent.original", r.UserAgent()),
+		attribute.String("network.protocol.version", protoVersion(r)),
+		attribute.String("request_id", req.id),
+		attribute.String("http.route", route),
+		attribute.Int("http.response.status_code", req.status),
+	}
+	return 11
 }
 
 func protoVersion(r *http.Request) string {

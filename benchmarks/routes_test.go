@@ -55,11 +55,10 @@ func (d *discardResponse) Header() http.Header         { return d.h }
 func (d *discardResponse) WriteHeader(int)             {}
 func (d *discardResponse) Write(p []byte) (int, error) { return len(p), nil }
 
-// scaleStack is a stack serving routedHandler; serve sends the request for route i.
+// scaleStack is a stack serving routedHandler, and where its metrics can be read.
 type scaleStack struct {
 	handler http.Handler
 	gather  prometheus.Gatherer
-	check   func(testing.TB)
 }
 
 type scaleBuilder struct {

@@ -111,6 +111,10 @@ func evaluate(r *run, t target) result {
 			keys = append(keys, k(impl))
 		}
 	}
+	nfixed := len(keys) // ours, peer, floor; then the parts
+	for _, p := range t.parts {
+		keys = append(keys, key{t.partsBench, p, t.unit})
+	}
 	for _, kk := range keys {
 		if len(r.samples[kk]) == 0 {
 			res.missing = fmt.Sprintf("no %s sample for impl=%s (not in the binary, skipped or not run)", t.unit, kk.impl)
@@ -120,7 +124,17 @@ func evaluate(r *run, t target) result {
 	vals := r.paired(keys, func(v []float64) (float64, bool) {
 		ours, floor := v[0], 0.0
 		if t.floor != "" {
-			floor = v[len(v)-1]
+			floor = v[nfixed-1]
+		}
+		if len(t.parts) > 0 {
+			sum := 0.0
+			for _, x := range v[nfixed:] {
+				sum += x
+			}
+			if sum <= 0 {
+				return 0, false
+			}
+			return (ours - floor) / sum, true
 		}
 		if t.peer == "" {
 			if t.per > 0 {
@@ -197,7 +211,10 @@ func render(w io.Writer, in input, gs []group, ts []target) error {
 	for _, t := range ts {
 		res := evaluate(r, t)
 		vs := t.peer
-		if vs == "" {
+		switch {
+		case len(t.parts) > 0:
+			vs = "Σ " + strings.Join(t.parts, " + ")
+		case vs == "":
 			vs = "(absolute)"
 		}
 		budget := num(t.max)
@@ -220,7 +237,7 @@ func render(w io.Writer, in input, gs []group, ts []target) error {
 			met = "yes (IQR straddles)"
 		}
 		f := num
-		if t.peer == "" {
+		if t.peer == "" && len(t.parts) == 0 {
 			f = func(v float64) string { return human(v, t.unit) }
 		}
 		byCPU := ""
@@ -229,7 +246,7 @@ func render(w io.Writer, in input, gs []group, ts []target) error {
 			ct.unit = "cpu-ns/op"
 			if cr := evaluate(r, ct); cr.missing == "" {
 				byCPU = f(cr.s.med)
-				if t.peer == "" {
+				if t.peer == "" && len(t.parts) == 0 {
 					byCPU = human(cr.s.med, ct.unit)
 				}
 			}

@@ -105,6 +105,11 @@ func TestEvaluate(t *testing.T) {
 			4, 3, true, false},
 		{"absolute, ours alone", target{bench: "BenchmarkHTTP/stack=full", ours: "vigil", unit: "ns/op", info: true},
 			6000, 3, true, false},
+		// (3000-1000)/(400+440) in round 1, (6000-2000)/(800+880) in round 2; round 3 has
+		// no vigil span sample.
+		{"sum of parts", target{bench: "BenchmarkHTTP/stack=full", ours: "vigil", floor: "bare", partsBench: "BenchmarkSpan/sampled=true",
+			parts: []string{"otel-sdk", "vigil"}, unit: "ns/op", info: true},
+			2000.0 / 840, 2, true, false},
 		{"missing", target{bench: "BenchmarkSkipped", ours: "vigil", peer: "peer", unit: "ns/op", max: 1},
 			0, 0, false, true},
 	} {
@@ -269,6 +274,14 @@ func TestTargetsHaveGroups(t *testing.T) {
 		for _, impl := range []string{tg.ours, tg.peer, tg.floor} {
 			if impl != "" && !slices.Contains(groups[i].impls, impl) {
 				t.Errorf("%q: group %s lacks impl=%s", tg.what, tg.bench, impl)
+			}
+		}
+		if tg.partsBench != "" {
+			j := slices.IndexFunc(groups, func(g group) bool { return g.bench == tg.partsBench })
+			for _, p := range tg.parts {
+				if j < 0 || !slices.Contains(groups[j].impls, p) {
+					t.Errorf("%q: no group runs %s/impl=%s", tg.what, tg.partsBench, p)
+				}
 			}
 		}
 		if !tg.info && tg.max <= 0 && tg.unit == "ns/op" {

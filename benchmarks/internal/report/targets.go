@@ -1,5 +1,7 @@
 package main
 
+import "slices"
+
 // A comparison is measured in rounds: in each round every impl of every group runs once,
 // each in a fresh process of the compiled test binary, so that no impl's speed depends on
 // the heap, goroutines or caches another left behind, and every target is computed per
@@ -36,10 +38,19 @@ var groups = []group{
 	{bench: "BenchmarkCapture/case=storm", impls: []string{"sentry-go", "vigil"}},
 	{bench: "BenchmarkSpan/sampled=true", impls: []string{"otel-sdk", "vigil"}},
 	{bench: "BenchmarkSpan/sampled=false", impls: []string{"otel-sdk", "vigil"}},
+	{bench: "BenchmarkFloorParts", impls: floorPartsAll},
 	{bench: "BenchmarkRoutes/op=warm/routes=10000", impls: []string{"floor", "vigil"}, benchtime: "1x"},
 	{bench: "BenchmarkRoutes/op=first-touch/routes=10000", impls: []string{"floor", "vigil"}, benchtime: "2000x"},
 	{bench: "BenchmarkScrape/routes=10000", impls: []string{"client_golang", "vigil"}, benchtime: "2x"},
 }
+
+// The floor's parts (benchmarks/floor_parts_test.go): with the line discarded, and
+// written to a pipe.
+var (
+	floorPartsDiscard = []string{"span", "propagation", "clock", "metrics", "request-id", "context", "line"}
+	floorPartsPipe    = append(slices.Clone(floorPartsDiscard), "write-pipe")
+	floorPartsAll     = floorPartsPipe
+)
 
 const (
 	implHTTPPeer = "otelhttp+promhttp+sentryhttp+slog"
@@ -62,6 +73,10 @@ type target struct {
 	info bool
 	// per, when set, divides an absolute value: a warm-up of 10,000 routes per route.
 	per float64
+	// parts, when set, take the peer's place: the value is (ours-floor) over the sum of
+	// these impls of partsBench, measured alone in the same round.
+	partsBench string
+	parts      []string
 	// limit says what keeps us from the target, once someone has profiled it. RESULTS.md
 	// prints it for missed targets; fill it in when you change the design or accept a miss.
 	limit string
@@ -82,6 +97,12 @@ var targets = []target{
 		ours: "floor", peer: implHTTPPeer, floor: "bare", unit: "ns/op", info: true},
 	{what: "Floor middleware ÷ peer chain, lines to a pipe (reference)", bench: "BenchmarkHTTP/stack=full/sink=pipe",
 		ours: "floor", peer: implHTTPPeer, floor: "bare", unit: "ns/op", info: true},
+	{what: "HTTP full stack ÷ sum of the floor's parts measured alone, lines discarded", bench: "BenchmarkHTTP/stack=full/sink=discard",
+		ours: "vigil", floor: "bare", partsBench: "BenchmarkFloorParts", parts: floorPartsDiscard, unit: "ns/op", info: true},
+	{what: "HTTP full stack ÷ sum of the floor's parts measured alone, lines to a pipe", bench: "BenchmarkHTTP/stack=full/sink=pipe",
+		ours: "vigil", floor: "bare", partsBench: "BenchmarkFloorParts", parts: floorPartsPipe, unit: "ns/op", info: true},
+	{what: "Floor middleware ÷ sum of its parts measured alone, lines discarded (reference)", bench: "BenchmarkHTTP/stack=full/sink=discard",
+		ours: "floor", floor: "bare", partsBench: "BenchmarkFloorParts", parts: floorPartsDiscard, unit: "ns/op", info: true},
 	{what: "HTTP full stack with OTLP metrics push ÷ without", bench: "BenchmarkHTTP/stack=full/sink=discard",
 		ours: "vigil+otlpmetrics", peer: "vigil", floor: "bare", unit: "ns/op", info: true},
 	{what: "HTTP full stack, allocations over bare ÷ peer chain's", bench: "BenchmarkHTTP/stack=full/sink=discard",
