@@ -50,8 +50,8 @@ type Config struct {
 	Metrics metrics.Config
 	HTTP    HTTPConfig
 	GRPC    GRPCConfig
-	// Console configures the dev console at /debug/vigil/ (console.go); off by default.
-	Console ConsoleConfig
+	// DB configures the database/sql instrumentation (db.go).
+	DB DBConfig
 
 	// OTelMetrics configures OpenTelemetry's global MeterProvider (OTEL_METRICS_EXPORTER):
 	// otel.Meter instruments appear at MetricsHandler, and with otlp they and vigil's

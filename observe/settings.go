@@ -471,13 +471,13 @@ var settings = []setting{
 		Doc:   "`false` starts no gRPC spans and leaves trace propagation to other instrumentation (otelgrpc); metrics, access lines and recovery stay",
 		Parse: boolean(func(c *Config) *bool { return &c.GRPC.DisableSpans }, true)},
 
-	// The dev console.
-	{Var: EnvConsole, Field: "Console.Enabled", Default: "`false`",
-		Doc:   "`true` serves the dev console at `/debug/vigil/` from `Middleware` (loopback clients only unless a token is set)",
-		Parse: boolean(func(c *Config) *bool { return &c.Console.Enabled }, false)},
-	{Var: EnvConsoleToken, Field: "Console.Token", Default: "none", Secret: true,
-		Doc:   "token the dev console requires of every client (`Authorization: Bearer`, or `?token=` once); with it, non-loopback clients are served",
-		Parse: str(func(c *Config) *string { return &c.Console.Token }, nil)},
+	// Databases (db.go).
+	{Var: "VIGIL_DB_SLOW_QUERY", Field: "DB.SlowQuery", Default: "`500ms`",
+		Doc:   "a database operation at least this long is logged at WARN with its sanitized statement and trace id; `0` disables",
+		Parse: duration(func(c *Config) *time.Duration { return &c.DB.SlowQuery }, true)},
+	{Var: "VIGIL_DB_COMMENT", Field: "DB.Comment", Default: "`false`",
+		Doc:   "`true` appends a sqlcommenter comment with the traceparent to each statement run directly",
+		Parse: boolean(func(c *Config) *bool { return &c.DB.Comment }, false)},
 }
 
 // envResult is what applying the environment found: the problems with variables, and

@@ -10,6 +10,10 @@
 //	                           names and metadata values, error text received from a server
 //	LabelValue        256 B    each metric label value and StatsD tag value (longer values are
 //	                           truncated before they become a series; the series cap still applies)
+//	QueryText         4 KiB    a database statement's sanitized text (db.query.text, the slow
+//	                           query line); the statements dbsql keeps read are those up to
+//	                           QueryCacheKey (4 KiB) long, at most QueryCacheEntries (512) per
+//	                           connector
 //	Text              16 KiB   the safe formatter's output (a panic value, an error, an attribute)
 //	SpanAttrValue     16 Ki    any span attribute value set by any code, in characters as the
 //	                           OpenTelemetry SDK counts them (at most 64 KiB of UTF-8; a formatted
@@ -35,6 +39,12 @@ const (
 	AttrValue = 1 << 10
 	// LabelValue bounds one metric label or StatsD tag value, in bytes.
 	LabelValue = 256
+	// QueryText bounds a sanitized database statement, in bytes.
+	QueryText = 4 << 10
+	// QueryCacheKey is the longest statement dbsql remembers the reading of, in bytes, and
+	// QueryCacheEntries how many it remembers per connector: at most 2 MiB of keys.
+	QueryCacheKey     = 4 << 10
+	QueryCacheEntries = 512
 	// Text bounds the safe formatter's output, in bytes.
 	Text = 16 << 10
 	// SpanAttrValue is the SDK's attribute value length limit, in characters (the SDK
