@@ -1,9 +1,12 @@
 // Command quickstart is a small net/http service instrumented with vigil: every request
 // gets a span, metrics, an access-log line and a request id; errors and panics are
 // captured with the request; a background worker shows the recover-and-capture pattern.
+// The dev console is on: open http://localhost:8080/debug/vigil/ for the errors, traces,
+// routes and log lines of this process, one click apart (it answers loopback clients only).
 //
 //	go run ./examples/quickstart -demo       # generates traffic: watch logs, spans, errors
 //	go run ./examples/quickstart             # listens on :8080
+//	open http://localhost:8080/debug/vigil/  # the dev console
 //	curl localhost:8080/orders/42            # 200
 //	curl localhost:8080/checkout/book        # a slow call through the instrumented client
 //	curl localhost:8080/fail                 # 500 with a captured error
@@ -49,6 +52,7 @@ func main() {
 	defer stop()
 
 	cfg := observe.Config{Service: "quickstart"}
+	cfg.Console.Enabled = true // the dev console at /debug/vigil/, for loopback clients
 	if *demo && os.Getenv("OTEL_TRACES_EXPORTER") == "" && os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" &&
 		os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
 		// No tracing backend configured: print spans so the demo shows them.
@@ -90,7 +94,9 @@ func main() {
 	}
 	go worker(ctx, workEvery)
 
-	observe.Logger().Info("listening", "addr", ln.Addr().String(), "try", base+"/orders/42", "metrics", base+"/metrics")
+	console := base + observe.ConsolePath
+	observe.Logger().Info("listening", "addr", ln.Addr().String(), "try", base+"/orders/42", "metrics", base+"/metrics", "console", console)
+	fmt.Fprintln(os.Stderr, "vigil console: "+console)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		observe.Logger().Error("server", "error", err)
 	}
@@ -188,7 +194,12 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *app) panics(w http.ResponseWriter, r *http.Request) {
+	// A child span with a log line inside: the console links the panic to this trace, the
+	// trace to this span, and the span to its log line.
+	ctx, span := observe.Start(r.Context(), "parse cart")
 	items := strings.Split(r.URL.Query().Get("items"), ",")
+	observe.Logger().InfoContext(ctx, "parsing cart", "items", len(items))
+	span.End()
 	_, _ = io.WriteString(w, items[2]) // index out of range for short carts: the middleware recovers
 }
 

@@ -647,6 +647,7 @@
           pill(spans.length + (spans.length === 1 ? ' span' : ' spans')),
           failed ? pill(failed + ' failed', 'bad') : pill('no errors', 'good'),
           db.calls ? pill('DB ' + fmtNum(db.calls) + ' calls · ' + fmtMs(db.duration_ms), 'db') : null,
+          data.dropped_spans ? pill(fmtNum(data.dropped_spans) + ' spans not kept', 'bad', 'spans over the per-trace bound of the console') : null,
           h('span', null, 'started ', when(root.start)),
           h('span', {class: 'spacer'}),
           link(route(['logs'], {trace_id: traceID}), h('span', {class: 'button'}, 'All log lines')),
@@ -779,7 +780,8 @@
   }
 
   function routeDetail(r) {
-    const ex = (r.exemplars || []).slice().sort((a, b) => (b.value_ms || 0) - (a.value_ms || 0));
+    // The slowest exemplars first; the chart shows them all.
+    const ex = (r.exemplars || []).slice().sort((a, b) => (b.value_ms || 0) - (a.value_ms || 0)).slice(0, 12);
     return h('section', {class: 'panel routedetail', 'data-route': r.route},
       h('h2', null, h('span', {class: 'mono'}, (r.method ? r.method + ' ' : '') + r.route), ' latency'),
       h('div', {class: 'facts'},
@@ -1115,13 +1117,23 @@
         }}), ' show the ' + zeros + ' counters at zero') : null,
         shown.length ? table(['Counter', 'Labels', {label: 'Value', class: 'num'}], shown.map((c) => {
           const labels = Object.keys(c.labels || {}).sort().map((k) => k + '=' + c.labels[k]).join(' ');
-          const bad = c.value > 0 && /drop|fail|lost|full|limited|capped|overflow|panic|timeout|evict/.test(labels + ' ' + String(c.name).replace(/^vigil_errors_/, ''));
+          const bad = c.value > 0 && lostCounter(c);
           return h('tr', {class: c.value ? (bad ? 'failed' : '') : 'zero'},
             h('td', {class: 'mono'}, c.name || ''), h('td', {class: 'mono muted'}, labels), h('td', {class: 'num'}, fmtNum(c.value)));
         }), {class: 'counters'}) : h('p', {class: 'muted'}, 'every counter is at zero: nothing dropped, nothing failed'));
     };
     draw();
     return box;
+  }
+
+  // lostCounter tells a counter of something lost (dropped, failed, rate limited, ...) by its
+  // name or by the value of its outcome/reason label.
+  function lostCounter(c) {
+    const lost = /drop|fail|lost|full|limited|capped|overflow|panic|timeout|evict|error/;
+    const name = String(c.name || '').replace(/^vigil_errors_/, '');
+    if (/_series$/.test(name)) return false;
+    const why = ['outcome', 'reason', 'result', 'status'].map((k) => (c.labels || {})[k]).filter(Boolean).join(' ');
+    return lost.test(why) || (/drop|fail|lost|panic|overflow|evict/.test(name));
   }
 
   function config(list) {
