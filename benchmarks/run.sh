@@ -16,6 +16,8 @@
 #   ONLY='^BenchmarkHTTP/' ROUNDS=6 OUT=/tmp/http.md benchmarks/run.sh  # some comparisons
 #   RAW=/tmp/raw.txt benchmarks/run.sh                   # also keep the raw output
 #   RENDER=/tmp/raw.txt benchmarks/run.sh                # rewrite RESULTS.md from a kept run
+#   BEFORE=/tmp/old.md ...                               # compare with these results
+#                                                          (default: the $OUT being replaced)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -27,6 +29,9 @@ OUT=${OUT:-RESULTS.md}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 raw=${RAW:-$work/raw.txt}
+# The results this run replaces: RESULTS.md shows their values in a "before" column.
+before=${BEFORE:-$OUT}
+if [ -f "$before" ]; then cp "$before" "$work/before.md"; else : >"$work/before.md"; fi
 
 go list -m -f '{{.Path}} {{.Version}}' \
 	go.opentelemetry.io/otel \
@@ -46,7 +51,7 @@ if go list -m github.com/XSAM/otelsql >/dev/null 2>&1; then
 fi
 
 if [ -n "${RENDER:-}" ]; then
-	go run ./internal/report -raw "$RENDER" -versions "$work/versions.txt" >"$work/results.md"
+	go run ./internal/report -raw "$RENDER" -versions "$work/versions.txt" -before "$work/before.md" >"$work/results.md"
 	mv "$work/results.md" "$OUT"
 	echo "wrote $OUT from $RENDER" >&2
 	exit 0
@@ -65,6 +70,6 @@ go build -o "$work/report" ./internal/report
 cmd="ROUNDS=$ROUNDS BENCHTIME=$BENCHTIME${ONLY:+ ONLY='$ONLY'} benchmarks/run.sh"
 echo "running: $cmd" >&2
 "$work/report" -bin "$work/bench.test" -rounds "$ROUNDS" -benchtime "$BENCHTIME" -only "$ONLY" \
-	-raw "$raw" -versions "$work/versions.txt" -cmd "$cmd" >"$work/results.md"
+	-raw "$raw" -versions "$work/versions.txt" -before "$work/before.md" -cmd "$cmd" >"$work/results.md"
 mv "$work/results.md" "$OUT"
 echo "wrote $OUT" >&2

@@ -36,6 +36,7 @@ func main() {
 	benchtime := flag.String("benchtime", "300ms", "-test.benchtime of each process, for groups that set none")
 	only := flag.String("only", "", "run only the groups whose benchmark path matches this regexp")
 	versionsPath := flag.String("versions", "", "`go list -m` lines of the peer modules")
+	beforePath := flag.String("before", "", "an earlier RESULTS.md: its values are shown beside the new ones")
 	cmdline := flag.String("cmd", "", "the command that produced the results, for the record")
 	flag.Parse()
 	if *rawPath == "" {
@@ -83,6 +84,12 @@ func main() {
 			fail(err)
 		}
 		in.versions = strings.TrimSpace(string(b))
+	}
+	if *beforePath != "" {
+		if b, err := os.ReadFile(*beforePath); err == nil {
+			in.before = readBefore(string(b))
+			in.beforeDate = readBeforeDate(string(b))
+		}
 	}
 	if err := render(os.Stdout, in, groups, targets); err != nil {
 		fail(err)
@@ -165,6 +172,45 @@ type input struct {
 	cmd      string
 	date     time.Time
 	took     time.Duration
+	// before maps a target's name to its value in an earlier RESULTS.md.
+	before     map[string]string
+	beforeDate string
+}
+
+// readBefore reads the targets table of an earlier RESULTS.md (this format, or the one
+// before rounds, whose value column was "ratio"): each row's name and value.
+func readBefore(md string) map[string]string {
+	out := map[string]string{}
+	col := -1
+	for _, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			col = -1
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if cells[0] == "target" {
+			col = slices.IndexFunc(cells, func(c string) bool { return c == "median" || c == "ratio" })
+			continue
+		}
+		if col > 0 && col < len(cells) && !strings.HasPrefix(cells[0], "---") && cells[col] != "—" {
+			out[cells[0]] = cells[col]
+		}
+	}
+	return out
+}
+
+// readBeforeDate is the "- Date: " line of an earlier RESULTS.md.
+func readBeforeDate(md string) string {
+	for _, line := range strings.Split(md, "\n") {
+		if d, ok := strings.CutPrefix(line, "- Date: "); ok {
+			d, _, _ = strings.Cut(d, " (")
+			return d
+		}
+	}
+	return ""
 }
 
 func render(w io.Writer, in input, gs []group, ts []target) error {
@@ -205,8 +251,31 @@ func render(w io.Writer, in input, gs []group, ts []target) error {
 		}
 	}
 	b.WriteString("\n## Targets\n\n")
-	b.WriteString("| target | ours | vs | over | unit | median | IQR | min – max | rounds | budget | met | by CPU time |\n")
-	b.WriteString("|---|---|---|---|---|---:|---|---|---:|---:|---|---:|\n")
+	if in.before != nil {
+		fmt.Fprintf(&b, "\"before\" is the median (or ratio) in the RESULTS.md this run replaced (%s).\n\n", orDash(in.beforeDate))
+	}
+	b.WriteString("| target | ours | vs | over | unit | median | IQR | min – max | rounds | budget | met | by CPU time |")
+	if in.before != nil {
+		b.WriteString(" before |")
+	}
+	b.WriteString("\n|---|---|---|---|---|---:|---|---|---:|---:|---|---:|")
+	if in.before != nil {
+		b.WriteString("---:|")
+	}
+	b.WriteString("\n")
+	before := func(t target) string {
+		if in.before == nil {
+			return ""
+		}
+		v, ok := in.before[t.what]
+		if !ok && t.was != "" {
+			v, ok = in.before[t.was]
+		}
+		if !ok {
+			v = "—"
+		}
+		return " " + v + " |"
+	}
 	var missed []result
 	for _, t := range ts {
 		res := evaluate(r, t)
@@ -222,8 +291,8 @@ func render(w io.Writer, in input, gs []group, ts []target) error {
 			budget = "—"
 		}
 		if res.missing != "" {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | — | %s | | | %s | not measured | |\n",
-				t.what, t.ours, vs, orDash(t.floor), t.unit, res.missing, budget)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | — | %s | | | %s | not measured | |%s\n",
+				t.what, t.ours, vs, orDash(t.floor), t.unit, res.missing, budget, before(t))
 			continue
 		}
 		met := "yes"
@@ -251,9 +320,9 @@ func render(w io.Writer, in input, gs []group, ts []target) error {
 				}
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s – %s | %s – %s | %d | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s – %s | %s – %s | %d | %s | %s | %s |%s\n",
 			t.what, t.ours, vs, orDash(t.floor), t.unit, f(res.s.med), f(res.s.q1), f(res.s.q3),
-			f(res.s.min), f(res.s.max), res.s.n, budget, met, byCPU)
+			f(res.s.min), f(res.s.max), res.s.n, budget, met, byCPU, before(t))
 	}
 	b.WriteString("\n## What limits the missed targets\n\n")
 	if len(missed) == 0 {

@@ -291,3 +291,34 @@ func TestTargetsHaveGroups(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+func TestReadBefore(t *testing.T) {
+	old := `# Benchmarks
+
+- Date: 2026-12-02 12:29 UTC
+| target | benchmark | ours | peer | floor | unit | ratio | spread | budget | met |
+|---|---|---|---|---|---|---:|---|---:|---|
+| HTTP full stack, overhead over bare | ` + "`BenchmarkHTTP/stack=full`" + ` | vigil | p | bare | ns/op | 0.54 | 0.44 – 0.56 | 0.30 | **no** |
+| Span start+end, sampled | ` + "`BenchmarkSpan/sampled=true`" + ` | vigil | otel-sdk | — | ns/op | 0.88 | 0.81 – 0.95 | 1.05 | yes |
+
+| impl | ns/op |
+|---|---|
+| bare | 1 |
+`
+	got := readBefore(old)
+	if len(got) != 2 || got["HTTP full stack, overhead over bare"] != "0.54" || got["Span start+end, sampled"] != "0.88" {
+		t.Errorf("readBefore = %v", got)
+	}
+	if d := readBeforeDate(old); d != "2026-12-02 12:29 UTC" {
+		t.Errorf("readBeforeDate = %q", d)
+	}
+	r, _ := parse(strings.NewReader(sample))
+	var b strings.Builder
+	ts := []target{{what: "HTTP full", was: "HTTP full stack, overhead over bare", bench: "BenchmarkHTTP/stack=full", ours: "vigil", peer: "peer", floor: "bare", unit: "ns/op", max: 0.3}}
+	if err := render(&b, input{run: r, before: got, beforeDate: "then"}, nil, ts); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "| 0.30 | yes |  | 0.54 |") || !strings.Contains(b.String(), "replaced (then)") {
+		t.Errorf("no before column:\n%s", b.String())
+	}
+}

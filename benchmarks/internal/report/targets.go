@@ -77,6 +77,8 @@ type target struct {
 	// these impls of partsBench, measured alone in the same round.
 	partsBench string
 	parts      []string
+	// was is the row's name in an earlier RESULTS.md, when it had another.
+	was string
 	// limit says what keeps us from the target, once someone has profiled it. RESULTS.md
 	// prints it for missed targets; fill it in when you change the design or accept a miss.
 	limit string
@@ -86,7 +88,7 @@ type target struct {
 // console and database/sql; the earlier ones for the rest), and rows for the record.
 var targets = []target{
 	{what: "HTTP full stack ÷ peer chain, lines discarded", bench: "BenchmarkHTTP/stack=full/sink=discard",
-		ours: "vigil", peer: implHTTPPeer, floor: "bare", unit: "ns/op", max: 0.3},
+		ours: "vigil", peer: implHTTPPeer, floor: "bare", unit: "ns/op", max: 0.3, was: "HTTP full stack, overhead over bare"},
 	{what: "HTTP full stack ÷ peer chain, lines to a pipe", bench: "BenchmarkHTTP/stack=full/sink=pipe",
 		ours: "vigil", peer: implHTTPPeer, floor: "bare", unit: "ns/op", max: 0.3},
 	{what: "HTTP full stack ÷ floor middleware, lines discarded", bench: "BenchmarkHTTP/stack=full/sink=discard",
@@ -106,7 +108,7 @@ var targets = []target{
 	{what: "HTTP full stack with OTLP metrics push ÷ without", bench: "BenchmarkHTTP/stack=full/sink=discard",
 		ours: "vigil+otlpmetrics", peer: "vigil", floor: "bare", unit: "ns/op", info: true},
 	{what: "HTTP full stack, allocations over bare ÷ peer chain's", bench: "BenchmarkHTTP/stack=full/sink=discard",
-		ours: "vigil", peer: implHTTPPeer, floor: "bare", unit: "allocs/op", max: 0.3},
+		ours: "vigil", peer: implHTTPPeer, floor: "bare", unit: "allocs/op", max: 0.3, was: "HTTP full stack, allocations over bare"},
 	{what: "HTTP full stack, bytes allocated over bare ÷ floor's", bench: "BenchmarkHTTP/stack=full/sink=discard",
 		ours: "vigil", peer: "floor", floor: "bare", unit: "B/op", info: true},
 	{what: "Dev console on ÷ off, overhead over bare", bench: "BenchmarkConsole",
@@ -120,7 +122,7 @@ var targets = []target{
 	{what: "Floor interceptor ÷ otelgrpc + go-grpc-middleware (reference)", bench: "BenchmarkGRPCUnary",
 		ours: "floor", peer: implGRPCPeer, floor: "bare", unit: "ns/op", info: true},
 	{what: "gRPC unary ÷ otelgrpc + go-grpc-middleware", bench: "BenchmarkGRPCUnary",
-		ours: "vigil", peer: implGRPCPeer, floor: "bare", unit: "ns/op", max: 0.5},
+		ours: "vigil", peer: implGRPCPeer, floor: "bare", unit: "ns/op", max: 0.5, was: "gRPC unary full stack, overhead over bare"},
 	{what: "database/sql query ÷ otelsql, overhead over the bare driver", bench: "BenchmarkSQL/op=query",
 		ours: "vigil", peer: "otelsql", floor: "bare", unit: "ns/op", max: 0.5},
 	{what: "Bound counter increment", bench: "BenchmarkMetrics/op=counter-bound",
