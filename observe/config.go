@@ -52,6 +52,8 @@ type Config struct {
 	GRPC    GRPCConfig
 	// DB configures the database/sql instrumentation (db.go).
 	DB DBConfig
+	// Console configures the dev console at /debug/vigil/ (console.go); off by default.
+	Console ConsoleConfig
 
 	// OTelMetrics configures OpenTelemetry's global MeterProvider (OTEL_METRICS_EXPORTER):
 	// otel.Meter instruments appear at MetricsHandler, and with otlp they and vigil's

@@ -35,7 +35,8 @@ type Observer struct {
 	registry *metrics.Registry
 	http     *httpParts
 	grpc     *middleware.GRPC
-	db       dbParts // db.go; built at the first DBConnector, WrapConnector or WatchDB
+	db       dbParts       // db.go; built at the first DBConnector, WrapConnector or WatchDB
+	console  *consoleParts // console.go; nil when the console is off
 
 	// bridges are slog handlers other parts add to the application's logger fan-out.
 	bridges []slog.Handler
@@ -72,8 +73,10 @@ func New(ctx context.Context, cfg Config) (o *Observer, err error) {
 			o, err = nil, fmt.Errorf("observe: Init panicked: %v", p)
 		}
 	}()
+	in := cfg
 	cfg, env := cfg.resolve()
 	o = &Observer{cfg: cfg}
+	o.initConsole(in, env) // console.go: first, as it hooks into the parts' configs
 	var errs []error
 	for _, step := range []func(context.Context) error{
 		o.initLogging, o.initMetrics, o.initTracing, o.initSignals, o.initErrors, o.initHTTP, o.initGRPC,

@@ -478,6 +478,14 @@ var settings = []setting{
 	{Var: "VIGIL_DB_COMMENT", Field: "DB.Comment", Default: "`false`",
 		Doc:   "`true` appends a sqlcommenter comment with the traceparent to each statement run directly",
 		Parse: boolean(func(c *Config) *bool { return &c.DB.Comment }, false)},
+
+	// The dev console.
+	{Var: EnvConsole, Field: "Console.Enabled", Default: "`false`",
+		Doc:   "`true` serves the dev console at `/debug/vigil/` from `Middleware` (loopback clients only unless a token is set)",
+		Parse: boolean(func(c *Config) *bool { return &c.Console.Enabled }, false)},
+	{Var: EnvConsoleToken, Field: "Console.Token", Default: "none", Secret: true,
+		Doc:   "token the dev console requires of every client (`Authorization: Bearer`, or `?token=` once); with it, non-loopback clients are served",
+		Parse: str(func(c *Config) *string { return &c.Console.Token }, nil)},
 }
 
 // envResult is what applying the environment found: the problems with variables, and

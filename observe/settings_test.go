@@ -138,6 +138,8 @@ func TestSettingsEveryVariable(t *testing.T) {
 		"VIGIL_GRPC_SPANS":                       {good: "false", bad: "sometimes"},
 		"VIGIL_DB_SLOW_QUERY":                    {good: "0", bad: "slowly"},
 		"VIGIL_DB_COMMENT":                       {good: "true", bad: "sometimes"},
+		"VIGIL_CONSOLE":                          {good: "true", bad: "sometimes"},
+		"VIGIL_CONSOLE_TOKEN":                    {good: "s3cret-console-token"},
 
 		// OpenTelemetry metrics and logs (otel_signals.go).
 		"OTEL_METRICS_EXPORTER":               {good: "none", bad: "zipkin"},
