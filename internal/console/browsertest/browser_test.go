@@ -182,8 +182,8 @@ func (b *browser) screenshot(name string) {
 	if screenshotDir == "" {
 		return
 	}
-	// Let relative times and the live indicator settle, and scroll to the top.
-	eval[chromedp.Void](b, `window.scrollTo(0, 0)`)
+	// Scroll to the top, and let no row be caught in its "just arrived" highlight.
+	eval[chromedp.Void](b, `window.scrollTo(0, 0); document.querySelectorAll('.flash').forEach(e => e.classList.remove('flash'))`)
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())

@@ -282,6 +282,10 @@ func TestQuickstart(t *testing.T) {
 		`window.__noReload === 1 && document.querySelector('.loglist').textContent.includes(`+jsString(marker)+`)`)
 	b.clean()
 	b.screenshot("logs")
+	// The level filter: errors only.
+	b.hash("#/logs?level=error")
+	b.waitFor("error lines only", `document.querySelectorAll('.logrow').length > 0 &&
+		[...document.querySelectorAll('.logrow .lv')].every(l => l.textContent === 'error')`)
 	b.hash("#/logs?q=" + url.QueryEscape("__xss"))
 	b.waitFor("the hostile request's lines, as text", `document.querySelector('.loglist').textContent.includes(`+jsString(xssID)+`)`)
 	b.clean()
