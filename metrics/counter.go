@@ -32,17 +32,13 @@ type Counter struct {
 // values returns a series that is not exported, counts the misuse and logs it once;
 // once the family holds its series limit, new values share one overflow series.
 func (c *Counter) With(values ...string) *Counter {
-	t := c.redirect()
-	if t == nil {
-		t = c
+	// The common case, a family recording into itself, is kept small enough to inline.
+	if atomic.LoadPointer(&c.to) == unsafe.Pointer(c) {
+		if s := c.vec.with(values); atomic.LoadPointer(&c.to) == unsafe.Pointer(c) {
+			return s
+		}
 	}
-	s := t.vec.with(values)
-	if t2 := c.redirect(); t2 != t && (t2 != nil || t != c) {
-		// Forwarded (or back) while s was being created: s may be a series the
-		// forwarding never saw.
-		return c.With(values...)
-	}
-	return s
+	return withVia(c, values)
 }
 
 // Inc adds 1.

@@ -21,15 +21,13 @@ type Gauge struct {
 
 // With returns the series for the label values; see Counter.With.
 func (g *Gauge) With(values ...string) *Gauge {
-	t := g.redirect()
-	if t == nil {
-		t = g
+	// The common case, a family recording into itself, is kept small enough to inline.
+	if atomic.LoadPointer(&g.to) == unsafe.Pointer(g) {
+		if s := g.vec.with(values); atomic.LoadPointer(&g.to) == unsafe.Pointer(g) {
+			return s
+		}
 	}
-	s := t.vec.with(values)
-	if t2 := g.redirect(); t2 != t && (t2 != nil || t != g) {
-		return g.With(values...) // see Counter.With
-	}
-	return s
+	return withVia(g, values)
 }
 
 // Set sets the gauge to v.

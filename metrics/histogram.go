@@ -30,15 +30,13 @@ type Histogram struct {
 
 // With returns the series for the label values; see Counter.With.
 func (h *Histogram) With(values ...string) *Histogram {
-	t := h.redirect()
-	if t == nil {
-		t = h
+	// The common case, a family recording into itself, is kept small enough to inline.
+	if atomic.LoadPointer(&h.to) == unsafe.Pointer(h) {
+		if s := h.vec.with(values); atomic.LoadPointer(&h.to) == unsafe.Pointer(h) {
+			return s
+		}
 	}
-	s := t.vec.with(values)
-	if t2 := h.redirect(); t2 != t && (t2 != nil || t != h) {
-		return h.With(values...) // see Counter.With
-	}
-	return s
+	return withVia(h, values)
 }
 
 // Observe records v.

@@ -22,15 +22,13 @@ type Timer struct {
 
 // With returns the series for the label values; see Counter.With.
 func (t *Timer) With(values ...string) *Timer {
-	to := t.redirect()
-	if to == nil {
-		to = t
+	// The common case, a family recording into itself, is kept small enough to inline.
+	if atomic.LoadPointer(&t.to) == unsafe.Pointer(t) {
+		if s := t.vec.with(values); atomic.LoadPointer(&t.to) == unsafe.Pointer(t) {
+			return s
+		}
 	}
-	s := to.vec.with(values)
-	if to2 := t.redirect(); to2 != to && (to2 != nil || to != t) {
-		return t.With(values...) // see Counter.With
-	}
-	return s
+	return withVia(t, values)
 }
 
 // Observe records d.
