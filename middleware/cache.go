@@ -11,17 +11,33 @@ import (
 const maxCachedSeries = 4096
 
 // seriesCache maps a label key to pre-bound series so the request path never hashes
-// label values. Reads are one atomic load and a map lookup; writes copy the map, which
-// is rare (once per key) and bounded by maxCachedSeries.
+// label values. Reads are one atomic load and a map lookup. New keys go into a dirty map
+// under mu, a superset of the read map, which replaces the read map once lookups that
+// needed the lock have cost as much as copying it (the scheme of sync.Map): a new key
+// costs O(1) amortized, where copying the map per key made warming n routes O(n²).
 type seriesCache[K comparable, V any] struct {
-	m  atomic.Pointer[map[K]V]
-	mu sync.Mutex
+	read  atomic.Pointer[map[K]V]
+	dirty atomic.Bool // dirtyM holds keys the read map lacks
+	n     atomic.Int64
+
+	mu     sync.Mutex
+	dirtyM map[K]V // nil right after promotion
+	misses int
 }
 
 func (c *seriesCache[K, V]) load(k K) (v V, ok bool) {
-	if m := c.m.Load(); m != nil {
-		v, ok = (*m)[k]
+	if m := c.read.Load(); m != nil {
+		if v, ok = (*m)[k]; ok {
+			return v, true
+		}
 	}
+	if !c.dirty.Load() {
+		return v, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok = c.dirtyM[k]
+	c.missLocked()
 	return v, ok
 }
 
@@ -30,28 +46,43 @@ func (c *seriesCache[K, V]) load(k K) (v V, ok bool) {
 func (c *seriesCache[K, V]) store(k K, v V) V {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var old map[K]V
-	if m := c.m.Load(); m != nil {
-		old = *m
+	var read map[K]V
+	if m := c.read.Load(); m != nil {
+		read = *m
 	}
-	if prev, ok := old[k]; ok {
+	if prev, ok := read[k]; ok {
 		return prev
 	}
-	if len(old) >= maxCachedSeries {
+	if prev, ok := c.dirtyM[k]; ok {
+		return prev
+	}
+	if c.n.Load() >= maxCachedSeries {
 		return v
 	}
-	next := make(map[K]V, len(old)+1)
-	for key, val := range old {
-		next[key] = val
+	if c.dirtyM == nil {
+		c.dirtyM = make(map[K]V, len(read)+1)
+		for key, val := range read {
+			c.dirtyM[key] = val
+		}
 	}
-	next[k] = v
-	c.m.Store(&next)
+	c.dirtyM[k] = v
+	c.n.Add(1)
+	c.dirty.Store(true)
+	c.missLocked()
 	return v
 }
 
-func (c *seriesCache[K, V]) len() int {
-	if m := c.m.Load(); m != nil {
-		return len(*m)
+// missLocked counts a lookup or insert that needed the lock; once they add up to the
+// dirty map's size, it becomes the read map. c.mu is held.
+func (c *seriesCache[K, V]) missLocked() {
+	c.misses++
+	if c.dirtyM != nil && c.misses >= len(c.dirtyM) {
+		m := c.dirtyM
+		c.read.Store(&m)
+		c.dirtyM = nil
+		c.dirty.Store(false)
+		c.misses = 0
 	}
-	return 0
 }
+
+func (c *seriesCache[K, V]) len() int { return int(c.n.Load()) }
