@@ -15,7 +15,9 @@
 # daemon, with its graphite backend into carbon and a repeater into statsd-hold), statsd-hold (a
 # second StatsD that never flushes, so its admin interface shows the run's totals), otelcol (a
 # minimal OpenTelemetry Collector built from integration/otelcol), spotlight (Sentry's Spotlight
-# sidecar from npm, started by integration/spotlight.mjs). They run from their binaries
+# sidecar from npm, started by integration/spotlight.mjs), postgres (Debian's PostgreSQL, a
+# cluster initdb'd into the run's directory, TCP on loopback only, trust authentication; as root
+# it runs as the postgres user). They run from their binaries
 # with flags and config in a directory of this run's own (integration/.work/run.XXXXXX, removed
 # when the run passes), never as the distribution's services.
 #
@@ -39,7 +41,8 @@ TEST_TIMEOUT="${VIGIL_IT_TIMEOUT:-12m}"
 # kept in $RUN/ports.env for `start NAME` and `stop NAME`. P_QUICKSTART_DOWN is one nobody
 # listens on: Prometheus scrapes it so that the TargetDown alert fires.
 PORTS=(P_PROM P_AM P_PUSH P_CARBON P_CARBON_PICKLE P_CARBON_QUERY P_STATSD/udp P_STATSD_ADMIN
-  P_HOLD/udp P_HOLD_ADMIN P_OTLP_GRPC P_OTLP_HTTP P_QUICKSTART P_QUICKSTART_DOWN P_GRPC_METRICS P_SPOTLIGHT)
+  P_HOLD/udp P_HOLD_ADMIN P_OTLP_GRPC P_OTLP_HTTP P_QUICKSTART P_QUICKSTART_DOWN P_GRPC_METRICS P_SPOTLIGHT
+  P_POSTGRES)
 
 log() { printf '[integration %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() { log "FAIL: $*"; exit 1; }
@@ -73,6 +76,9 @@ server_cmd() {
   otelcol) echo "$BIN/otelcol" --config="$RUN/otelcol.yaml" ;;
   spotlight) echo env SPOTLIGHT_DIST="$WORK/spotlight/node_modules/@spotlightjs/spotlight/dist" \
       node "$IT_DIR/spotlight.mjs" -p "$P_SPOTLIGHT" ;;
+  # No Unix socket, no durability: a throwaway cluster for the tests.
+  postgres) echo $PG_AS "$PG_BIN/postgres" -D "$RUN/postgres" -c listen_addresses=127.0.0.1 -p "$P_POSTGRES" \
+      -c unix_socket_directories= -c fsync=off -c synchronous_commit=off -c full_page_writes=off ;;
   *) die "unknown server $1" ;;
   esac
 }
@@ -87,6 +93,7 @@ server_ready() {
   statsd-hold) tcp_open $P_HOLD_ADMIN ;;
   otelcol) tcp_open $P_OTLP_GRPC && tcp_open $P_OTLP_HTTP ;;
   spotlight) http_ok "http://127.0.0.1:$P_SPOTLIGHT/health" ;;
+  postgres) "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$P_POSTGRES" -t 2 ;;
   esac
 }
 
@@ -115,14 +122,24 @@ stop_server() {
   [ -f "$pidfile" ] || return 0
   pid=$(cat "$pidfile"); rm -f "$pidfile"
   kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
+  # PostgreSQL's TERM waits for every client to leave; INT is its fast shutdown.
+  local sig=TERM
+  [ "$name" != postgres ] || sig=INT
+  kill -"$sig" "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + 15))
   while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
   if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
   log "stopped $name (pid $pid)"
 }
 
-ALL_SERVERS=(carbon statsd-hold statsd otelcol spotlight pushgateway alertmanager prometheus)
+ALL_SERVERS=(carbon statsd-hold statsd otelcol spotlight pushgateway alertmanager prometheus postgres)
+
+# PostgreSQL: the newest installed major version. It refuses to run as root, so as root it runs
+# as the postgres user through setpriv, which execs it (the pid file then holds the server's
+# own pid, which stop_server signals).
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+PG_AS=
+if [ "$(id -u)" = 0 ]; then PG_AS="setpriv --reuid=postgres --regid=postgres --init-groups --"; fi
 
 case "${1:-}" in
 start | stop)
@@ -157,6 +174,7 @@ command -v carbon-cache >/dev/null || need+=(graphite-carbon)
 command -v curl >/dev/null || need+=(curl)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+[ -n "$PG_BIN" ] && [ -x "$PG_BIN/postgres" ] || need+=(postgresql)
 if ((${#need[@]})); then
   [ "$(id -u)" = 0 ] || die "missing ${need[*]}: run as root or install them"
   log "apt-get install ${need[*]}"
@@ -174,6 +192,7 @@ if ((${#need[@]})); then
     apt_rc=$?
   [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
   ((apt_rc == 0)) || { tail -30 "$WORK/apt.log"; die "apt-get install failed"; }
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 fi
 if [ ! -f "$WORK/statsd/node_modules/statsd/stats.js" ] ||
   ! grep -q "\"version\": \"$STATSD_VERSION\"" "$WORK/statsd/node_modules/statsd/package.json"; then
@@ -193,6 +212,7 @@ fi
 prometheus --version 2>&1 | head -1
 prometheus-alertmanager --version 2>&1 | head -1
 prometheus-pushgateway --version 2>&1 | head -1
+"$PG_BIN/postgres" --version
 log "statsd $(node -p "require('$WORK/statsd/node_modules/statsd/package.json').version"), node $(node --version)"
 
 phase "build otelcol"
@@ -350,6 +370,17 @@ service:
     logs: {receivers: [otlp], exporters: [file/logs]}
 EOF
 
+# PostgreSQL's cluster, superuser vigil, trust authentication (it listens on loopback only). As
+# root, the run directory is made traversable so the postgres user reaches its data directory.
+if [ -n "$PG_AS" ]; then
+  chmod 711 "$RUN"
+  install -d -o postgres -g postgres -m 700 "$RUN/postgres"
+else
+  install -d -m 700 "$RUN/postgres"
+fi
+timeout 120 $PG_AS "$PG_BIN/initdb" -D "$RUN/postgres" -U vigil --auth=trust -E UTF8 --no-locale >"$RUN/initdb.log" 2>&1 ||
+  { tail -20 "$RUN/initdb.log"; die "initdb failed"; }
+
 for s in "${ALL_SERVERS[@]}"; do start_server "$s"; done
 
 # --- the suite -------------------------------------------------------------------------------
@@ -357,6 +388,7 @@ if [ "${1:-}" = serve ]; then
   log "serving: Prometheus http://127.0.0.1:$P_PROM, Alertmanager http://127.0.0.1:$P_AM," \
     "Pushgateway http://127.0.0.1:$P_PUSH, StatsD udp 127.0.0.1:$P_STATSD (admin $P_STATSD_ADMIN)," \
     "OTLP 127.0.0.1:$P_OTLP_GRPC (gRPC) and :$P_OTLP_HTTP (HTTP), spans in $RUN/otel-traces.jsonl;" \
+    "PostgreSQL postgres://vigil@127.0.0.1:$P_POSTGRES/postgres;" \
     "Prometheus scrapes 127.0.0.1:$P_QUICKSTART. Ctrl-C stops all;" \
     "VIGIL_IT_RUN=$RUN $0 stop|start NAME stops or starts one."
   sleep infinity &
@@ -375,6 +407,7 @@ export VIGIL_IT_OTLP_GRPC="127.0.0.1:$P_OTLP_GRPC" VIGIL_IT_OTLP_HTTP="127.0.0.1
 export VIGIL_IT_OTEL_FILE="$RUN/otel-traces.jsonl"
 export VIGIL_IT_QUICKSTART_ADDR="127.0.0.1:$P_QUICKSTART" VIGIL_IT_GRPC_METRICS_ADDR="127.0.0.1:$P_GRPC_METRICS"
 export VIGIL_IT_SPOTLIGHT="http://127.0.0.1:$P_SPOTLIGHT"
+export VIGIL_IT_POSTGRES_DSN="postgres://vigil@127.0.0.1:$P_POSTGRES/postgres?sslmode=disable"
 rc=0
 (cd "$ROOT" && go test -tags integration -count=1 -timeout "$TEST_TIMEOUT" -v ./integration/... 2>&1 |
   tee "$RUN/go-test.log") || rc=$?
