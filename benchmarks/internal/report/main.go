@@ -422,7 +422,7 @@ func loadRange(r *run) string {
 }
 
 // human writes a value of unit in a readable scale: times in ns, µs, ms or s, sizes in
-// B, KiB or MiB; other units as numbers.
+// B (exact) or MiB; other units as numbers.
 func human(v float64, unit string) string {
 	type scale struct {
 		div  float64
@@ -433,7 +433,8 @@ func human(v float64, unit string) string {
 	case strings.HasPrefix(unit, "ns/") || strings.HasPrefix(unit, "cpu-ns/"):
 		scales = []scale{{1e9, "s"}, {1e6, "ms"}, {1e3, "µs"}, {1, "ns"}}
 	case strings.HasPrefix(unit, "B/") || strings.HasSuffix(unit, "-B") || strings.Contains(unit, "-B/"):
-		scales = []scale{{1 << 20, "MiB"}, {1 << 10, "KiB"}, {1, "B"}}
+		// Bytes stay exact below a MiB: allocation counts are compared to the byte.
+		scales = []scale{{1 << 20, "MiB"}, {1, "B"}}
 	default:
 		return num(v)
 	}
