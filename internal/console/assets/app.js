@@ -948,33 +948,50 @@
       if (f.trace_id) chips.appendChild(link(route(['traces', f.trace_id], {span: f.span_id}), 'open trace'));
     }
 
+    // filterGen changes with the filters: an answer for older filters is dropped. While the
+    // list reloads, the tail waits (it would fetch from the old list's last line).
+    let filterGen = 0;
+    let reloading = false;
+    let fetching = false;
+
     async function reload() {
-      const gen = ctx.gen;
-      let data;
+      const mine = ++filterGen;
+      reloading = true;
+      let data = null;
+      let failure = null;
       try {
         data = await api('logs', Object.assign({limit: 300}, f));
       } catch (e) {
-        if (current(gen)) clear(list).appendChild(errorBox(e));
-        return;
+        failure = e;
       }
-      if (!current(gen)) return;
+      if (!current(ctx.gen) || mine !== filterGen) return;
+      reloading = false;
       clear(list);
       rows = 0;
+      if (failure) {
+        list.appendChild(errorBox(failure));
+        return;
+      }
       seq = data.seq || 0;
       const lines = data.lines || [];
       if (!lines.length) list.appendChild(h('div', {class: 'empty logempty'}, h('p', null, 'No log lines match.')));
       prepend(lines, false);
+      more(); // what arrived while the list loaded
     }
 
     async function more() {
-      if (paused) return;
+      if (paused || fetching || reloading) return; // one tail request at a time: no line shown twice
+      fetching = true;
+      const mine = filterGen;
       let data;
       try {
         data = await api('logs', Object.assign({after: seq, limit: 500}, f));
       } catch (e) {
         return;
+      } finally {
+        fetching = false;
       }
-      if (!current(ctx.gen) || paused) return;
+      if (!current(ctx.gen) || paused || mine !== filterGen) return;
       if ((data.lines || []).length) {
         const empty = list.querySelector('.logempty');
         if (empty) empty.remove();
