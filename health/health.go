@@ -108,10 +108,12 @@ type Report struct {
 	Checks []Result `json:"checks"`
 }
 
-// Result is one check's outcome in a Report. Since is when the check entered its
-// current status (a failing check has been failing since then); CheckedAt is when the
-// run that produced the result started. Error is the check's error text, with secrets
-// redacted and cut to 1 KiB; it is empty when the check passed.
+// Result is one check's outcome in a Report. Latency is how long the check took (its
+// timeout when it did not return in time), LatencyMS the same in milliseconds, as the
+// JSON body has it. Since is when the check entered its current status (a failing check
+// has been failing since then); CheckedAt is when the run that produced the result
+// started. Error is the check's error text, with secrets redacted and cut to 1 KiB; it
+// is empty when the check passed.
 type Result struct {
 	Name      string        `json:"name"`
 	Status    Status        `json:"status"`

@@ -54,6 +54,8 @@ type Config struct {
 	DB DBConfig
 	// Console configures the dev console at /debug/vigil/ (console.go); off by default.
 	Console ConsoleConfig
+	// Health configures the checks behind LivezHandler and ReadyzHandler (health.go).
+	Health HealthConfig
 
 	// OTelMetrics configures OpenTelemetry's global MeterProvider (OTEL_METRICS_EXPORTER):
 	// otel.Meter instruments appear at MetricsHandler, and with otlp they and vigil's

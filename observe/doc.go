@@ -49,6 +49,16 @@
 // up; a program that serves promhttp.Handler already serves Gatherer instead. The OTLP
 // exporters honour OTEL_EXPORTER_OTLP_CERTIFICATE and the client certificate variables.
 //
+// # Health checks
+//
+// AddCheck adds a readiness check (package health has one for a *sql.DB);
+// ReadyzHandler answers 200 when every check passes and 503 when one fails, before Init
+// completes and once Shutdown has begun, with a JSON report of each check; LivezHandler
+// answers 200 and runs nothing. The checks run concurrently, within their timeouts, at
+// most once per Config.Health.Interval however many probes arrive. With
+// Config.Health.Enabled (VIGIL_HEALTH=true) the Middleware answers /livez and /readyz
+// itself, ahead of the telemetry.
+//
 // # Configuration
 //
 // Config fields win over environment variables, which win over defaults, and the zero

@@ -90,7 +90,7 @@ func (o *Observer) Middleware(next http.Handler) http.Handler {
 	if o.http == nil || o.http.mw == nil { // only the logging-only fallback
 		return next
 	}
-	return o.withConsole(o.http.mw.Handler(next)) // console.go: unchanged when it is off
+	return o.withHealth(o.withConsole(o.http.mw.Handler(next))) // console.go, health.go: unchanged when off
 }
 
 // Transport wraps base (nil means http.DefaultTransport) with a client span, trace

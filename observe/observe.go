@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	verrors "github.com/vigil-go/vigil/errors"
+	"github.com/vigil-go/vigil/health"
 	"github.com/vigil-go/vigil/metrics"
 	"github.com/vigil-go/vigil/middleware"
 	"github.com/vigil-go/vigil/tracing"
@@ -35,8 +36,9 @@ type Observer struct {
 	registry *metrics.Registry
 	http     *httpParts
 	grpc     *middleware.GRPC
-	db       dbParts       // db.go; built at the first DBConnector, WrapConnector or WatchDB
-	console  *consoleParts // console.go; nil when the console is off
+	db       dbParts         // db.go; built at the first DBConnector, WrapConnector or WatchDB
+	console  *consoleParts   // console.go; nil when the console is off
+	health   *health.Checker // health.go
 
 	// bridges are slog handlers other parts add to the application's logger fan-out.
 	bridges []slog.Handler
@@ -79,7 +81,7 @@ func New(ctx context.Context, cfg Config) (o *Observer, err error) {
 	o.initConsole(in, env) // console.go: first, as it hooks into the parts' configs
 	var errs []error
 	for _, step := range []func(context.Context) error{
-		o.initLogging, o.initMetrics, o.initTracing, o.initSignals, o.initErrors, o.initHTTP, o.initGRPC,
+		o.initLogging, o.initMetrics, o.initTracing, o.initSignals, o.initErrors, o.initHTTP, o.initGRPC, o.initHealth,
 	} {
 		if err := step(ctx); err != nil {
 			errs = append(errs, err)
@@ -112,6 +114,7 @@ func Init(ctx context.Context, cfg Config) (*Observer, error) {
 		return nil, err
 	}
 	enter(o)
+	healthEntered(o) // health.go: readiness follows o
 	return o, nil
 }
 

@@ -486,6 +486,17 @@ var settings = []setting{
 	{Var: EnvConsoleToken, Field: "Console.Token", Default: "none", Secret: true,
 		Doc:   "token the dev console requires of every client (`Authorization: Bearer`, or `?token=` once); with it, non-loopback clients are served",
 		Parse: str(func(c *Config) *string { return &c.Console.Token }, nil)},
+
+	// Health checks (health.go).
+	{Var: EnvHealth, Field: "Health.Enabled", Default: "`false`",
+		Doc:   "`true`: `Middleware` answers `GET /livez` and `/readyz` itself, ahead of the handler and uncounted",
+		Parse: boolean(func(c *Config) *bool { return &c.Health.Enabled }, false)},
+	{Var: EnvHealthTimeout, Field: "Health.Timeout", Default: "`2s`",
+		Doc:   "bound on one run of the readiness checks, and on each check without its own timeout",
+		Parse: duration(func(c *Config) *time.Duration { return &c.Health.Timeout }, false)},
+	{Var: EnvHealthInterval, Field: "Health.Interval", Default: "`1s`",
+		Doc:   "how long one run's results answer every readiness probe; the checks run at most once per interval",
+		Parse: duration(func(c *Config) *time.Duration { return &c.Health.Interval }, false)},
 }
 
 // envResult is what applying the environment found: the problems with variables, and

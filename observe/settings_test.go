@@ -154,6 +154,11 @@ func TestSettingsEveryVariable(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_LOGS_HEADERS":     {good: "a=1", bad: "a=%zz"},
 		"OTEL_EXPORTER_OTLP_LOGS_TIMEOUT":     {good: "250", bad: "-1"},
 		"OTEL_BLRP_MAX_QUEUE_SIZE":            {good: "10", bad: "-1"},
+
+		// Health checks (health.go).
+		"VIGIL_HEALTH":          {good: "true", bad: "sometimes"},
+		"VIGIL_HEALTH_TIMEOUT":  {good: "500ms", bad: "0s"},
+		"VIGIL_HEALTH_INTERVAL": {good: "5s", bad: "-1s"},
 	}
 	// TLS files (read by the tracing part only when an OTLP exporter is on: the errors
 	// naming these variables are in interop_test.go), Kubernetes, propagators.
