@@ -14,6 +14,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/vigil-go/vigil/internal/limits"
 )
 
 //go:embed assets
@@ -202,7 +204,7 @@ func (c *Console) serveAPI(w http.ResponseWriter, r *http.Request, rest string) 
 	name, arg, _ := strings.Cut(rest, "/")
 	switch {
 	case name == "version" && arg == "":
-		writeJSON(w, map[string]uint64{"errors": c.errSeq.Load(), "traces": c.traceSeq.Load(), "logs": c.logSeq()})
+		writeJSON(w, c.Version())
 	case name == "errors" && arg == "":
 		writeJSON(w, struct {
 			Groups []errorGroup `json:"groups"`
@@ -241,7 +243,7 @@ func (c *Console) serveAPI(w http.ResponseWriter, r *http.Request, rest string) 
 	case name == "logs" && arg == "":
 		lq := logQuery{
 			minRank: -1,
-			q:       strings.ToLower(q.Get("q")),
+			q:       strings.ToLower(limits.Truncate(q.Get("q"), 256)),
 			traceID: q.Get("trace_id"),
 			spanID:  q.Get("span_id"),
 			limit:   intParam(q.Get("limit"), 200, MaxLogLines),
@@ -264,6 +266,12 @@ func (c *Console) serveAPI(w http.ResponseWriter, r *http.Request, rest string) 
 	default:
 		writeError(w, http.StatusNotFound, "not found")
 	}
+}
+
+// Version returns the sequence numbers of the version endpoint: each grows with every
+// new error occurrence, span and log line.
+func (c *Console) Version() map[string]uint64 {
+	return map[string]uint64{"errors": c.errSeq.Load(), "traces": c.traceSeq.Load(), "logs": c.logSeq()}
 }
 
 func (c *Console) health() (v any) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,7 +16,7 @@ type logLine struct {
 	seq  uint64
 	at   time.Time
 	raw  []byte
-	done bool // fields parsed
+	once sync.Once // parses f, outside the store's lock
 	f    logFields
 }
 
@@ -73,8 +74,7 @@ func (c *Console) addLog(p []byte) {
 		if cut {
 			// No longer JSON: kept as text, with a marker.
 			l.raw = append(l.raw, "…"...)
-			l.done = true
-			l.f = logFields{msg: string(l.raw), rank: rankOf("")}
+			l.once.Do(func() { l.f = logFields{msg: string(l.raw), rank: rankOf("")} })
 		}
 		s.mu.Lock()
 		s.seq++
@@ -91,16 +91,18 @@ func (c *Console) addLog(p []byte) {
 	}
 }
 
-// fields parses l on first use; s.mu is held.
+// fields parses l on first use. Parsing happens outside the store's lock, so a query
+// never holds up the program's logging.
 func (l *logLine) fields() *logFields {
-	if l.done {
-		return &l.f
-	}
-	l.done = true
+	l.once.Do(l.parse)
+	return &l.f
+}
+
+func (l *logLine) parse() {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(l.raw, &m) != nil {
 		l.f = logFields{msg: string(l.raw), rank: rankOf("")}
-		return &l.f
+		return
 	}
 	l.f.obj = l.raw
 	l.f.time = str(m, "time", "timestamp", "@timestamp")
@@ -113,7 +115,6 @@ func (l *logLine) fields() *logFields {
 	l.f.spanID = str(m, "span_id", "span.id", "dd.span_id", "logging.googleapis.com/spanId")
 	l.f.requestID = str(m, "request_id", "http.request.id")
 	l.f.rank = rankOf(l.f.level)
-	return &l.f
 }
 
 // str returns the first of keys that holds a string in m.
@@ -168,15 +169,10 @@ type logView struct {
 // logLines returns the newest lines that match q, oldest first, and the last sequence
 // number written.
 func (c *Console) logLines(q logQuery) ([]logView, uint64) {
-	s := &c.logs
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	lines, seq := c.logs.since(q.after)
 	var picked []*logLine
-	for i := len(s.lines) - 1; i >= 0 && len(picked) < q.limit; i-- {
-		l := s.lines[i]
-		if l.seq <= q.after {
-			break
-		}
+	for i := len(lines) - 1; i >= 0 && len(picked) < q.limit; i-- {
+		l := lines[i]
 		f := l.fields()
 		if f.rank < q.minRank ||
 			q.traceID != "" && !strings.EqualFold(f.traceID, q.traceID) ||
@@ -197,21 +193,48 @@ func (c *Console) logLines(q logQuery) ([]logView, uint64) {
 		out = append(out, logView{Seq: l.seq, Time: t, Level: f.level, Msg: f.msg,
 			TraceID: f.traceID, SpanID: f.spanID, RequestID: f.requestID, Raw: f.obj})
 	}
-	return out, s.seq
+	return out, seq
 }
 
-// containsFold reports whether b contains lower-case q, ignoring ASCII case.
+// since returns the held lines with a sequence number above after (a copy of the
+// pointers; lines are immutable but for their parsed fields), and the last number.
+func (s *logStore) since(after uint64) ([]*logLine, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := len(s.lines)
+	for i > 0 && s.lines[i-1].seq > after {
+		i--
+	}
+	return slices.Clone(s.lines[i:]), s.seq
+}
+
+// containsFold reports whether b contains q, which is lower case, ignoring ASCII case,
+// without allocating.
 func containsFold(b []byte, q string) bool {
-	return strings.Contains(strings.ToLower(string(b)), q)
+	n := len(q)
+	for i := 0; i+n <= len(b); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := b[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != q[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
 }
 
 // logCounts counts the held lines of one trace by span id.
 func (c *Console) logCounts(traceID string) map[string]int {
 	out := map[string]int{}
-	s := &c.logs
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, l := range s.lines {
+	lines, _ := c.logs.since(0)
+	for _, l := range lines {
 		if f := l.fields(); f.spanID != "" && strings.EqualFold(f.traceID, traceID) {
 			out[strings.ToLower(f.spanID)]++
 		}

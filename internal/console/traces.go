@@ -24,6 +24,9 @@ type traceEntry struct {
 	start   time.Time
 	end     time.Time
 	failed  bool
+	// The trace's database client spans, counted as they arrive.
+	dbCalls int
+	dbTime  time.Duration
 }
 
 type traceStore struct {
@@ -74,6 +77,10 @@ func (c *Console) Span(sp sdktrace.ReadOnlySpan) {
 	}
 	if failedSpan(sp) {
 		t.failed = true
+	}
+	if isDB(sp) {
+		t.dbCalls++
+		t.dbTime += sp.EndTime().Sub(sp.StartTime())
 	}
 	for len(s.order) > MaxTraces || s.bytes > MaxTraceBytes {
 		old := s.order[0]
@@ -314,12 +321,8 @@ func (c *Console) routeDB() map[string]dbPerRoute {
 		method := attrString(t.root.Attributes(), "http.request.method")
 		d := out[method+" "+route]
 		d.traces++
-		for _, sp := range t.spans {
-			if isDB(sp) {
-				d.calls++
-				d.dur += sp.EndTime().Sub(sp.StartTime())
-			}
-		}
+		d.calls += t.dbCalls
+		d.dur += t.dbTime
 		out[method+" "+route] = d
 	}
 	return out
