@@ -266,8 +266,7 @@ func (c *Checker) Phase() Phase { return Phase(c.phase.Load()) }
 // per interval. The run is not tied to ctx; when ctx ends first, Check returns the
 // previous results with StatusFail.
 func (c *Checker) Check(ctx context.Context) Report {
-	switch c.Phase() {
-	case Stopping:
+	if c.Phase() == Stopping {
 		return c.lastReport(StatusStopping)
 	}
 	r := c.fresh(ctx)
@@ -333,7 +332,6 @@ func (c *Checker) run(f *flight, checks []*check, gen uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	results := make([]Result, len(checks))
-	errs := make([]string, len(checks))
 	var wg sync.WaitGroup
 	for i, ch := range checks {
 		wg.Go(func() {
@@ -342,8 +340,7 @@ func (c *Checker) run(f *flight, checks []*check, gen uint64) {
 				LatencyMS: float64(latency) / float64(time.Millisecond), CheckedAt: start}
 			if err != nil {
 				results[i].Status = StatusFail
-				errs[i] = c.errorText(err)
-				results[i].Error = errs[i]
+				results[i].Error = c.errorText(err)
 			}
 		})
 	}
@@ -386,12 +383,20 @@ func (c *Checker) run(f *flight, checks []*check, gen uint64) {
 	c.mu.Unlock()
 	// Logged outside the lock, so a slow log writer holds up only the probes that
 	// waited for this run, and before they return, so a probe's answer is in the log.
-	for _, rec := range changes {
-		if h := c.logger.Handler(); h.Enabled(context.Background(), rec.Level) {
+	c.log(changes)
+	close(f.done)
+}
+
+// log writes the state-change records. A panicking handler (the logger is the
+// program's) loses its line, not the process.
+func (c *Checker) log(recs []slog.Record) {
+	defer func() { _ = recover() }()
+	h := c.logger.Handler()
+	for _, rec := range recs {
+		if h.Enabled(context.Background(), rec.Level) {
 			_ = h.Handle(context.Background(), rec)
 		}
 	}
-	close(f.done)
 }
 
 // grace is how long past a check's deadline the run waits for the check to return.
@@ -418,9 +423,11 @@ func (c *Checker) runOne(ctx context.Context, ch *check) (latency time.Duration,
 	if !ch.busy.CompareAndSwap(false, true) {
 		return 0, errTimeout{busy: true}
 	}
-	bound := ch.timeout
+	bound, shown := ch.timeout, ch.timeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < bound {
-		bound = time.Until(dl)
+		// The run's deadline comes first: the checks started together, so the time
+		// the check had is the run's Timeout, as the message says.
+		bound, shown = time.Until(dl), c.timeout
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
 	defer cancel()
@@ -446,10 +453,10 @@ func (c *Checker) runOne(ctx context.Context, ch *check) (latency time.Duration,
 		// A check that returns its context's bare error says what the timeout says;
 		// a wrapped one keeps its own text.
 		if err == context.DeadlineExceeded && cctx.Err() != nil {
-			err = errTimeout{after: bound}
+			err = errTimeout{after: shown}
 		}
 	case <-wait.C:
-		return bound, errTimeout{after: bound}
+		return bound, errTimeout{after: shown}
 	}
 	return min(time.Since(start), bound), err
 }

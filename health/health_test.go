@@ -626,3 +626,18 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+type panicHandler struct{ slog.Handler }
+
+func (panicHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (panicHandler) Handle(context.Context, slog.Record) error { panic("log sink exploded") }
+
+// TestLoggerPanics: a logger whose handler panics loses the line; the probe is answered
+// and the process goes on.
+func TestLoggerPanics(t *testing.T) {
+	hc := health.New(health.Config{Logger: slog.New(panicHandler{})})
+	must(t, hc.Add("db", func(context.Context) error { return errors.New("down") }))
+	if code, r, _ := probe(t, hc.ReadyzHandler(), "GET"); code != 503 || r.Checks[0].Error != "down" {
+		t.Errorf("%d %+v", code, r)
+	}
+}
