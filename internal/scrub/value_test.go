@@ -44,3 +44,21 @@ func TestValueDoesNotAllocateForPlainValues(t *testing.T) {
 		}
 	}
 }
+
+// TestValueShape checks the word-at-a-time pre-scan against the plain searches it
+// replaces, at every position and length up to past the vectorized threshold.
+func TestValueShape(t *testing.T) {
+	for _, pat := range []string{"://", "?", "eyJ", ":/", "ey", ":", "e", "/"} {
+		for n := 0; n <= 70; n++ {
+			for at := 0; at+len(pat) <= n; at++ {
+				b := []byte(strings.Repeat("a", n))
+				copy(b[at:], pat)
+				s := string(b)
+				want := len(s) >= 8 && (strings.Contains(s, "://") || strings.Contains(s, "?") || strings.Contains(s, "eyJ"))
+				if got := valueShape(s); got != want {
+					t.Fatalf("valueShape(%q) = %v, want %v", s, got, want)
+				}
+			}
+		}
+	}
+}
