@@ -83,6 +83,16 @@
 // value. Control characters, including newlines, are escaped, so a hostile string cannot
 // forge a second log line.
 //
+// # Lines with known keys
+//
+// NewLines serves callers that write many records with the same keys, as vigil's
+// middleware does with its access lines: the keys are rendered, checked against the key
+// rule and classified by the secret policy once, and each record is appended field by
+// field (Line.String, Known, Int, Float, Bool) into the same JSON this handler writes,
+// with the same header, trace ids, context attributes and one Write, without building a
+// slog.Record. It works with this package's JSON handler (and Logger.With of it); for any
+// other handler NewLines returns nil and the caller logs through slog.
+//
 // # Fan-out
 //
 // Config.Handlers fans every record out to the application's own slog.Handlers (a file,

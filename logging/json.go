@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -301,13 +302,14 @@ type recordKeys struct {
 	r      *slog.Record
 	cattrs []slog.Attr
 	seen   uint64 // keyBit of the keys so far, and of the reserved ones
+	i      int    // the index of the record's attribute being written
 }
 
-// repeats reports whether k, the key of one of the record's attributes, is already on
-// its level of the line, at the top level is one the handler writes itself, or is the
-// key of another of the record's attributes: earlier or later, the record breaks the
-// key rule either way.
-func (h *jsonHandler) repeats(k string, cattrs []slog.Attr, r *slog.Record) bool {
+// repeats reports whether k, the key of the record's attribute i, is already on its
+// level of the line, at the top level is one the handler writes itself, or is the key
+// of an earlier attribute of the record. A later attribute with the same key is found
+// when its own turn comes, as its bit is then taken.
+func (h *jsonHandler) repeats(k string, i int, cattrs []slog.Attr, r *slog.Record) bool {
 	if h.open == 0 {
 		if h.shared.names.isReserved(k) || ctxHas(h.shared.names, cattrs, k) || slices.Contains(h.topKeys, k) {
 			return true
@@ -315,14 +317,16 @@ func (h *jsonHandler) repeats(k string, cattrs []slog.Attr, r *slog.Record) bool
 	} else if slices.Contains(h.lastKeys, k) {
 		return true
 	}
-	n := 0
+	found, j := false, 0
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == k {
-			n++
+		if j == i {
+			return false
 		}
-		return n < 2
+		j++
+		found = a.Key == k
+		return !found
 	})
-	return n > 1
+	return found
 }
 
 // ctxHas reports whether a context attribute has key k on the line.
@@ -360,10 +364,11 @@ func (s *sharedState) appendAttrChecked(buf []byte, a slog.Attr, st *recordKeys)
 		}
 		// keyBit, for a key known not to be empty.
 		bit := uint64(1) << ((uint64(k[0]) | uint64(k[len(k)-1])<<8 | uint64(len(k))<<16) * 0x9e3779b97f4a7c15 >> 58)
-		if st.seen&bit != 0 && st.h.repeats(k, st.cattrs, st.r) {
+		if st.seen&bit != 0 && st.h.repeats(k, st.i, st.cattrs, st.r) {
 			return buf, false
 		}
 		st.seen |= bit
+		st.i++
 	}
 	if a.Value.Kind() == slog.KindLogValuer {
 		a.Value = a.Value.Resolve()
@@ -485,39 +490,64 @@ func appendSpanID(buf []byte, id trace.SpanID) []byte {
 }
 
 // appendTime writes RFC 3339 with milliseconds, as slog.JSONHandler does, without
-// time.Format's generality.
+// time.Format's generality. Lines come many to a second: the date, the clock to the
+// second and the zone are formatted once per second (and location) and kept.
 func appendTime(buf []byte, t time.Time) []byte {
+	sec, loc := t.Unix(), t.Location()
+	if c := lastSecond.Load(); c != nil && c.sec == sec && c.loc == loc {
+		buf = append(buf, c.date[:]...)
+		buf = append(buf, '.')
+		buf = appendPad(buf, t.Nanosecond()/1e6, 3)
+		return append(buf, c.zone...)
+	}
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {
 		return t.AppendFormat(buf, time.RFC3339Nano)
 	}
-	hour, min, sec := t.Clock()
-	buf = appendPad(buf, year, 4)
-	buf = append(buf, '-')
-	buf = appendPad(buf, int(month), 2)
-	buf = append(buf, '-')
-	buf = appendPad(buf, day, 2)
-	buf = append(buf, 'T')
-	buf = appendPad(buf, hour, 2)
-	buf = append(buf, ':')
-	buf = appendPad(buf, min, 2)
-	buf = append(buf, ':')
-	buf = appendPad(buf, sec, 2)
-	buf = append(buf, '.')
-	buf = appendPad(buf, t.Nanosecond()/1e6, 3)
+	c := &second{sec: sec, loc: loc}
+	hour, min, s := t.Clock()
+	d := appendPad(c.date[:0], year, 4)
+	d = append(d, '-')
+	d = appendPad(d, int(month), 2)
+	d = append(d, '-')
+	d = appendPad(d, day, 2)
+	d = append(d, 'T')
+	d = appendPad(d, hour, 2)
+	d = append(d, ':')
+	d = appendPad(d, min, 2)
+	d = append(d, ':')
+	_ = appendPad(d, s, 2)
 	_, off := t.Zone()
 	if off == 0 {
-		return append(buf, 'Z')
+		c.zone = "Z"
+	} else {
+		sign := byte('+')
+		if off < 0 {
+			sign, off = '-', -off
+		}
+		z := append(make([]byte, 0, 6), sign)
+		z = appendPad(z, off/3600, 2)
+		z = append(z, ':')
+		c.zone = string(appendPad(z, off%3600/60, 2))
 	}
-	sign := byte('+')
-	if off < 0 {
-		sign, off = '-', -off
-	}
-	buf = append(buf, sign)
-	buf = appendPad(buf, off/3600, 2)
-	buf = append(buf, ':')
-	return appendPad(buf, off%3600/60, 2)
+	lastSecond.Store(c)
+	buf = append(buf, c.date[:]...)
+	buf = append(buf, '.')
+	buf = appendPad(buf, t.Nanosecond()/1e6, 3)
+	return append(buf, c.zone...)
 }
+
+// second is the part of a time's text that is the same for a whole second in one
+// location: "2006-01-02T15:04:05" and the zone ("Z", "+01:00").
+type second struct {
+	sec  int64
+	loc  *time.Location
+	date [19]byte
+	zone string
+}
+
+// lastSecond is the second of the latest line written.
+var lastSecond atomic.Pointer[second]
 
 func appendPad(buf []byte, v, width int) []byte {
 	var tmp [8]byte
