@@ -11,8 +11,9 @@
 //	})
 //	http.ListenAndServe(":8080", h.Handler(mux))
 //
-// For every request, with one allocation of its own plus one context value each for the
-// span, the log attributes and the error scope, the handler:
+// For every request, with one allocation of its own (the request's state, which is also
+// the context value carrying its log attributes) plus the span's context and the error
+// scope, the handler:
 //
 //   - gives the request an id: an inbound X-Request-ID is kept when it is at most 64
 //     characters of [A-Za-z0-9._:-], else 128 random bits in hex are generated (from the
@@ -33,7 +34,11 @@
 //   - writes one access-log line, "http request", at Info for 1xx-3xx, Warn for 4xx and
 //     Error for 5xx, with the fields named as in "Access-line fields" below;
 //     request_id, route, trace_id and span_id come from the context, which vigil's log
-//     handler renders;
+//     handler renders. With vigil's JSON handler the line is encoded in one pass
+//     (logging.Lines): the field keys are rendered, and checked against the secret
+//     policy, once in NewHTTP; only the values a client chose (path, query, user agent,
+//     an unknown method) go through the value rule. Any other handler receives the line
+//     as a slog.Record with the same fields;
 //   - puts the request in the error scope (errors.WithRequest), so a Capture in the
 //     handler carries the request's method, URL, headers, id and route;
 //   - recovers panics: the value is reported through Capture with the request; if

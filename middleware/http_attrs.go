@@ -36,6 +36,40 @@ const (
 	nameErrorType      = "error.type"
 )
 
+// The fields of HTTP access lines (server and client), as indexes into httpLineKeys:
+// the line encoder renders and checks the keys once (logging.NewLines).
+const (
+	fMethod = iota
+	fMethodOriginal
+	fURLPath
+	fURLQuery
+	fStatus
+	fDuration
+	fReqBodySize
+	fRespBodySize
+	fClientAddress
+	fUserAgent
+	fProtocol
+	fErrorType
+	fPanic
+	fAborted
+	fServerAddress
+	fServerPort
+	fURLFull
+	fErrorMessage
+	numHTTPFields
+)
+
+var httpLineKeys = [numHTTPFields]string{
+	fMethod: nameMethod, fMethodOriginal: nameMethodOriginal, fURLPath: nameURLPath,
+	fURLQuery: nameURLQuery, fStatus: nameStatus, fDuration: nameDuration,
+	fReqBodySize: nameReqBodySize, fRespBodySize: nameRespBodySize,
+	fClientAddress: nameClientAddress, fUserAgent: nameUserAgent, fProtocol: nameProtocol,
+	fErrorType: nameErrorType, fPanic: namePanic, fAborted: nameAborted,
+	fServerAddress: nameServerAddress, fServerPort: nameServerPort, fURLFull: nameURLFull,
+	fErrorMessage: nameErrorMessage,
+}
+
 // Span attribute keys of the same names.
 const (
 	keyMethod         = attribute.Key(nameMethod)
@@ -139,31 +173,33 @@ func (f *serverFacts) spanAttrs(attrs []attribute.KeyValue) []attribute.KeyValue
 	return attrs
 }
 
-// line adds the server access line's fields. http.route and request_id are not among
+// line writes the server access line's fields. http.route and request_id are not among
 // them: the log handler writes them from the request's context, on this line and every
-// other line of the request.
-func (f *serverFacts) line(l *accessLine, d time.Duration) {
-	l.add(slog.String(nameMethod, f.method))
+// other line of the request. Path, query, user agent and an unknown method are the
+// client's text, scrubbed by the value rule (the query's secret parameters are redacted
+// already); the rest come from fixed sets or numbers.
+func (f *serverFacts) line(w *lineWriter, d time.Duration) {
+	w.known(fMethod, f.method)
 	if f.methodOriginal != "" {
-		l.add(slog.String(nameMethodOriginal, f.methodOriginal))
+		w.str(fMethodOriginal, f.methodOriginal)
 	}
-	l.add(slog.String(nameURLPath, f.path))
+	w.str(fURLPath, f.path)
 	if f.query != "" {
-		l.add(slog.String(nameURLQuery, f.query))
+		w.str(fURLQuery, f.query)
 	}
-	l.add(slog.Int(nameStatus, f.status))
-	l.add(durationAttr(d))
-	l.add(slog.Int64(nameReqBodySize, f.in))
-	l.add(slog.Int64(nameRespBodySize, f.out))
+	w.int(fStatus, int64(f.status))
+	w.duration(fDuration, d)
+	w.int(fReqBodySize, f.in)
+	w.int(fRespBodySize, f.out)
 	if f.client != "" {
-		l.add(slog.String(nameClientAddress, f.client))
+		w.str(fClientAddress, f.client)
 	}
 	if f.userAgent != "" {
-		l.add(slog.String(nameUserAgent, f.userAgent))
+		w.str(fUserAgent, f.userAgent)
 	}
-	l.add(slog.String(nameProtocol, f.proto))
+	w.str(fProtocol, f.proto)
 	if f.errorType != "" {
-		l.add(slog.String(nameErrorType, f.errorType))
+		w.known(fErrorType, f.errorType)
 	}
 }
 
@@ -244,25 +280,25 @@ func (f *clientFacts) level() slog.Level {
 	return slog.LevelDebug
 }
 
-func (f *clientFacts) line(l *accessLine, h *HTTP, req *http.Request, d time.Duration) {
-	l.add(slog.String(nameMethod, f.method))
+func (f *clientFacts) line(w *lineWriter, h *HTTP, req *http.Request, d time.Duration) {
+	w.known(fMethod, f.method)
 	if f.methodOriginal != "" {
-		l.add(slog.String(nameMethodOriginal, f.methodOriginal))
+		w.str(fMethodOriginal, f.methodOriginal)
 	}
-	l.add(slog.String(nameServerAddress, f.host))
+	w.str(fServerAddress, f.host)
 	if f.port > 0 {
-		l.add(slog.Int(nameServerPort, f.port))
+		w.int(fServerPort, int64(f.port))
 	}
-	l.add(slog.String(nameURLFull, f.fullURL(h, req)))
+	w.str(fURLFull, f.fullURL(h, req))
 	if f.status > 0 {
-		l.add(slog.Int(nameStatus, f.status))
+		w.int(fStatus, int64(f.status))
 	}
-	l.add(durationAttr(d))
+	w.duration(fDuration, d)
 	if f.errorType != "" {
-		l.add(slog.String(nameErrorType, f.errorType))
+		w.str(fErrorType, f.errorType)
 	}
 	if f.errMessage != "" {
-		l.add(slog.String(nameErrorMessage, f.errMessage))
+		w.str(fErrorMessage, f.errMessage)
 	}
 }
 
@@ -275,10 +311,10 @@ func (h *HTTP) logClient(ctx context.Context, f *clientFacts, req *http.Request,
 		}
 	}()
 	level := f.level()
-	if !h.logger.Enabled(ctx, level) {
+	w := lineWriter{keys: httpLineKeys[:]}
+	if !w.begin(ctx, h.lines, h.logger, level, "http client request") {
 		return
 	}
-	var l accessLine
-	f.line(&l, h, req, d)
-	l.emit(ctx, h.logger, level, "http client request")
+	f.line(&w, h, req, d)
+	w.end(ctx, h.logger, level, "http client request")
 }

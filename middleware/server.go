@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	verrors "github.com/vigil-go/vigil/errors"
+	"github.com/vigil-go/vigil/internal/ctxattrs"
 	"github.com/vigil-go/vigil/internal/limits"
 	"github.com/vigil-go/vigil/internal/scrub"
 	"github.com/vigil-go/vigil/logging"
@@ -39,6 +40,7 @@ type HTTP struct {
 	tracer      trace.Tracer // nil: no spans
 	prop        propagation.TextMapPropagator
 	logger      *slog.Logger
+	lines       *logging.Lines // the access lines' encoder; nil: through logger as records
 	capture     CaptureFunc
 	route       func(*http.Request) string // the user's, or muxRoute
 	hooks       *hookGuard
@@ -77,6 +79,9 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	}
 	if cfg.TracerProvider != nil {
 		h.tracer = cfg.TracerProvider.Tracer(instrumentationName)
+	}
+	if cfg.Logger != nil {
+		h.lines = logging.NewLines(cfg.Logger.Handler(), httpLineKeys[:]...)
 	}
 	if h.prop == nil {
 		h.prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
@@ -120,9 +125,13 @@ type requestCore struct {
 
 // serverRequest is the one allocation the full middleware makes per request for itself:
 // the response-writer wrapper, the route attribute, the body counter, the echoed header
-// value and the span attributes live together.
+// value and the context attributes live together. It is also the request's context value:
+// as a context.Context it carries the logging attributes (request_id, route) that
+// logging.WithAttrs would store, so the request costs no context.WithValue of its own.
 type serverRequest struct {
 	requestCore
+	parent    context.Context // the context the attributes are added to (with the span)
+	attrs     ctxattrs.List
 	route     routeValue
 	id        [1]string // the X-Request-ID header value slice, without its own allocation
 	query     string    // the scrubbed query, once queryDone: the span and the log line share it
@@ -168,8 +177,9 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, st.span = h.tracer.Start(ctx, methodNames[st.method], serverKind)
 	}
 	st.route.h = h
-	ctx = logging.WithAttrs(ctx, slog.String(attrRequestID, id), slog.Any(attrRoute, &st.route))
-	ctx = verrors.WithRequest(ctx, r)
+	st.parent = ctx
+	st.attrs.Init(ctxattrs.From(ctx), slog.String(attrRequestID, id), slog.Any(attrRoute, &st.route))
+	ctx = verrors.WithRequest(st, r)
 	r2 := r.WithContext(ctx)
 	st.route.req = r2
 	st.route.mountAt(r2)
@@ -181,6 +191,21 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.next.ServeHTTP(&st.w, r2)
 }
+
+// Deadline, Done, Err and Value make a serverRequest the request's context: the parent's,
+// with the attribute list.
+func (st *serverRequest) Deadline() (time.Time, bool) { return st.parent.Deadline() }
+func (st *serverRequest) Done() <-chan struct{}       { return st.parent.Done() }
+func (st *serverRequest) Err() error                  { return st.parent.Err() }
+
+func (st *serverRequest) Value(key any) any {
+	if ctxattrs.IsKey(key) {
+		return &st.attrs
+	}
+	return st.parent.Value(key)
+}
+
+func (st *serverRequest) String() string { return "vigil request context" }
 
 // finish runs deferred: it recovers a panic, then records the request. Recording comes
 // before an abort so the failure is counted, traced and logged.
@@ -358,18 +383,18 @@ func (h *HTTP) endSpan(st *serverRequest, ser *serverSeries, f *serverFacts, pan
 
 func (h *HTTP) logAccess(st *serverRequest, f *serverFacts, d time.Duration, panicked any, aborted bool) {
 	level := httpLevel(f.status)
-	if !h.logger.Enabled(st.ctx, level) {
+	w := lineWriter{keys: httpLineKeys[:]}
+	if !w.begin(st.ctx, h.lines, h.logger, level, "http request") {
 		return
 	}
-	var l accessLine
-	f.line(&l, d)
+	f.line(&w, d)
 	if panicked != nil {
-		l.add(slog.Bool(namePanic, true))
+		w.bool(fPanic, true)
 	}
 	if aborted {
-		l.add(slog.Bool(nameAborted, true))
+		w.bool(fAborted, true)
 	}
-	l.emit(st.ctx, h.logger, level, "http request")
+	w.end(st.ctx, h.logger, level, "http request")
 }
 
 // scrubbedQuery returns the request's query with secret values redacted, then bounded,

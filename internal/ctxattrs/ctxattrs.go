@@ -10,20 +10,25 @@ import (
 
 type key struct{}
 
-// list is immutable once stored, so contexts derived on other goroutines never race.
-// Short lists (a request's id and route) live in inline, so With allocates once.
-type list struct {
+// IsKey reports whether k is the key attribute lists are stored under. A context type
+// of its own (the middleware's per-request state, which is the request's one context
+// value) answers Value(k) with its *List for such a k, instead of costing a
+// context.WithValue and a list of its own.
+func IsKey(k any) bool {
+	_, ok := k.(key)
+	return ok
+}
+
+// List is the attribute list of a context. It is immutable once stored, so contexts
+// derived on other goroutines never race. Short lists (a request's id and route) live in
+// inline, so building one allocates nothing beyond the List.
+type List struct {
 	attrs  []slog.Attr
 	inline [4]slog.Attr
 }
 
-// With returns a context whose attribute list is the parent's followed by attrs.
-func With(ctx context.Context, attrs ...slog.Attr) context.Context {
-	if len(attrs) == 0 {
-		return ctx
-	}
-	prev := From(ctx)
-	l := &list{}
+// Init sets l to prev followed by attrs; l must not be stored yet.
+func (l *List) Init(prev []slog.Attr, attrs ...slog.Attr) {
 	if n := len(prev) + len(attrs); n <= len(l.inline) {
 		l.attrs = l.inline[:0:n]
 	} else {
@@ -31,6 +36,15 @@ func With(ctx context.Context, attrs ...slog.Attr) context.Context {
 	}
 	l.attrs = append(l.attrs, prev...)
 	l.attrs = append(l.attrs, attrs...)
+}
+
+// With returns a context whose attribute list is the parent's followed by attrs.
+func With(ctx context.Context, attrs ...slog.Attr) context.Context {
+	if len(attrs) == 0 {
+		return ctx
+	}
+	l := &List{}
+	l.Init(From(ctx), attrs...)
 	return context.WithValue(ctx, key{}, l)
 }
 
@@ -39,7 +53,7 @@ func From(ctx context.Context) []slog.Attr {
 	if ctx == nil {
 		return nil
 	}
-	if l, ok := ctx.Value(key{}).(*list); ok {
+	if l, ok := ctx.Value(key{}).(*List); ok {
 		return l.attrs
 	}
 	return nil
