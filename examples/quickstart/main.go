@@ -13,6 +13,7 @@
 //	curl localhost:8080/panic                # a recovered panic: 500 and a captured event
 //	curl localhost:8080/nope                 # 404, route "unmatched"
 //	curl localhost:8080/metrics              # Prometheus exposition
+//	curl localhost:8080/readyz               # readiness, with the inventory check
 //
 // Set SENTRY_DSN to send the captured errors to Sentry and OTEL_EXPORTER_OTLP_ENDPOINT
 // (http://localhost:4318, a collector's OTLP/HTTP port; for its gRPC port 4317 also set
@@ -53,6 +54,7 @@ func main() {
 
 	cfg := observe.Config{Service: "quickstart"}
 	cfg.Console.Enabled = true // the dev console at /debug/vigil/, for loopback clients
+	cfg.Health.Enabled = true  // /livez and /readyz, answered by the middleware
 	if *demo && os.Getenv("OTEL_TRACES_EXPORTER") == "" && os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" &&
 		os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
 		// No tracing backend configured: print spans so the demo shows them.
@@ -79,6 +81,18 @@ func main() {
 	}
 	base := "http://" + dialAddr(ln.Addr())
 	a := newApp(base)
+	// A readiness check for /readyz (and the console's health panel): the inventory service
+	// (this same process here) accepts connections.
+	if err := observe.AddCheck("inventory", func(ctx context.Context) error {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", dialAddr(ln.Addr()))
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}); err != nil {
+		observe.Logger().Error("health check", "error", err)
+	}
 	srv := &http.Server{Handler: observe.Middleware(a.routes()), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
