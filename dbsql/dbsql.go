@@ -269,6 +269,9 @@ type op struct {
 	statement
 	spanName  string
 	startOpts []trace.SpanStartOption
+	// attrs are set after the start: passed as a start option, the SDK would copy them
+	// once more.
+	attrs     []attribute.KeyValue
 	timer     atomic.Pointer[metrics.Timer] // the bound series, once observed
 	slowAttrs []slog.Attr
 }
@@ -314,7 +317,8 @@ func (s *state) newOp(st statement) *op {
 	if st.text != "" {
 		attrs = append(attrs, AttrQueryText.String(st.text))
 	}
-	o.startOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...)}
+	o.startOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+	o.attrs = attrs
 	o.slowAttrs = []slog.Attr{slog.String(string(AttrSystem), s.t.system)}
 	if st.op != "" {
 		o.slowAttrs = append(o.slowAttrs, slog.String(string(AttrOperation), st.op))
@@ -354,24 +358,25 @@ type started struct {
 	start time.Time
 }
 
-// begin starts o's span now (for a comment, which needs the span before the call).
+// beginSpan starts o's span now.
 func (s *state) beginSpan(ctx context.Context, o *op) started {
 	start := time.Now()
-	ctx, span := s.in.tracer.Start(ctx, o.spanName, append(o.startOpts, trace.WithTimestamp(start))...)
+	ctx, span := s.in.tracer.Start(ctx, o.spanName, o.startOpts...)
+	span.SetAttributes(o.attrs...)
 	return started{ctx: ctx, span: span, start: start}
 }
 
-// after starts o's span once the call returned, back-dated to start: a call the driver
-// declined (driver.ErrSkip, which database/sql then retries prepared) leaves no span.
+// after starts o's span back-dated to start, for an operation recorded only once it
+// failed (preparing a statement).
 func (s *state) after(ctx context.Context, o *op, start time.Time) started {
 	ctx, span := s.in.tracer.Start(ctx, o.spanName, append(o.startOpts, trace.WithTimestamp(start))...)
+	span.SetAttributes(o.attrs...)
 	return started{ctx: ctx, span: span, start: start}
 }
 
 // finish ends the operation: span, histogram, error counter, slow query line.
 func (s *state) finish(st started, o *op, err error) {
-	end := time.Now()
-	d := end.Sub(st.start)
+	d := time.Since(st.start)
 	var etype string
 	if err != nil {
 		etype = errorType(err)
@@ -381,7 +386,7 @@ func (s *state) finish(st started, o *op, err error) {
 			s.in.errors.With(s.t.system, o.op, o.table, etype).Inc()
 		}
 	}
-	st.span.End(trace.WithTimestamp(end))
+	st.span.End()
 	if s.in.duration != nil {
 		s.observe(st.ctx, o, d)
 	}

@@ -88,10 +88,30 @@ func Unwrap(c any) any {
 	return c
 }
 
-// conn wraps a driver.Conn.
+// conn wraps a driver.Conn. database/sql uses a connection from one goroutine at a
+// time.
 type conn struct {
 	base driver.Conn
 	c    *connector
+	// declined is a statement the driver declined (driver.ErrSkip) whose span is open:
+	// database/sql prepares and runs the same statement on this connection next, and
+	// that execution ends it, so the span covers what the statement cost in all.
+	declined *declined
+}
+
+type declined struct {
+	query string
+	op    *op
+	st    started
+	state *state
+}
+
+// settle ends a declined statement's span that no preparation took over.
+func (c *conn) settle() {
+	if d := c.declined; d != nil {
+		c.declined = nil
+		d.state.finish(d.st, d.op, nil)
+	}
 }
 
 func (c *conn) Prepare(query string) (driver.Stmt, error) {
@@ -99,6 +119,11 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 }
 
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	var adopted *declined
+	if d := c.declined; d != nil && d.query == query {
+		adopted, c.declined = d, nil
+	}
+	c.settle()
 	s := c.c.state()
 	var (
 		st  driver.Stmt
@@ -122,10 +147,14 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if err != nil {
 		// Preparing costs little and is not recorded, but its failure (a syntax error,
 		// a missing table) is what the request's trace must show.
-		s.finish(s.after(ctx, o, start), o, err)
+		if adopted != nil {
+			adopted.state.finish(adopted.st, adopted.op, err)
+		} else {
+			s.finish(s.after(ctx, o, start), o, err)
+		}
 		return nil, err
 	}
-	w := &stmt{base: st, conn: c, query: query, op: o, state: s}
+	w := &stmt{base: st, conn: c, query: query, op: o, state: s, adopted: adopted}
 	//lint:ignore SA1019 database/sql still consults it
 	if _, ok := st.(driver.ColumnConverter); ok {
 		return &stmtCC{w}, nil
@@ -133,17 +162,21 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	return w, nil
 }
 
-func (c *conn) Close() error { return c.base.Close() }
+func (c *conn) Close() error {
+	c.settle()
+	return c.base.Close()
+}
 
 func (c *conn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.settle()
 	s := c.c.state()
-	start := now()
+	st := s.beginSpan(ctx, s.begin)
 	tx, err := c.beginTx(ctx, opts)
-	s.finish(s.after(ctx, s.begin, start), s.begin, err)
+	s.finish(st, s.begin, err)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +212,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if !okc && !ok {
 		return nil, driver.ErrSkip
 	}
+	c.settle()
 	s := c.c.state()
 	o := s.lookup(query)
 	exec := func(ctx context.Context, q string) (driver.Result, error) {
@@ -196,18 +230,17 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		}
 		return e.Exec(q, vals)
 	}
+	st := s.beginSpan(ctx, o)
+	q := query
 	if s.in.comment {
-		st := s.beginSpan(ctx, o)
-		r, err := exec(ctx, comment(query, st.span.SpanContext()))
-		s.finish(st, o, skipErr(err))
-		return r, err
+		q = comment(query, st.span.SpanContext())
 	}
-	start := now()
-	r, err := exec(ctx, query)
+	r, err := exec(st.ctx, q)
 	if err == driver.ErrSkip {
+		c.declined = &declined{query: query, op: o, st: st, state: s}
 		return nil, err
 	}
-	s.finish(s.after(ctx, o, start), o, err)
+	s.finish(st, o, err)
 	return r, err
 }
 
@@ -218,6 +251,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if !okc && !ok {
 		return nil, driver.ErrSkip
 	}
+	c.settle()
 	s := c.c.state()
 	o := s.lookup(query)
 	query1 := func(ctx context.Context, text string) (driver.Rows, error) {
@@ -235,23 +269,15 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		}
 		return q.Query(text, vals)
 	}
-	var st started
-	var rows driver.Rows
-	var err error
+	st := s.beginSpan(ctx, o)
+	q1 := query
 	if s.in.comment {
-		st = s.beginSpan(ctx, o)
-		rows, err = query1(ctx, comment(query, st.span.SpanContext()))
-		if err == driver.ErrSkip {
-			s.finish(st, o, nil)
-			return nil, err
-		}
-	} else {
-		start := now()
-		rows, err = query1(ctx, query)
-		if err == driver.ErrSkip {
-			return nil, err
-		}
-		st = s.after(ctx, o, start)
+		q1 = comment(query, st.span.SpanContext())
+	}
+	rows, err := query1(st.ctx, q1)
+	if err == driver.ErrSkip {
+		c.declined = &declined{query: query, op: o, st: st, state: s}
+		return nil, err
 	}
 	if err != nil {
 		s.finish(st, o, err)
@@ -296,6 +322,8 @@ type stmt struct {
 	// op was read by state; database/sql uses a statement from one goroutine at a time.
 	op    *op
 	state *state
+	// adopted is the declined statement's open span, which the first execution ends.
+	adopted *declined
 }
 
 // current returns the recording state and the statement's op in it.
@@ -316,7 +344,23 @@ func (s stmtCC) ColumnConverter(idx int) driver.ValueConverter {
 	return s.base.(driver.ColumnConverter).ColumnConverter(idx)
 }
 
-func (s *stmt) Close() error  { return s.base.Close() }
+func (s *stmt) Close() error {
+	if d := s.adopted; d != nil {
+		s.adopted = nil
+		d.state.finish(d.st, d.op, nil)
+	}
+	return s.base.Close()
+}
+
+// begin starts the span of an execution, or takes over the declined statement's.
+func (s *stmt) begin(ctx context.Context) (*state, *op, started) {
+	if d := s.adopted; d != nil {
+		s.adopted = nil
+		return d.state, d.op, d.st
+	}
+	st, o := s.current()
+	return st, o, st.beginSpan(ctx, o)
+}
 func (s *stmt) NumInput() int { return s.base.NumInput() }
 
 func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
@@ -330,8 +374,8 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 }
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	st, o := s.current()
-	start := now()
+	st, o, sp := s.begin(ctx)
+	ctx = sp.ctx
 	var (
 		r   driver.Result
 		err error
@@ -350,13 +394,13 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 			}
 		}
 	}
-	st.finish(st.after(ctx, o, start), o, err)
+	st.finish(sp, o, err)
 	return r, err
 }
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	st, o := s.current()
-	start := now()
+	st, o, sp := s.begin(ctx)
+	ctx = sp.ctx
 	var (
 		rows driver.Rows
 		err  error
@@ -375,7 +419,6 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 			}
 		}
 	}
-	sp := st.after(ctx, o, start)
 	if err != nil {
 		st.finish(sp, o, err)
 		return nil, err
@@ -399,18 +442,20 @@ type wrappedTx struct {
 }
 
 func (t *wrappedTx) Commit() error {
+	t.c.settle()
 	s := t.c.c.state()
-	start := now()
+	st := s.beginSpan(t.ctx, s.commit)
 	err := t.base.Commit()
-	s.finish(s.after(t.ctx, s.commit, start), s.commit, err)
+	s.finish(st, s.commit, err)
 	return err
 }
 
 func (t *wrappedTx) Rollback() error {
+	t.c.settle()
 	s := t.c.c.state()
-	start := now()
+	st := s.beginSpan(t.ctx, s.rollback)
 	err := t.base.Rollback()
-	s.finish(s.after(t.ctx, s.rollback, start), s.rollback, err)
+	s.finish(st, s.rollback, err)
 	return err
 }
 
@@ -510,13 +555,4 @@ func namedValueToValue(named []driver.NamedValue) ([]driver.Value, error) {
 		args[i] = nv.Value
 	}
 	return args, nil
-}
-
-// skipErr is err, except that ErrSkip (the driver declined; database/sql retries) is no
-// failure of the operation.
-func skipErr(err error) error {
-	if err == driver.ErrSkip {
-		return nil
-	}
-	return err
 }
