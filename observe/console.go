@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/vigil-go/vigil/internal/console"
 	"github.com/vigil-go/vigil/internal/scrub"
@@ -77,6 +78,8 @@ func (o *Observer) initConsole(in Config, env *envResult) {
 			}
 			return map[string][]any{"checks": {}}
 		},
+		// Spans are held as they ended and redacted when shown, as on export.
+		Redact:    func(sp sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan { return o.tracer.Redact(sp) },
 		Config:    effectiveSettings(in, o.cfg, env),
 		Exporters: o.exportStatus,
 		Token:     o.cfg.Console.Token,

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/getsentry/sentry-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vigil-go/vigil/observe"
 )
@@ -502,5 +505,31 @@ func TestConsoleHandlerMounted(t *testing.T) {
 	mux.ServeHTTP(w, r)
 	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
 		t.Errorf("page: %d %v", w.Code, w.Header())
+	}
+}
+
+// TestConsoleSpansRedacted: spans are held as they ended but shown as the exporters
+// would send them: secret attributes, secrets in values and in status text redacted.
+func TestConsoleSpansRedacted(t *testing.T) {
+	a := newConsoleApp(t, nil)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		_, span := a.o.Start(r.Context(), "check", trace.WithAttributes(
+			attribute.String("auth.token", "tok-s3cret"),
+			attribute.String("upstream", "https://bob:pw-s3cret@db.example/x")))
+		span.SetStatus(codes.Error, "login failed: password=pw2-s3cret")
+		span.End()
+	})
+	a.h = a.o.Middleware(mux)
+	a.do(t, "/login", "", nil)
+	var list struct {
+		Traces []struct {
+			TraceID string `json:"trace_id"`
+		}
+	}
+	a.api(t, "traces", &list)
+	body := a.api(t, "traces/"+list.Traces[0].TraceID, &struct{}{})
+	if strings.Contains(body, "s3cret") || !strings.Contains(body, "[REDACTED]") {
+		t.Errorf("trace view: %s", body)
 	}
 }

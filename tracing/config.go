@@ -75,8 +75,9 @@ type Config struct {
 	Disabled bool
 	// SpanExporter, when set, replaces the configured exporters (for tests).
 	SpanExporter sdktrace.SpanExporter
-	// OnEnd, when set, receives every sampled span as it ends, with the secret policy
-	// already applied as on export (see tap.go), whatever the exporters; it runs in the
+	// OnEnd, when set, receives every sampled span as it ends, whatever the exporters,
+	// as the SDK's immutable snapshot: before the secret policy, which is applied when
+	// the span is shown (Provider.Redact does it as the exporters do). It runs in the
 	// goroutine that ends the span, so it must be quick and must not block. Package
 	// observe's dev console is its user.
 	OnEnd func(sdktrace.ReadOnlySpan)

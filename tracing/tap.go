@@ -14,9 +14,10 @@ import (
 )
 
 // tap is the span processor behind Config.OnEnd: it hands each sampled span that ends
-// to a viewer in the process, after the same redaction the exporters apply, so the
-// viewer never holds more than a collector would receive. A span without secrets is
-// passed as the SDK's own immutable snapshot; only one that needs redaction is copied.
+// to a viewer in the process as the SDK's own immutable snapshot, copying nothing. The
+// secret policy is applied when the viewer shows a span (Provider.Redact), not here:
+// redacting every span as it ends would put the exporters' work on the request path a
+// second time, for spans most of which nobody looks at.
 type tap struct {
 	fn      func(sdktrace.ReadOnlySpan)
 	matcher *scrub.Matcher
@@ -35,8 +36,19 @@ func (t *tap) OnEnd(s sdktrace.ReadOnlySpan) {
 			t.log.Error("vigil: tracing OnEnd panicked", slog.String("panic", safefmt.Text(x, t.matcher)))
 		}
 	}()
+	t.fn(s)
+}
+
+// Redact returns s with the secret policy applied exactly as the exporters apply it
+// (attributes named like secrets, secrets in values and exception text, the status
+// description): s itself when nothing needs redacting, else a redacted copy. A viewer
+// of the spans Config.OnEnd receives shows them through Redact.
+func (p *Provider) Redact(s sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan {
+	if p == nil || s == nil {
+		return s
+	}
 	one := [1]sdktrace.ReadOnlySpan{s}
-	t.fn(redactSpans(one[:], t.matcher)[0])
+	return redactSpans(one[:], p.matcher)[0]
 }
 
 func (*tap) ForceFlush(context.Context) error { return nil }

@@ -21,9 +21,9 @@ func (failingExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) err
 }
 func (failingExporter) Shutdown(context.Context) error { return nil }
 
-// OnEnd sees each sampled span as it ends, redacted as the exporters see it, with no
-// exporter configured; unsampled spans never reach it.
-func TestOnEndSeesRedactedSpans(t *testing.T) {
+// OnEnd sees each sampled span as it ends, with no exporter configured, and
+// Provider.Redact shows it as the exporters would; unsampled spans never reach it.
+func TestOnEndAndRedact(t *testing.T) {
 	clearEnv(t)
 	var (
 		mu    sync.Mutex
@@ -49,8 +49,11 @@ func TestOnEndSeesRedactedSpans(t *testing.T) {
 	if len(spans) != 1 {
 		t.Fatalf("%d spans", len(spans))
 	}
+	if raw := spans[0].Attributes()[0].Value.AsString(); raw != "hunter2" {
+		t.Errorf("OnEnd got %q: the span as it ended", raw)
+	}
 	got := map[attribute.Key]string{}
-	for _, kv := range spans[0].Attributes() {
+	for _, kv := range p.Redact(spans[0]).Attributes() {
 		got[kv.Key] = kv.Value.AsString()
 	}
 	if got["user.password"] != "[REDACTED]" || got["order.id"] != "42" {

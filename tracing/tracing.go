@@ -22,6 +22,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/credentials"
+
+	"github.com/vigil-go/vigil/internal/scrub"
 )
 
 // ScopeName is the instrumentation scope of the spans this package starts.
@@ -34,6 +36,7 @@ type Provider struct {
 	tracer    trace.Tracer
 	pipelines []*pipeline
 	status    []*statusExporter // one per pipeline, for ExportStatus (tap.go)
+	matcher   *scrub.Matcher    // the secret policy, for Redact (tap.go)
 	exporters []string
 	prop      propagation.TextMapPropagator
 	disabled  bool
@@ -54,7 +57,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	p := &Provider{disabled: s.disabled, prop: s.propagator}
+	p := &Provider{disabled: s.disabled, prop: s.propagator, matcher: s.matcher}
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(newResource(s.resource)), sdktrace.WithRawSpanLimits(cfg.SpanLimits.sdk())}
 	switch {
 	case s.disabled:

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // The console's bounds. Each store is a ring: when a new item would exceed either the
@@ -45,6 +46,10 @@ type Options struct {
 	Config []Setting
 	// Exporters reports each exporter's last success and error.
 	Exporters func() []Exporter
+	// Redact applies the secret policy to a span before it is shown (the tracing part's
+	// Provider.Redact): spans are held as they ended, and redacted only when served.
+	// Nil shows them as held.
+	Redact func(sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan
 	// Token, when set, is required of every client (loopback included): as
 	// "Authorization: Bearer TOKEN", or once as ?token=TOKEN, which sets a cookie.
 	// Without it only loopback clients are served.
@@ -96,6 +101,14 @@ func New(opts Options) *Console {
 	c.start = c.now()
 	c.errs.init()
 	c.traces.init()
-	c.routes.start = c.start
+	c.routes.snaps = []routeSnap{{at: c.start}} // the rate's first base: no requests yet
 	return c
+}
+
+// redact applies Options.Redact.
+func (c *Console) redact(sp sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan {
+	if c.opts.Redact == nil {
+		return sp
+	}
+	return c.opts.Redact(sp)
 }

@@ -30,8 +30,7 @@ const (
 // rate covers the last minute without a goroutine sampling in the background.
 type routeSampler struct {
 	mu    sync.Mutex
-	start time.Time
-	snaps []routeSnap // oldest first
+	snaps []routeSnap // oldest first; the first is the console's start until it ages out
 }
 
 type routeSnap struct {
@@ -215,20 +214,17 @@ func (r *routeView) quantile(q float64) float64 {
 }
 
 // sample records the counts now and returns the snapshot the rate is measured from:
-// the oldest within the window (or just before it), else the console's start with no
-// requests.
+// the oldest kept, which is the console's start (no requests) until a later one is at
+// least the window old. Snapshots are kept at most every snapEvery, so the window
+// grows from the first call to about a minute and stays there.
 func (s *routeSampler) sample(now time.Time, byKey map[string]*routeView) routeSnap {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Keep one snapshot older than the window, so the window stays about a minute.
 	for len(s.snaps) > 1 && now.Sub(s.snaps[1].at) >= rateWindow {
 		s.snaps = s.snaps[1:]
 	}
-	base := routeSnap{at: s.start}
-	if len(s.snaps) > 0 {
-		base = s.snaps[0]
-	}
-	if n := len(s.snaps); n == 0 || now.Sub(s.snaps[n-1].at) >= snapEvery {
+	base := s.snaps[0]
+	if now.Sub(s.snaps[len(s.snaps)-1].at) >= snapEvery {
 		counts := make(map[string]uint64, len(byKey))
 		for k, r := range byKey {
 			counts[k] = r.Count

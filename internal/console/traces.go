@@ -18,6 +18,7 @@ import (
 type traceEntry struct {
 	id      trace.TraceID
 	spans   []sdktrace.ReadOnlySpan
+	inline  [2]sdktrace.ReadOnlySpan // spans' first array: a request's spans, one allocation
 	bytes   int
 	dropped int // spans beyond MaxTraceSpans
 	root    sdktrace.ReadOnlySpan
@@ -40,22 +41,41 @@ const spanOverhead = 640 // estimated bytes of a span snapshot beyond its string
 
 func (s *traceStore) init() { s.byID = map[trace.TraceID]*traceEntry{} }
 
-// Span records a span that ended (the tracing part's OnEnd hook, after redaction).
+// Span records a span that ended (the tracing part's OnEnd hook). It runs on the
+// request path: one pass over the attributes, one lock, nothing copied.
 func (c *Console) Span(sp sdktrace.ReadOnlySpan) {
 	if sp == nil {
 		return
 	}
-	n := spanSize(sp)
+	attrs := sp.Attributes()
+	n := spanOverhead + len(sp.Name()) + len(sp.Status().Description) + attrsSize(attrs)
+	for _, e := range sp.Events() {
+		n += 64 + len(e.Name) + attrsSize(e.Attributes)
+	}
+	for _, l := range sp.Links() {
+		n += 64 + attrsSize(l.Attributes)
+	}
 	if n > MaxTraceBytes/4 {
 		return // one span cannot take a quarter of the store
 	}
+	failed, db := sp.Status().Code == codes.Error, false
+	for _, kv := range attrs {
+		switch kv.Key {
+		case "http.response.status_code":
+			failed = failed || kv.Value.AsInt64() >= 500
+		case "db.system.name", "db.system":
+			db = true
+		}
+	}
+	start, end, parent := sp.StartTime(), sp.EndTime(), sp.Parent()
 	id := sp.SpanContext().TraceID()
 	s := &c.traces
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.byID[id]
 	if t == nil {
-		t = &traceEntry{id: id, start: sp.StartTime(), end: sp.EndTime()}
+		t = &traceEntry{id: id, start: start, end: end}
+		t.spans = t.inline[:0]
 		s.byID[id] = t
 		s.order = append(s.order, t)
 	}
@@ -66,21 +86,19 @@ func (c *Console) Span(sp sdktrace.ReadOnlySpan) {
 	t.spans = append(t.spans, sp)
 	t.bytes += n
 	s.bytes += n
-	if sp.StartTime().Before(t.start) {
-		t.start = sp.StartTime()
+	if start.Before(t.start) {
+		t.start = start
 	}
-	if sp.EndTime().After(t.end) {
-		t.end = sp.EndTime()
+	if end.After(t.end) {
+		t.end = end
 	}
-	if !sp.Parent().IsValid() || sp.Parent().IsRemote() {
+	if !parent.IsValid() || parent.IsRemote() {
 		t.root = sp
 	}
-	if failedSpan(sp) {
-		t.failed = true
-	}
-	if isDB(sp) {
+	t.failed = t.failed || failed
+	if db {
 		t.dbCalls++
-		t.dbTime += sp.EndTime().Sub(sp.StartTime())
+		t.dbTime += end.Sub(start)
 	}
 	for len(s.order) > MaxTraces || s.bytes > MaxTraceBytes {
 		old := s.order[0]
@@ -90,30 +108,6 @@ func (c *Console) Span(sp sdktrace.ReadOnlySpan) {
 		delete(s.byID, old.id)
 	}
 	c.traceSeq.Add(1)
-}
-
-// failedSpan reports an error status, or a server span that answered 5xx.
-func failedSpan(sp sdktrace.ReadOnlySpan) bool {
-	if sp.Status().Code == codes.Error {
-		return true
-	}
-	for _, kv := range sp.Attributes() {
-		if kv.Key == "http.response.status_code" && kv.Value.AsInt64() >= 500 {
-			return true
-		}
-	}
-	return false
-}
-
-func spanSize(sp sdktrace.ReadOnlySpan) int {
-	n := spanOverhead + len(sp.Name()) + len(sp.Status().Description) + attrsSize(sp.Attributes())
-	for _, e := range sp.Events() {
-		n += 64 + len(e.Name) + attrsSize(e.Attributes)
-	}
-	for _, l := range sp.Links() {
-		n += 64 + attrsSize(l.Attributes)
-	}
-	return n
 }
 
 func attrsSize(kvs []attribute.KeyValue) int {
@@ -153,27 +147,57 @@ type traceSummary struct {
 	dur   time.Duration
 }
 
-func (t *traceEntry) summary() traceSummary {
-	out := traceSummary{TraceID: t.id.String(), Spans: len(t.spans), Error: t.failed, start: t.start}
-	root := t.root
-	if root == nil && len(t.spans) > 0 {
-		root = t.spans[0]
+// traceHead is what the lists need of a trace, copied under the store's lock so that
+// redaction and formatting happen outside it.
+type traceHead struct {
+	id              trace.TraceID
+	spans           int
+	failed, hasRoot bool
+	start, end      time.Time
+	root            sdktrace.ReadOnlySpan // the root, else the earliest span held
+	dbCalls         int
+	dbTime          time.Duration
+}
+
+func (t *traceEntry) head() traceHead {
+	h := traceHead{id: t.id, spans: len(t.spans), failed: t.failed, start: t.start, end: t.end,
+		root: t.root, hasRoot: t.root != nil, dbCalls: t.dbCalls, dbTime: t.dbTime}
+	if h.root == nil && len(t.spans) > 0 {
+		h.root = t.spans[0]
 		for _, sp := range t.spans {
-			if sp.StartTime().Before(root.StartTime()) {
-				root = sp
+			if sp.StartTime().Before(h.root.StartTime()) {
+				h.root = sp
 			}
 		}
 	}
-	if root != nil {
+	return h
+}
+
+// heads copies the heads of the held traces, newest first.
+func (c *Console) heads() []traceHead {
+	s := &c.traces
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]traceHead, 0, len(s.order))
+	for i := len(s.order) - 1; i >= 0; i-- {
+		out = append(out, s.order[i].head())
+	}
+	return out
+}
+
+func (c *Console) summary(h traceHead) traceSummary {
+	out := traceSummary{TraceID: h.id.String(), Spans: h.spans, Error: h.failed, start: h.start}
+	if h.root != nil {
+		root := c.redact(h.root)
 		out.Root = root.Name()
 		out.Route = attrString(root.Attributes(), "http.route")
 		out.Status = statusText(root.Status().Code)
 	}
-	out.dur = t.end.Sub(t.start)
-	if t.root != nil {
-		out.dur = t.root.EndTime().Sub(t.root.StartTime())
+	out.dur = h.end.Sub(h.start)
+	if h.hasRoot {
+		out.dur = h.root.EndTime().Sub(h.root.StartTime())
 	}
-	out.Start = stamp(t.start)
+	out.Start = stamp(h.start)
 	out.DurationMS = ms(out.dur)
 	return out
 }
@@ -181,21 +205,18 @@ func (t *traceEntry) summary() traceSummary {
 // traceList returns the held traces for a view: recent (newest first), slow (slowest
 // first) or failed (newest first), of one route when route is not empty.
 func (c *Console) traceList(view, route string, max int) []traceSummary {
-	s := &c.traces
-	s.mu.Lock()
-	out := make([]traceSummary, 0, len(s.order))
-	for i := len(s.order) - 1; i >= 0; i-- {
-		t := s.order[i]
-		if view == "failed" && !t.failed {
+	heads := c.heads()
+	out := make([]traceSummary, 0, len(heads))
+	for _, h := range heads {
+		if view == "failed" && !h.failed {
 			continue
 		}
-		sum := t.summary()
+		sum := c.summary(h)
 		if route != "" && sum.Route != route {
 			continue
 		}
 		out = append(out, sum)
 	}
-	s.mu.Unlock()
 	switch view {
 	case "slow":
 		sort.SliceStable(out, func(i, j int) bool { return out[i].dur > out[j].dur })
@@ -256,6 +277,9 @@ func (c *Console) traceDetail(id trace.TraceID) (traceView, bool) {
 	start, dropped := t.start, t.dropped
 	s.mu.Unlock()
 
+	for i, sp := range spans {
+		spans[i] = c.redact(sp) // the secret policy, as on export
+	}
 	sort.SliceStable(spans, func(i, j int) bool { return spans[i].StartTime().Before(spans[j].StartTime()) })
 	held := map[trace.SpanID]bool{}
 	for _, sp := range spans {
@@ -284,7 +308,7 @@ func (c *Console) traceDetail(id trace.TraceID) (traceView, bool) {
 			v.Events = append(v.Events, eventView{Name: e.Name, Time: stamp(e.Time), Attributes: attrMap(e.Attributes)})
 		}
 		v.Logs = logs[v.SpanID]
-		if isDB(sp) {
+		if isDB(sp.Attributes()) {
 			out.DB.Calls++
 			out.DB.DurationMS += v.DurationMS
 		}
@@ -295,8 +319,8 @@ func (c *Console) traceDetail(id trace.TraceID) (traceView, bool) {
 
 // isDB reports a database client span (OpenTelemetry's db.system.name, or db.system
 // of older conventions).
-func isDB(sp sdktrace.ReadOnlySpan) bool {
-	for _, kv := range sp.Attributes() {
+func isDB(attrs []attribute.KeyValue) bool {
+	for _, kv := range attrs {
 		if kv.Key == "db.system.name" || kv.Key == "db.system" {
 			return true
 		}
@@ -307,23 +331,21 @@ func isDB(sp sdktrace.ReadOnlySpan) bool {
 // routeDB sums the database calls and time of the held traces per root route.
 func (c *Console) routeDB() map[string]dbPerRoute {
 	out := map[string]dbPerRoute{}
-	s := &c.traces
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range s.order {
-		if t.root == nil {
+	for _, h := range c.heads() {
+		if !h.hasRoot {
 			continue
 		}
-		route := attrString(t.root.Attributes(), "http.route")
+		root := c.redact(h.root)
+		route := attrString(root.Attributes(), "http.route")
 		if route == "" {
 			continue
 		}
-		method := attrString(t.root.Attributes(), "http.request.method")
-		d := out[method+" "+route]
+		key := attrString(root.Attributes(), "http.request.method") + " " + route
+		d := out[key]
 		d.traces++
-		d.calls += t.dbCalls
-		d.dur += t.dbTime
-		out[method+" "+route] = d
+		d.calls += h.dbCalls
+		d.dur += h.dbTime
+		out[key] = d
 	}
 	return out
 }
