@@ -533,3 +533,16 @@ func TestConsoleSpansRedacted(t *testing.T) {
 		t.Errorf("trace view: %s", body)
 	}
 }
+
+// The console under another path, beside the service's own routes. Middleware serves it
+// at /debug/vigil/ by itself; ConsoleHandler is for a separate admin listener or path.
+func ExampleConsoleHandler() {
+	o, err := observe.Init(context.Background(), observe.Config{Console: observe.ConsoleConfig{Enabled: true}})
+	if err != nil {
+		return
+	}
+	defer o.Shutdown(context.Background())
+	admin := http.NewServeMux()
+	admin.Handle("/admin/vigil/", http.StripPrefix("/admin/vigil", observe.ConsoleHandler()))
+	go func() { _ = http.ListenAndServe("127.0.0.1:9090", admin) }()
+}

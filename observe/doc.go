@@ -59,6 +59,16 @@
 // Config.Health.Enabled (VIGIL_HEALTH=true) the Middleware answers /livez and /readyz
 // itself, ahead of the telemetry.
 //
+// # The dev console
+//
+// With Config.Console.Enabled (VIGIL_CONSOLE=true) the Middleware serves /debug/vigil/:
+// a page, with nothing else to run, that shows the service's recent errors grouped as
+// Sentry groups them (counting deduplicated captures), its traces as span trees, RED per
+// route from the real duration histogram with exemplars, the log lines of any span, and
+// vigil's own counters, exporters and effective configuration. It answers loopback
+// clients only unless Config.Console.Token is set, shows only what the secret policy lets
+// out, and keeps bounded rings; ConsoleHandler mounts it elsewhere. Off, it costs nothing.
+//
 // # Configuration
 //
 // Config fields win over environment variables, which win over defaults, and the zero
