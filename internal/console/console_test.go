@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/getsentry/sentry-go"
+	dto "github.com/prometheus/client_model/go"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestQuantile(t *testing.T) {
@@ -216,4 +218,58 @@ func TestTraceDetail(t *testing.T) {
 
 func sdkStatus(c codes.Code, d string) sdktrace.Status {
 	return sdktrace.Status{Code: c, Description: d}
+}
+
+type gatherFunc func() ([]*dto.MetricFamily, error)
+
+func (g gatherFunc) Gather() ([]*dto.MetricFamily, error) { return g() }
+
+// Routes come from the HTTP and gRPC server histograms: counts and error classes over
+// status codes, cumulative buckets in milliseconds, and the rate since the last calls.
+func TestRouteStats(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	count := uint64(10)
+	hist := func(labels map[string]string, n uint64) *dto.Metric {
+		m := &dto.Metric{Histogram: &dto.Histogram{SampleCount: proto.Uint64(n), Bucket: []*dto.Bucket{
+			{UpperBound: proto.Float64(0.01), CumulativeCount: proto.Uint64(n / 2)},
+			{UpperBound: proto.Float64(0.1), CumulativeCount: proto.Uint64(n)},
+		}}}
+		for k, v := range labels {
+			m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(k), Value: proto.String(v)})
+		}
+		return m
+	}
+	g := gatherFunc(func() ([]*dto.MetricFamily, error) {
+		return []*dto.MetricFamily{
+			{Name: proto.String(durationFamily), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{
+				hist(map[string]string{labelMethod: "GET", labelRoute: "/orders/{id}", labelStatus: "200"}, count),
+				hist(map[string]string{labelMethod: "GET", labelRoute: "/orders/{id}", labelStatus: "503"}, 2),
+				hist(map[string]string{labelMethod: "GET", labelRoute: "/orders/{id}", labelStatus: "404"}, 4),
+			}},
+			{Name: proto.String(rpcFamily), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{
+				hist(map[string]string{labelRPCMethod: "shop.Orders/Get", labelRPCStatus: "NOT_FOUND"}, 2),
+				hist(map[string]string{labelRPCMethod: "shop.Orders/Get", labelRPCStatus: "INTERNAL"}, 2),
+			}},
+		}, nil
+	})
+	c := New(Options{Gatherer: g, Now: func() time.Time { return now }})
+	now = now.Add(10 * time.Second)
+	v := c.routeStats()
+	if len(v.Routes) != 2 || v.WindowS != 10 {
+		t.Fatalf("%+v", v)
+	}
+	r := v.Routes[0]
+	if r.Route != "/orders/{id}" || r.Count != 16 || r.Err4xx != 4 || r.Err5xx != 2 || r.Rate != 1.6 ||
+		len(r.Buckets) != 3 || r.Buckets[0].LE != 10.0 || r.Buckets[0].Count != 8 || r.Buckets[2].LE != "+Inf" || r.Buckets[2].Count != 16 {
+		t.Errorf("http: %+v", r)
+	}
+	if r := v.Routes[1]; r.Method != "gRPC" || r.Route != "shop.Orders/Get" || r.Err4xx != 2 || r.Err5xx != 2 {
+		t.Errorf("grpc: %+v", r)
+	}
+	// Ten more requests over the next 5 s: the rate still counts from the start.
+	count += 10
+	now = now.Add(5 * time.Second)
+	if r := c.routeStats().Routes[0]; r.Rate != 26.0/15 {
+		t.Errorf("rate %v", r.Rate)
+	}
 }

@@ -17,7 +17,18 @@ const (
 	labelMethod    = "http_request_method"
 	labelRoute     = "http_route"
 	labelStatus    = "http_response_status_code"
+	// gRPC calls appear as routes too: the full method, with method "gRPC".
+	rpcFamily      = "rpc_server_call_duration_seconds"
+	labelRPCMethod = "rpc_method"
+	labelRPCStatus = "rpc_response_status_code"
 )
+
+// rpcClientErrors are the gRPC codes that blame the caller, counted with 4xx; every
+// other code but OK is counted with 5xx.
+var rpcClientErrors = map[string]bool{
+	"CANCELED": true, "INVALID_ARGUMENT": true, "NOT_FOUND": true, "ALREADY_EXISTS": true,
+	"PERMISSION_DENIED": true, "FAILED_PRECONDITION": true, "OUT_OF_RANGE": true, "UNAUTHENTICATED": true,
+}
 
 // rateWindow is how far back the request rate looks; snapEvery spaces the snapshots
 // kept, which bounds them to a dozen or so however often the view is polled.
@@ -84,18 +95,22 @@ func (c *Console) routeStats() routesView {
 	fams, _ := c.opts.Gatherer.Gather() // partial results are still worth showing
 	byKey := map[string]*routeView{}
 	for _, f := range fams {
-		if f.GetName() != durationFamily || f.GetType() != dto.MetricType_HISTOGRAM {
+		rpc := f.GetName() == rpcFamily
+		if f.GetName() != durationFamily && !rpc || f.GetType() != dto.MetricType_HISTOGRAM {
 			continue
 		}
 		for _, m := range f.GetMetric() {
 			var method, route, status string
+			if rpc {
+				method = "gRPC"
+			}
 			for _, l := range m.GetLabel() {
 				switch l.GetName() {
 				case labelMethod:
 					method = l.GetValue()
-				case labelRoute:
+				case labelRoute, labelRPCMethod:
 					route = l.GetValue()
-				case labelStatus:
+				case labelStatus, labelRPCStatus:
 					status = l.GetValue()
 				}
 			}
@@ -108,12 +123,18 @@ func (c *Console) routeStats() routesView {
 			h := m.GetHistogram()
 			n := h.GetSampleCount()
 			r.Count += n
-			if code, err := strconv.Atoi(status); err == nil {
+			if code, err := strconv.Atoi(status); err == nil && !rpc {
 				switch {
 				case code >= 500:
 					r.Err5xx += n
 				case code >= 400:
 					r.Err4xx += n
+				}
+			} else if rpc && status != "OK" && status != "" {
+				if rpcClientErrors[status] {
+					r.Err4xx += n
+				} else {
+					r.Err5xx += n
 				}
 			}
 			r.addBuckets(h)
