@@ -32,7 +32,7 @@ type Counter struct {
 // values returns a series that is not exported, counts the misuse and logs it once;
 // once the family holds its series limit, new values share one overflow series.
 func (c *Counter) With(values ...string) *Counter {
-	// The common case, a family recording into itself, is kept small enough to inline.
+	// The common case: a family recording into itself.
 	if atomic.LoadPointer(&c.to) == unsafe.Pointer(c) {
 		if s := c.vec.with(values); atomic.LoadPointer(&c.to) == unsafe.Pointer(c) {
 			return s
@@ -112,9 +112,7 @@ type counterFamily struct{ *vec[Counter] }
 func (f counterFamily) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
 
 func (f counterFamily) Collect(ch chan<- prometheus.Metric) {
-	for _, n := range f.series() {
-		ch <- prometheus.MustNewConstMetric(f.desc, prometheus.CounterValue, n.val.value(), n.values...)
-	}
+	collectValues(f.family, f.series(), true, (*Counter).value, ch)
 }
 
 func (f counterFamily) flushStatsD(w *statsdWriter) {

@@ -2,10 +2,8 @@ package metrics
 
 import (
 	"context"
-	"encoding/hex"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
 	"sync"
@@ -21,6 +19,9 @@ type exemplarSlot struct {
 	at    int64 // unix nanoseconds
 	trace trace.TraceID
 	span  trace.SpanID
+	// out is the exposition's form of the exemplar, kept while it is current so that
+	// scrapes between two observations share it.
+	out *exemplarOut
 }
 
 // exemplar records v as bucket i's exemplar when ctx holds a sampled span.
@@ -45,30 +46,6 @@ func (h *histValue) exemplar(ctx context.Context, i int, v float64) {
 	}
 	e.set, e.value, e.at = true, v, time.Now().UnixNano()
 	e.trace, e.span = sc.TraceID(), sc.SpanID()
+	e.out = nil
 	e.mu.Unlock()
-}
-
-// exemplars returns the recorded exemplars for the exposition (allocates; scrape time).
-func (h *histValue) exemplars() []prometheus.Exemplar {
-	slots := h.ex.Load()
-	if slots == nil {
-		return nil
-	}
-	var out []prometheus.Exemplar
-	for i := range *slots {
-		e := &(*slots)[i]
-		e.mu.Lock()
-		if e.set {
-			out = append(out, prometheus.Exemplar{
-				Value: e.value,
-				Labels: prometheus.Labels{
-					"trace_id": hex.EncodeToString(e.trace[:]),
-					"span_id":  hex.EncodeToString(e.span[:]),
-				},
-				Timestamp: time.Unix(0, e.at),
-			})
-		}
-		e.mu.Unlock()
-	}
-	return out
 }

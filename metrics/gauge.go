@@ -21,7 +21,7 @@ type Gauge struct {
 
 // With returns the series for the label values; see Counter.With.
 func (g *Gauge) With(values ...string) *Gauge {
-	// The common case, a family recording into itself, is kept small enough to inline.
+	// The common case: a family recording into itself.
 	if atomic.LoadPointer(&g.to) == unsafe.Pointer(g) {
 		if s := g.vec.with(values); atomic.LoadPointer(&g.to) == unsafe.Pointer(g) {
 			return s
@@ -96,9 +96,7 @@ type gaugeFamily struct{ *vec[Gauge] }
 func (f gaugeFamily) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
 
 func (f gaugeFamily) Collect(ch chan<- prometheus.Metric) {
-	for _, n := range f.series() {
-		ch <- prometheus.MustNewConstMetric(f.desc, prometheus.GaugeValue, n.val.value(), n.values...)
-	}
+	collectValues(f.family, f.series(), false, (*Gauge).value, ch)
 }
 
 // gaugeRefresh is how many flushes an unchanged gauge may go unsent.

@@ -30,7 +30,7 @@ type Histogram struct {
 
 // With returns the series for the label values; see Counter.With.
 func (h *Histogram) With(values ...string) *Histogram {
-	// The common case, a family recording into itself, is kept small enough to inline.
+	// The common case: a family recording into itself.
 	if atomic.LoadPointer(&h.to) == unsafe.Pointer(h) {
 		if s := h.vec.with(values); atomic.LoadPointer(&h.to) == unsafe.Pointer(h) {
 			return s
@@ -137,28 +137,11 @@ func (h *histValue) totals() (count, sum float64) {
 	return float64(n), math.Float64frombits(h.sum.Load())
 }
 
-// snapshot returns the count, sum and cumulative bucket counts for the exposition.
-func (h *histValue) snapshot() (uint64, float64, map[float64]uint64) {
-	buckets := make(map[float64]uint64, len(h.upper))
-	var cum uint64
-	for i, u := range h.upper {
-		cum += h.counts[i].Load()
-		buckets[u] = cum
-	}
-	cum += h.counts[len(h.upper)].Load()
-	return cum, math.Float64frombits(h.sum.Load()), buckets
-}
+// sumValue returns the sum of the observations.
+func (h *histValue) sumValue() float64 { return math.Float64frombits(h.sum.Load()) }
 
-func (h *histValue) metric(desc *prometheus.Desc, values []string) prometheus.Metric {
-	count, sum, buckets := h.snapshot()
-	m := prometheus.MustNewConstHistogram(desc, count, sum, buckets, values...)
-	if exs := h.exemplars(); len(exs) > 0 {
-		if mx, err := prometheus.NewMetricWithExemplars(m, exs...); err == nil {
-			return mx
-		}
-	}
-	return m
-}
+// posInf is the upper bound of an explicit +Inf bucket.
+var posInf = math.Inf(1)
 
 // maxSamples bounds the StatsD samples kept per series and flush.
 const maxSamples = 1024
@@ -206,9 +189,7 @@ type histogramFamily struct{ *vec[Histogram] }
 func (f histogramFamily) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
 
 func (f histogramFamily) Collect(ch chan<- prometheus.Metric) {
-	for _, n := range f.series() {
-		ch <- n.val.h.metric(f.desc, n.values)
-	}
+	collectHistograms(f.family, f.series(), func(h *Histogram) *histValue { return &h.h }, ch)
 }
 
 func (f histogramFamily) flushStatsD(w *statsdWriter) {

@@ -289,7 +289,7 @@ func (c funcCollector) Collect(ch chan<- prometheus.Metric) {
 // bind wires a new family's series count and StatsD flush. A label-less family's handle
 // is its only series, created now so that it is exported (as 0) from the start.
 func bind[T any](f *family, v *vec[T], c prometheus.Collector, flush func(*statsdWriter), unbound any) (any, prometheus.Collector) {
-	f.series = func() int { return len(v.series()) }
+	f.series = v.count
 	f.flush = flush
 	if len(f.labels) == 0 {
 		return v.only(), c

@@ -22,7 +22,7 @@ type Timer struct {
 
 // With returns the series for the label values; see Counter.With.
 func (t *Timer) With(values ...string) *Timer {
-	// The common case, a family recording into itself, is kept small enough to inline.
+	// The common case: a family recording into itself.
 	if atomic.LoadPointer(&t.to) == unsafe.Pointer(t) {
 		if s := t.vec.with(values); atomic.LoadPointer(&t.to) == unsafe.Pointer(t) {
 			return s
@@ -109,9 +109,7 @@ type timerFamily struct{ *vec[Timer] }
 func (f timerFamily) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
 
 func (f timerFamily) Collect(ch chan<- prometheus.Metric) {
-	for _, n := range f.series() {
-		ch <- n.val.h.metric(f.desc, n.values)
-	}
+	collectHistograms(f.family, f.series(), func(t *Timer) *histValue { return &t.h }, ch)
 }
 
 func (f timerFamily) flushStatsD(w *statsdWriter) {

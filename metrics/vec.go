@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/vigil-go/vigil/internal/limits"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
@@ -33,6 +35,7 @@ func appendKey(b []byte, values []string) []byte {
 // bound series is a pointer into the node and With returns it without allocating.
 type node[T any] struct {
 	values []string
+	labels atomic.Pointer[[]*dto.LabelPair] // the exposition's label pairs, made at the first scrape
 	val    T
 	stat   statLine // StatsD encoding; empty when StatsD is off
 }
@@ -247,6 +250,17 @@ func (v *vec[T]) series() []*node[T] {
 		out = append(out, n)
 	}
 	return out
+}
+
+// count returns how many series series would return, without copying them.
+func (v *vec[T]) count() int {
+	v.mu.Lock()
+	n := len(v.nodes)
+	v.mu.Unlock()
+	if v.overflow.Load() != nil {
+		n++
+	}
+	return n
 }
 
 // only returns the single series of a label-less family, created at definition.
