@@ -65,7 +65,7 @@ type lineWriter struct {
 	keys []string // the field names, by field index
 	fast bool
 	enc  logging.Line
-	slow accessLine
+	slow *accessLine // the fallback's attributes (768 bytes: not zeroed on the fast path)
 }
 
 // begin starts the line; it reports false when level is not logged.
@@ -78,7 +78,11 @@ func (w *lineWriter) begin(ctx context.Context, lines *logging.Lines, logger *sl
 			return true
 		}
 	}
-	return logger.Enabled(ctx, level)
+	if !logger.Enabled(ctx, level) {
+		return false
+	}
+	w.slow = new(accessLine)
+	return true
 }
 
 // str adds text a client or user chose: scrubbed by the secret policy's value rule.
