@@ -27,11 +27,6 @@ const (
 	nameAborted      = "aborted" // true when the connection was aborted
 )
 
-// durationAttr is the duration field, in milliseconds.
-func durationAttr(d time.Duration) slog.Attr {
-	return slog.Float64(nameDuration, float64(d)/float64(time.Millisecond))
-}
-
 // accessLine builds one access-log record. Transports share it: the HTTP middleware and
 // the gRPC interceptors add their own fields.
 type accessLine struct {

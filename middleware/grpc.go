@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/stats"
 
 	"github.com/vigil-go/vigil/internal/scrub"
+	"github.com/vigil-go/vigil/logging"
 	"github.com/vigil-go/vigil/metrics"
 )
 
@@ -81,6 +82,7 @@ type GRPC struct {
 	tracer  trace.Tracer                  // nil: no spans
 	prop    propagation.TextMapPropagator // nil: DisableSpans, no propagation
 	logger  *slog.Logger                  // nil: no access log
+	lines   *logging.Lines                // the access lines' encoder; nil: through logger as records
 	capture CaptureFunc
 	skip    []string
 	matcher *scrub.Matcher
@@ -106,6 +108,9 @@ func NewGRPC(cfg GRPCConfig) (*GRPC, error) {
 		skip:    cfg.Skip,
 		matcher: newMatcher(cfg.RedactKeys, cfg.AllowKeys),
 		pii:     cfg.SendDefaultPII,
+	}
+	if cfg.Logger != nil {
+		g.lines = logging.NewLines(cfg.Logger.Handler(), grpcLineKeys[:]...)
 	}
 	var err error
 	if g.hooks, err = newHookGuard(cfg.Registry, cfg.Logger, g.matcher); err != nil {

@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"log/slog"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -78,11 +77,6 @@ func failed(code codes.Code, server bool) bool {
 // rpcMethodName is rpc.method for a full method "/package.Service/Method".
 func rpcMethodName(fullMethod string) string { return strings.TrimPrefix(fullMethod, "/") }
 
-// startAttrs are the span attributes known when a call starts.
-func rpcStartAttrs(method string) []attribute.KeyValue {
-	return []attribute.KeyValue{rpcSystemGRPC, attribute.String(nameRPCMethod, method)}
-}
-
 // rpcFacts are a finished call's facts, computed once in finish for the span and the
 // access line; they live on its stack.
 type rpcFacts struct {
@@ -100,10 +94,13 @@ type rpcFacts struct {
 	message        string // the status message of a non-OK call
 }
 
-// spanAttrs appends the attributes set when the call ends to attrs (a pooled array,
-// which the SDK copies from).
+// spanAttrs appends the span's attributes to attrs (a pooled array, which the SDK copies
+// from). They are all set when the call ends, in one call: the SDK then grows the span's
+// attribute slice once, where attributes given at Start as well cost it three
+// allocations.
 func (f *rpcFacts) spanAttrs(attrs []attribute.KeyValue) []attribute.KeyValue {
-	attrs = append(attrs, attribute.String(nameRPCStatusCode, codeNames[codeIndex(f.code)]))
+	attrs = append(attrs, rpcSystemGRPC, attribute.String(nameRPCMethod, f.method),
+		attribute.String(nameRPCStatusCode, codeNames[codeIndex(f.code)]))
 	if f.failed {
 		attrs = append(attrs, keyErrorType.String(codeNames[codeIndex(f.code)]))
 	}
@@ -111,9 +108,7 @@ func (f *rpcFacts) spanAttrs(attrs []attribute.KeyValue) []attribute.KeyValue {
 		attrs = append(attrs, keyRequestID.String(f.requestID))
 	}
 	if f.methodOriginal != "" {
-		attrs = append(attrs,
-			attribute.String(nameRPCMethod, f.method),
-			attribute.String(nameRPCMethodOriginal, f.methodOriginal))
+		attrs = append(attrs, attribute.String(nameRPCMethodOriginal, f.methodOriginal))
 	}
 	if f.address != "" {
 		attrs = append(attrs, keyServerAddress.String(f.address))
@@ -135,35 +130,68 @@ func (f *rpcFacts) spanAttrs(attrs []attribute.KeyValue) []attribute.KeyValue {
 	return attrs
 }
 
+// The fields of gRPC access lines (server and client), as indexes into grpcLineKeys,
+// in the order a line has them.
+const (
+	gSystem = iota
+	gMethod
+	gMethodOriginal
+	gStatusCode
+	gErrorType
+	gServerAddress
+	gServerPort
+	gPeerAddress
+	gPeerPort
+	gMessagesSent
+	gMessagesReceived
+	gErrorMessage
+	gDuration
+	gPanic
+	numGRPCFields
+)
+
+// grpcLineKeys are the gRPC access lines' field names, by field.
+var grpcLineKeys = [numGRPCFields]string{
+	gSystem: nameRPCSystem, gMethod: nameRPCMethod, gMethodOriginal: nameRPCMethodOriginal,
+	gStatusCode: nameRPCStatusCode, gErrorType: nameErrorType,
+	gServerAddress: nameServerAddress, gServerPort: nameServerPort,
+	gPeerAddress: namePeerAddress, gPeerPort: namePeerPort,
+	gMessagesSent: nameMessagesSent, gMessagesReceived: nameMessagesReceived,
+	gErrorMessage: nameErrorMessage, gDuration: nameDuration, gPanic: namePanic,
+}
+
 // line adds the access line's fields. request_id and the route (the full method) come
-// from the context, as on every line of the call.
-func (f *rpcFacts) line(l *accessLine) {
-	l.add(slog.String(nameRPCSystem, "grpc"))
-	l.add(slog.String(nameRPCMethod, f.method))
+// from the context, as on every line of the call. Method names come from the method
+// table (registered or used methods, else _OTHER) and status names from a fixed list;
+// what the other side chose (an unknown method's name, a status message, the dialed
+// authority) goes through the secret policy's value rule.
+func (f *rpcFacts) line(w *lineWriter) {
+	w.known(gSystem, "grpc")
+	w.known(gMethod, f.method)
 	if f.methodOriginal != "" {
-		l.add(slog.String(nameRPCMethodOriginal, f.methodOriginal))
+		w.str(gMethodOriginal, f.methodOriginal)
 	}
-	l.add(slog.String(nameRPCStatusCode, codeNames[codeIndex(f.code)]))
+	w.known(gStatusCode, codeNames[codeIndex(f.code)])
 	if f.failed {
-		l.add(slog.String(nameErrorType, codeNames[codeIndex(f.code)]))
+		w.known(gErrorType, codeNames[codeIndex(f.code)])
 	}
 	if f.address != "" {
-		l.add(slog.String(nameServerAddress, f.address))
+		w.str(gServerAddress, f.address)
 		if f.port > 0 {
-			l.add(slog.Int(nameServerPort, f.port))
+			w.int(gServerPort, int64(f.port))
 		}
 	}
 	if f.peer != "" {
-		l.add(slog.String(namePeerAddress, f.peer))
+		w.known(gPeerAddress, f.peer)
 		if f.peerPort > 0 {
-			l.add(slog.Int(namePeerPort, f.peerPort))
+			w.int(gPeerPort, int64(f.peerPort))
 		}
 	}
 	if f.stream {
-		l.add(slog.Int64(nameMessagesSent, f.sent))
-		l.add(slog.Int64(nameMessagesReceived, f.received))
+		w.int(gMessagesSent, f.sent)
+		w.int(gMessagesReceived, f.received)
 	}
 	if f.message != "" {
-		l.add(slog.String(nameErrorMessage, f.message))
+		w.str(gErrorMessage, f.message)
 	}
 }

@@ -13,22 +13,32 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/vigil-go/vigil/internal/ctxattrs"
 )
 
 // rpcCall is the state of one call (one attempt, on the client), created in TagRPC and
 // finished by the End event. grpc-go may deliver payload events from the caller's
 // goroutines, so the counters are atomic and the addresses sit behind a mutex.
+//
+// The call is also the context TagRPC returns: it answers Value for callKey and, on the
+// server, for the request scope (request_id and route), so a call costs one context
+// layer of vigil's beyond the span's, not three.
 type rpcCall struct {
+	context.Context // the parent: the caller's context, with the span
+
 	start      time.Time
 	fullMethod string
 	span       trace.Span // nil when skipped or without a tracer
 	skip       bool
-	id         string // server: the request id, set on the span with the rest at the end
+	id         string // server: the request id, echoed by the interceptors and set on the span at the end
 
 	// Server only, written on the call's own goroutine before End.
 	began          bool // Begin seen: a registered method (or the unknown-service handler) runs
 	unknownService bool // the stream interceptor saw grpc.UnknownServiceHandler
 	panicked       bool
+	scoped         bool          // scope holds request_id and route
+	scope          ctxattrs.List // the request scope every log line and capture of the call reads
 
 	stream bool // set at Begin, before other goroutines see the call
 
@@ -39,19 +49,40 @@ type rpcCall struct {
 	authority string // client: the :authority sent
 
 	finished atomic.Bool
-	carrier  incomingCarrier
-	out      outgoingCarrier
-	outBuf   [6]string
+	carrier  incomingCarrier // server: TagRPC's, here to spare it an allocation
+}
+
+// clientCall is a client call with TagRPC's scratch space for the outgoing metadata,
+// which a server call has no use for.
+type clientCall struct {
+	rpcCall
+	out    outgoingCarrier
+	outBuf [6]string
+}
+
+// Value answers for the call's own keys and asks the parent for the rest.
+func (c *rpcCall) Value(key any) any {
+	if _, ok := key.(callKey); ok {
+		return c
+	}
+	if c.scoped && ctxattrs.IsKey(key) {
+		return &c.scope
+	}
+	return c.Context.Value(key)
 }
 
 type callKey struct{}
 
-// rpcEndAttrs is the most attributes finish sets on a span (rpcFacts.spanAttrs).
+// rpcEndAttrs is the most attributes a span gets (rpcFacts.spanAttrs).
 const rpcEndAttrs = 12
 
 var rpcAttrPool = sync.Pool{New: func() any { return new([rpcEndAttrs]attribute.KeyValue) }}
 
+// callFrom returns the call whose context ctx is or derives from, or nil.
 func callFrom(ctx context.Context) *rpcCall {
+	if c, ok := ctx.(*rpcCall); ok {
+		return c // the events' usual context: the one TagRPC returned
+	}
 	c, _ := ctx.Value(callKey{}).(*rpcCall)
 	return c
 }
@@ -107,7 +138,7 @@ func (g *GRPC) finish(ctx context.Context, c *rpcCall, server bool, err error) {
 		f.address, f.port = hostPort(authority)
 	}
 	if peer != nil {
-		f.peer, f.peerPort = hostPort(bound(peer.String()))
+		f.peer, f.peerPort = peerAddress(peer)
 	}
 	if code != codes.OK {
 		f.message = bound(status.Convert(err).Message()) // the other side's text
@@ -149,18 +180,31 @@ func (g *GRPC) accessLine(ctx context.Context, c *rpcCall, server bool, f *rpcFa
 	default:
 		level = slog.LevelWarn
 	}
-	if !g.logger.Enabled(ctx, level) {
-		return
-	}
-	var l accessLine
-	f.line(&l)
-	l.add(durationAttr(d))
-	if c.panicked {
-		l.add(slog.Bool(namePanic, true))
-	}
 	msg := "grpc client call"
 	if server {
 		msg = "grpc server call"
 	}
-	l.emit(ctx, g.logger, level, msg)
+	w := lineWriter{keys: grpcLineKeys[:]}
+	if !w.begin(ctx, g.lines, g.logger, level, msg) {
+		return
+	}
+	f.line(&w)
+	w.duration(gDuration, d)
+	if c.panicked {
+		w.bool(gPanic, true)
+	}
+	w.end(ctx, g.logger, level, msg)
+}
+
+// peerAddress returns a peer's network.peer.address and .port. TCP peers, the usual
+// ones, are read from their fields rather than formatted and parsed again.
+func peerAddress(a net.Addr) (string, int) {
+	if t, ok := a.(*net.TCPAddr); ok && t != nil && len(t.IP) > 0 {
+		host := t.IP.String()
+		if t.Zone != "" {
+			host += "%" + t.Zone
+		}
+		return bound(host), t.Port
+	}
+	return hostPort(bound(a.String()))
 }

@@ -26,25 +26,27 @@ func (h *clientHandler) HandleConn(context.Context, stats.ConnStats) {}
 // when the context has one, into the outgoing metadata.
 func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	g := h.g
-	c := &rpcCall{start: time.Now(), fullMethod: limits.Truncate(info.FullMethodName, limits.LabelValue), skip: g.skipped(info.FullMethodName)}
+	cc := &clientCall{rpcCall: rpcCall{start: time.Now(), fullMethod: limits.Truncate(info.FullMethodName, limits.LabelValue), skip: g.skipped(info.FullMethodName)}}
+	c := &cc.rpcCall
 	if !c.skip {
 		if g.tracer != nil {
 			name, opts := g.client.startOptions(c.fullMethod)
 			ctx, c.span = g.tracer.Start(ctx, name, opts...)
 		}
-		c.out.kv = c.outBuf[:0]
+		cc.out.kv = cc.outBuf[:0]
 		if g.prop != nil {
-			g.inject(ctx, &c.out)
+			g.inject(ctx, &cc.out)
 		}
 		if id, ok := ctxattrs.Lookup(ctx, attrRequestID); ok && validRequestID(id) {
-			c.out.kv = append(c.out.kv, requestIDKey, id)
+			cc.out.kv = append(cc.out.kv, requestIDKey, id)
 		}
-		if len(c.out.kv) > 0 {
-			ctx = metadata.AppendToOutgoingContext(ctx, c.out.kv...)
+		if len(cc.out.kv) > 0 {
+			ctx = metadata.AppendToOutgoingContext(ctx, cc.out.kv...)
 		}
-		c.out.kv = nil
+		cc.out.kv = nil
 	}
-	return context.WithValue(ctx, callKey{}, c)
+	c.Context = ctx
+	return c
 }
 
 func (h *clientHandler) HandleRPC(ctx context.Context, s stats.RPCStats) {

@@ -112,7 +112,7 @@ func (t *methodTable) newMethod(method string) *rpcMethod {
 	}
 	return &rpcMethod{
 		fams: t.fams, method: method, spanName: method,
-		start: []trace.SpanStartOption{kindOp, trace.WithAttributes(rpcStartAttrs(method)...)},
+		start: []trace.SpanStartOption{kindOp},
 	}
 }
 

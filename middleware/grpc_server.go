@@ -30,6 +30,7 @@ func (h *serverHandler) HandleConn(context.Context, stats.ConnStats) {}
 
 // TagRPC runs before the handler and returns the context the handler gets: the span
 // continuing the caller's trace, and request_id and route for every log line and capture.
+// That context is the call itself (rpcCall.Value).
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	g := h.g
 	// The client chose the method name (up to grpc-go's 16 MiB header limit): bounded
@@ -41,15 +42,16 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 			ctx = g.extract(ctx, &c.carrier)
 			c.carrier.ctx = nil
 		}
-		id := grpcRequestID(ctx)
+		c.id = grpcRequestID(ctx)
 		if g.tracer != nil {
 			name, opts := g.server.startOptions(c.fullMethod)
 			ctx, c.span = g.tracer.Start(ctx, name, opts...)
-			c.id = id // set on the span in finish, with the other end-of-call attributes
 		}
-		ctx = ctxattrs.With(ctx, slog.String(attrRequestID, id), slog.String(attrRoute, c.fullMethod))
+		c.scope.Init(ctxattrs.From(ctx), slog.String(attrRequestID, c.id), slog.String(attrRoute, c.fullMethod))
+		c.scoped = true
 	}
-	return context.WithValue(ctx, callKey{}, c)
+	c.Context = ctx
+	return c
 }
 
 func (h *serverHandler) HandleRPC(ctx context.Context, s stats.RPCStats) {
@@ -90,10 +92,8 @@ var errPanic = status.Error(codes.Internal, "internal error")
 func (g *GRPC) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		c := callFrom(ctx)
-		if c != nil && !c.skip {
-			if id, ok := ctxattrs.Lookup(ctx, attrRequestID); ok {
-				_ = grpc.SetHeader(ctx, metadata.MD{requestIDKey: {id}})
-			}
+		if c != nil && c.id != "" {
+			_ = grpc.SetHeader(ctx, metadata.MD{requestIDKey: {c.id}})
 		}
 		defer func() {
 			if r := recover(); r != nil {
@@ -114,10 +114,8 @@ func (g *GRPC) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		if c != nil {
 			// grpc-go passes a nil service only to grpc.UnknownServiceHandler.
 			c.unknownService = srv == nil
-			if !c.skip {
-				if id, ok := ctxattrs.Lookup(ctx, attrRequestID); ok {
-					_ = ss.SetHeader(metadata.MD{requestIDKey: {id}})
-				}
+			if c.id != "" {
+				_ = ss.SetHeader(metadata.MD{requestIDKey: {c.id}})
 			}
 		}
 		defer func() {
