@@ -100,7 +100,8 @@ type sanitizer struct {
 type paren struct {
 	at    int
 	onlyQ bool
-	n     int
+	n     int  // ? in it
+	comma bool // a comma after the first ? was left out
 }
 
 func (s *sanitizer) result() string {
@@ -120,20 +121,35 @@ func (s *sanitizer) emit(tok string, kind tokenKind) {
 	if s.full {
 		return
 	}
+	if n := len(s.parens); n > 0 {
+		p := &s.parens[n-1]
+		// A list of only ? keeps its first: the rest would become (?) at its end
+		// anyway, and a list of thousands must not fill the bound first.
+		switch {
+		case kind == tokLiteral || tok == "?":
+			p.n++
+			if p.onlyQ && p.n > 1 {
+				s.space = false
+				return
+			}
+		case tok == ",":
+			if p.onlyQ && p.n > 0 {
+				p.comma = true
+				s.space = false
+				return
+			}
+		default:
+			if p.onlyQ && p.comma {
+				s.out = append(s.out, ", "...)
+				s.space = false
+			}
+			p.onlyQ = false
+		}
+	}
 	if s.space && len(s.out) > 0 {
 		s.out = append(s.out, ' ')
 	}
 	s.space = false
-	if n := len(s.parens); n > 0 {
-		p := &s.parens[n-1]
-		switch {
-		case kind == tokLiteral || tok == "?":
-			p.n++
-		case tok == ",":
-		default:
-			p.onlyQ = false
-		}
-	}
 	s.out = append(s.out, tok...)
 	if len(s.out) > limits.QueryText {
 		s.full = true
