@@ -84,5 +84,8 @@
 //
 // The wrapper implements every optional interface of database/sql/driver and, where
 // the driver lacks one, does what database/sql does in its absence, so a driver behaves
-// as it does bare. Unwrap gives back the driver's own connection in sql.Conn.Raw.
+// as it does bare. A statement the driver declines (driver.ErrSkip, which database/sql
+// answers by preparing it and running it prepared) keeps one span, which covers both.
+// Pings have no span: a readiness probe does not start a trace. Unwrap gives back the
+// driver's own connection in sql.Conn.Raw.
 package dbsql
