@@ -139,3 +139,23 @@ func onOff(b bool) string {
 	}
 	return "off"
 }
+
+// BenchmarkCounterIncForwarded: a handle made before Init (a registry forwarded to the
+// real one) against one made after.
+func BenchmarkCounterIncForwarded(b *testing.B) {
+	for _, forwarded := range []bool{false, true} {
+		b.Run("forwarded="+onOff(forwarded), func(b *testing.B) {
+			pre, real := benchRegistry(b, false), benchRegistry(b, false)
+			c, _ := pre.Counter("c", "c")
+			if forwarded {
+				if err := pre.Forward(real, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Inc()
+			}
+		})
+	}
+}

@@ -43,11 +43,28 @@ func (c *Counter) With(values ...string) *Counter {
 
 // Inc adds 1.
 func (c *Counter) Inc() {
-	if atomic.LoadPointer(&c.to) != nil {
-		c.Add(1)
+	if atomic.LoadPointer(&c.to) == nil {
+		c.n.Add(1)
 		return
 	}
-	c.n.Add(1)
+	c.incVia()
+}
+
+// incVia is Inc on a redirected handle: the handle it records into records itself
+// (Forward builds no chains), and an unbound family counts a misuse. Not inlined, so
+// that Inc is.
+//
+//go:noinline
+func (c *Counter) incVia() {
+	t := c.redirect()
+	if t == nil { // redirected back meanwhile
+		t = c
+	}
+	if t.unbound {
+		t.vec.mismatch(0)
+		return
+	}
+	t.n.Add(1)
 }
 
 // Add adds v, which must be zero or positive.
