@@ -18,11 +18,11 @@ const (
 	MaxErrorGroups = 200
 	MaxGroupEvents = 10
 	MaxErrorBytes  = 4 << 20
-	// MaxTraces bounds the traces kept, MaxTraceBytes their estimated size, and
-	// MaxTraceSpans the spans kept per trace (later ones are counted, not kept).
-	MaxTraces     = 500
+	// MaxSpans bounds the ended spans kept and MaxTraceBytes their estimated size;
+	// the views group them into traces, and list the newest MaxTraces.
+	MaxSpans      = 10000
 	MaxTraceBytes = 8 << 20
-	MaxTraceSpans = 1000
+	MaxTraces     = 500
 	// MaxLogLines bounds the log lines kept, MaxLogBytes their size, and MaxLogLine one
 	// line (a longer line is cut and kept as text).
 	MaxLogLines = 2000

@@ -80,10 +80,13 @@ func TestTraceRingBounded(t *testing.T) {
 		c.Span(stub.Snapshot())
 	}
 	c.traces.mu.Lock()
-	n, b := len(c.traces.order), c.traces.bytes
+	n, b := c.traces.n, c.traces.bytes
 	c.traces.mu.Unlock()
-	if n > MaxTraces || b > MaxTraceBytes || n == 0 {
-		t.Errorf("%d traces, %d bytes held; bounds %d, %d", n, b, MaxTraces, MaxTraceBytes)
+	if n > MaxSpans || b > MaxTraceBytes || n == 0 {
+		t.Errorf("%d spans, %d bytes held; bounds %d, %d", n, b, MaxSpans, MaxTraceBytes)
+	}
+	if got := len(c.traceEntries()); got != n || got > MaxTraces {
+		t.Errorf("%d traces listed of %d spans", got, n)
 	}
 	if got := c.traceList("recent", "/x", 5); len(got) != 5 || got[0].start.Before(got[1].start) {
 		t.Errorf("recent: %+v", got)

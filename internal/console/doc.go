@@ -10,17 +10,19 @@
 //	tracing.Config.OnEnd       sampled spans as they end, redacted as on export
 //	LogWriter                  a tee of the log writer: lines as written, already redacted
 //
-// Routes are read from the metrics gatherer when asked (RED from the HTTP server
+// Spans are held in a ring as they ended and grouped into traces when a view asks, so
+// the request path pays one pass over a span's attributes and a slot write. Routes are
+// read from the metrics gatherer when asked (RED from the HTTP server
 // duration histogram), not collected. Nothing runs in the background.
 //
 // # Bounds
 //
 // Every store is a ring that drops its oldest items when either bound is reached:
 //
-//	store        entries                              bytes (estimated)
-//	errors       200 groups, the newest 10 events each  4 MiB  (MaxErrorGroups, MaxGroupEvents, MaxErrorBytes)
-//	traces       500 traces, 1000 spans each            8 MiB  (MaxTraces, MaxTraceSpans, MaxTraceBytes)
-//	logs         2000 lines, each cut at 32 KiB         4 MiB  (MaxLogLines, MaxLogLine, MaxLogBytes)
+//	store        entries                                       bytes (estimated)
+//	errors       200 groups, the newest 10 events each           4 MiB  (MaxErrorGroups, MaxGroupEvents, MaxErrorBytes)
+//	spans        10000 spans; views list the newest 500 traces  8 MiB  (MaxSpans, MaxTraces, MaxTraceBytes)
+//	logs         2000 lines, each cut at 32 KiB                  4 MiB  (MaxLogLines, MaxLogLine, MaxLogBytes)
 //
 // Strings of error events are cut at 4 KiB (MaxText) and stacks at 100 frames
 // (MaxFrames); span attributes are bounded already by the tracing part's span limits.

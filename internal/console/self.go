@@ -36,7 +36,7 @@ type limitsView struct {
 	ErrorBytes     int `json:"error_bytes"`
 	Traces         int `json:"traces"`
 	TraceBytes     int `json:"trace_bytes"`
-	TraceSpans     int `json:"spans_per_trace"`
+	Spans          int `json:"spans"`
 	LogLines       int `json:"log_lines"`
 	LogBytes       int `json:"log_bytes"`
 	LogLine        int `json:"log_line_bytes"`
@@ -113,7 +113,7 @@ func (c *Console) self() selfView {
 	c.logs.mu.Unlock()
 	out.Limits = limitsView{
 		ErrorGroups: MaxErrorGroups, GroupEvents: MaxGroupEvents, ErrorBytes: MaxErrorBytes,
-		Traces: MaxTraces, TraceBytes: MaxTraceBytes, TraceSpans: MaxTraceSpans,
+		Traces: MaxTraces, TraceBytes: MaxTraceBytes, Spans: MaxSpans,
 		LogLines: MaxLogLines, LogBytes: MaxLogBytes, LogLine: MaxLogLine,
 		HeldErrorBytes: eb, HeldTraceBytes: tb, HeldLogBytes: lb,
 	}

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -12,37 +13,31 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// traceEntry is one trace: the spans of it that ended in this process, in the order
-// they ended. The spans are the SDK's immutable snapshots (redacted as on export), held
-// as they are: nothing is copied on the request path.
-type traceEntry struct {
-	id      trace.TraceID
-	spans   []sdktrace.ReadOnlySpan
-	inline  [2]sdktrace.ReadOnlySpan // spans' first array: a request's spans, one allocation
-	bytes   int
-	dropped int // spans beyond MaxTraceSpans
-	root    sdktrace.ReadOnlySpan
-	start   time.Time
-	end     time.Time
-	failed  bool
-	// The trace's database client spans, counted as they arrive.
-	dbCalls int
-	dbTime  time.Duration
+// spanSlot is one ended span in the ring: the SDK's immutable snapshot (not yet
+// redacted: see Console.redact), with what the lists need of it, decided once.
+type spanSlot struct {
+	sp         sdktrace.ReadOnlySpan
+	bytes      int
+	failed, db bool
 }
 
+// traceStore is a ring of the spans that ended most recently. Spans are grouped into
+// traces when a view asks, not as they arrive, so a span costs the request path one
+// pass over its attributes and a slot write under a lock: no allocation, no map.
 type traceStore struct {
 	mu    sync.Mutex
-	byID  map[trace.TraceID]*traceEntry
-	order []*traceEntry // oldest first
+	ring  []spanSlot // MaxSpans slots, allocated once
+	head  int        // the oldest span's slot
+	n     int        // spans held
 	bytes int
 }
 
 const spanOverhead = 640 // estimated bytes of a span snapshot beyond its strings
 
-func (s *traceStore) init() { s.byID = map[trace.TraceID]*traceEntry{} }
+func (s *traceStore) init() { s.ring = make([]spanSlot, MaxSpans) }
 
 // Span records a span that ended (the tracing part's OnEnd hook). It runs on the
-// request path: one pass over the attributes, one lock, nothing copied.
+// request path: one pass over the attributes, one lock, nothing allocated.
 func (c *Console) Span(sp sdktrace.ReadOnlySpan) {
 	if sp == nil {
 		return
@@ -58,56 +53,89 @@ func (c *Console) Span(sp sdktrace.ReadOnlySpan) {
 	if n > MaxTraceBytes/4 {
 		return // one span cannot take a quarter of the store
 	}
-	failed, db := sp.Status().Code == codes.Error, false
+	slot := spanSlot{sp: sp, bytes: n, failed: sp.Status().Code == codes.Error}
 	for _, kv := range attrs {
 		switch kv.Key {
 		case "http.response.status_code":
-			failed = failed || kv.Value.AsInt64() >= 500
+			slot.failed = slot.failed || kv.Value.AsInt64() >= 500
 		case "db.system.name", "db.system":
-			db = true
+			slot.db = true
 		}
 	}
-	start, end, parent := sp.StartTime(), sp.EndTime(), sp.Parent()
-	id := sp.SpanContext().TraceID()
 	s := &c.traces
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.byID[id]
-	if t == nil {
-		t = &traceEntry{id: id, start: start, end: end}
-		t.spans = t.inline[:0]
-		s.byID[id] = t
-		s.order = append(s.order, t)
+	for s.n > 0 && (s.n == len(s.ring) || s.bytes+n > MaxTraceBytes) {
+		s.bytes -= s.ring[s.head].bytes
+		s.ring[s.head] = spanSlot{}
+		s.head = (s.head + 1) % len(s.ring)
+		s.n--
 	}
-	if len(t.spans) >= MaxTraceSpans {
-		t.dropped++
-		return
-	}
-	t.spans = append(t.spans, sp)
-	t.bytes += n
+	s.ring[(s.head+s.n)%len(s.ring)] = slot
+	s.n++
 	s.bytes += n
-	if start.Before(t.start) {
-		t.start = start
-	}
-	if end.After(t.end) {
-		t.end = end
-	}
-	if !parent.IsValid() || parent.IsRemote() {
-		t.root = sp
-	}
-	t.failed = t.failed || failed
-	if db {
-		t.dbCalls++
-		t.dbTime += end.Sub(start)
-	}
-	for len(s.order) > MaxTraces || s.bytes > MaxTraceBytes {
-		old := s.order[0]
-		s.order[0] = nil
-		s.order = s.order[1:]
-		s.bytes -= old.bytes
-		delete(s.byID, old.id)
-	}
+	s.mu.Unlock()
 	c.traceSeq.Add(1)
+}
+
+// held copies the slots, oldest first.
+func (s *traceStore) held() []spanSlot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]spanSlot, s.n)
+	for i := range out {
+		out[i] = s.ring[(s.head+i)%len(s.ring)]
+	}
+	return out
+}
+
+// traceEntry is one trace as a view sees it: its held spans, in the order they ended.
+type traceEntry struct {
+	id         trace.TraceID
+	spans      []sdktrace.ReadOnlySpan
+	root       sdktrace.ReadOnlySpan
+	start, end time.Time
+	failed     bool
+	dbCalls    int
+	dbTime     time.Duration
+}
+
+// traces groups the held spans into traces, ordered by their first span's arrival,
+// newest first; outside the store's lock.
+func (c *Console) traceEntries() []*traceEntry {
+	slots := c.traces.held()
+	byID := map[trace.TraceID]*traceEntry{}
+	var order []*traceEntry
+	for _, sl := range slots {
+		sp := sl.sp
+		id := sp.SpanContext().TraceID()
+		t := byID[id]
+		start, end := sp.StartTime(), sp.EndTime()
+		if t == nil {
+			t = &traceEntry{id: id, start: start, end: end}
+			byID[id] = t
+			order = append(order, t)
+		}
+		t.spans = append(t.spans, sp)
+		if start.Before(t.start) {
+			t.start = start
+		}
+		if end.After(t.end) {
+			t.end = end
+		}
+		if p := sp.Parent(); !p.IsValid() || p.IsRemote() {
+			t.root = sp
+		}
+		t.failed = t.failed || sl.failed
+		if sl.db {
+			t.dbCalls++
+			t.dbTime += end.Sub(start)
+		}
+	}
+	slices.Reverse(order)
+	if len(order) > MaxTraces {
+		order = order[:MaxTraces]
+	}
+	return order
 }
 
 func attrsSize(kvs []attribute.KeyValue) int {
@@ -147,54 +175,24 @@ type traceSummary struct {
 	dur   time.Duration
 }
 
-// traceHead is what the lists need of a trace, copied under the store's lock so that
-// redaction and formatting happen outside it.
-type traceHead struct {
-	id              trace.TraceID
-	spans           int
-	failed, hasRoot bool
-	start, end      time.Time
-	root            sdktrace.ReadOnlySpan // the root, else the earliest span held
-	dbCalls         int
-	dbTime          time.Duration
-}
-
-func (t *traceEntry) head() traceHead {
-	h := traceHead{id: t.id, spans: len(t.spans), failed: t.failed, start: t.start, end: t.end,
-		root: t.root, hasRoot: t.root != nil, dbCalls: t.dbCalls, dbTime: t.dbTime}
-	if h.root == nil && len(t.spans) > 0 {
-		h.root = t.spans[0]
-		for _, sp := range t.spans {
-			if sp.StartTime().Before(h.root.StartTime()) {
-				h.root = sp
+func (c *Console) summary(h *traceEntry) traceSummary {
+	out := traceSummary{TraceID: h.id.String(), Spans: len(h.spans), Error: h.failed, start: h.start}
+	root := h.root
+	if root == nil { // not ended yet, or not held: the earliest span stands in
+		for _, sp := range h.spans {
+			if root == nil || sp.StartTime().Before(root.StartTime()) {
+				root = sp
 			}
 		}
 	}
-	return h
-}
-
-// heads copies the heads of the held traces, newest first.
-func (c *Console) heads() []traceHead {
-	s := &c.traces
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]traceHead, 0, len(s.order))
-	for i := len(s.order) - 1; i >= 0; i-- {
-		out = append(out, s.order[i].head())
-	}
-	return out
-}
-
-func (c *Console) summary(h traceHead) traceSummary {
-	out := traceSummary{TraceID: h.id.String(), Spans: h.spans, Error: h.failed, start: h.start}
-	if h.root != nil {
-		root := c.redact(h.root)
+	if root != nil {
+		root := c.redact(root)
 		out.Root = root.Name()
 		out.Route = attrString(root.Attributes(), "http.route")
 		out.Status = statusText(root.Status().Code)
 	}
 	out.dur = h.end.Sub(h.start)
-	if h.hasRoot {
+	if h.root != nil {
 		out.dur = h.root.EndTime().Sub(h.root.StartTime())
 	}
 	out.Start = stamp(h.start)
@@ -205,9 +203,9 @@ func (c *Console) summary(h traceHead) traceSummary {
 // traceList returns the held traces for a view: recent (newest first), slow (slowest
 // first) or failed (newest first), of one route when route is not empty.
 func (c *Console) traceList(view, route string, max int) []traceSummary {
-	heads := c.heads()
-	out := make([]traceSummary, 0, len(heads))
-	for _, h := range heads {
+	entries := c.traceEntries()
+	out := make([]traceSummary, 0, len(entries))
+	for _, h := range entries {
 		if view == "failed" && !h.failed {
 			continue
 		}
@@ -261,22 +259,24 @@ type traceView struct {
 	TraceID string     `json:"trace_id"`
 	Spans   []spanView `json:"spans"`
 	DB      dbTotals   `json:"db"`
-	Dropped int        `json:"dropped_spans"`
+	Dropped int        `json:"dropped_spans"` // 0: the ring drops whole spans, oldest first
 }
 
 // traceDetail returns one trace; the log counts come from the log store.
 func (c *Console) traceDetail(id trace.TraceID) (traceView, bool) {
-	s := &c.traces
-	s.mu.Lock()
-	t := s.byID[id]
-	if t == nil {
-		s.mu.Unlock()
+	var spans []sdktrace.ReadOnlySpan
+	var start time.Time
+	for _, sl := range c.traces.held() {
+		if sp := sl.sp; sp.SpanContext().TraceID() == id {
+			spans = append(spans, sp)
+			if start.IsZero() || sp.StartTime().Before(start) {
+				start = sp.StartTime()
+			}
+		}
+	}
+	if len(spans) == 0 {
 		return traceView{}, false
 	}
-	spans := append([]sdktrace.ReadOnlySpan(nil), t.spans...)
-	start, dropped := t.start, t.dropped
-	s.mu.Unlock()
-
 	for i, sp := range spans {
 		spans[i] = c.redact(sp) // the secret policy, as on export
 	}
@@ -286,7 +286,7 @@ func (c *Console) traceDetail(id trace.TraceID) (traceView, bool) {
 		held[sp.SpanContext().SpanID()] = true
 	}
 	logs := c.logCounts(id.String())
-	out := traceView{TraceID: id.String(), Spans: make([]spanView, 0, len(spans)), Dropped: dropped}
+	out := traceView{TraceID: id.String(), Spans: make([]spanView, 0, len(spans))}
 	for _, sp := range spans {
 		v := spanView{
 			SpanID:        sp.SpanContext().SpanID().String(),
@@ -331,8 +331,8 @@ func isDB(attrs []attribute.KeyValue) bool {
 // routeDB sums the database calls and time of the held traces per root route.
 func (c *Console) routeDB() map[string]dbPerRoute {
 	out := map[string]dbPerRoute{}
-	for _, h := range c.heads() {
-		if !h.hasRoot {
+	for _, h := range c.traceEntries() {
+		if h.root == nil {
 			continue
 		}
 		root := c.redact(h.root)
