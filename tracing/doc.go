@@ -29,10 +29,13 @@
 //
 // # Never blocking the program
 //
-// Each exporter sits behind the SDK's batch span processor (never in blocking mode).
-// At most MaxQueueSize ended spans wait for export; beyond that a span is dropped and
-// counted, as are spans whose export fails after the exporter's retries and spans
-// still queued when Shutdown's deadline comes. [Provider.Dropped] returns the count
+// Each exporter sits behind vigil's own batch span processor. Ending a span appends it
+// to a queue under a short lock; the export goroutine is woken once per full batch
+// (MaxExportBatchSize spans), or when BatchDelay has passed, ForceFlush asks or Shutdown
+// drains the queue, not once per span as by the SDK's batch processor, and span.End
+// never waits for it. At most MaxQueueSize ended spans wait for export; beyond that a
+// span is dropped and counted, as are spans whose export fails after the exporter's
+// retries and spans still queued when Shutdown's deadline comes. [Provider.Dropped] returns the count
 // (observe exports it as vigil_tracing_spans_dropped_total). Each export, retries
 // included, is bounded by ExportTimeout; export failures are logged once per outage.
 //
