@@ -35,9 +35,10 @@
 // drains the queue, not once per span as by the SDK's batch processor, and span.End
 // never waits for it. At most MaxQueueSize ended spans wait for export; beyond that a
 // span is dropped and counted, as are spans whose export fails after the exporter's
-// retries and spans still queued when Shutdown's deadline comes. [Provider.Dropped] returns the count
-// (observe exports it as vigil_tracing_spans_dropped_total). Each export, retries
-// included, is bounded by ExportTimeout; export failures are logged once per outage.
+// retries and spans still queued when Shutdown's deadline comes. [Provider.Dropped]
+// returns the count (observe exports it as vigil_tracing_spans_dropped_total). Each
+// export, retries included, is bounded by ExportTimeout; export failures are logged
+// once per outage.
 //
 // [Provider.Shutdown] flushes within its context's deadline. Unlike the SDK's, it does
 // not leave the export running in the background: shortly before the deadline it
