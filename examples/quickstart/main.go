@@ -212,6 +212,7 @@ func (a *app) panics(w http.ResponseWriter, r *http.Request) {
 	// trace to this span, and the span to its log line.
 	ctx, span := observe.Start(r.Context(), "parse cart")
 	items := strings.Split(r.URL.Query().Get("items"), ",")
+	span.SetAttributes(attribute.Int("cart.items", len(items)))
 	observe.Logger().InfoContext(ctx, "parsing cart", "items", len(items))
 	span.End()
 	_, _ = io.WriteString(w, items[2]) // index out of range for short carts: the middleware recovers
