@@ -29,18 +29,19 @@ type rpcCall struct {
 
 	start      time.Time
 	fullMethod string
-	span       trace.Span // nil when skipped or without a tracer
-	skip       bool
-	id         string // server: the request id, echoed by the interceptors and set on the span at the end
+	span       trace.Span    // nil when skipped or without a tracer
+	id         string        // server: the request id, echoed by the interceptors and set on the span at the end
+	echo       [1]string     // server: the echo header's value (echoHeader)
+	scope      ctxattrs.List // server: the request scope every log line and capture of the call reads
 
+	skip   bool
+	scoped bool // scope holds request_id and route
+	stream bool // set at Begin, before other goroutines see the call
 	// Server only, written on the call's own goroutine before End.
 	began          bool // Begin seen: a registered method (or the unknown-service handler) runs
 	unknownService bool // the stream interceptor saw grpc.UnknownServiceHandler
 	panicked       bool
-	scoped         bool          // scope holds request_id and route
-	scope          ctxattrs.List // the request scope every log line and capture of the call reads
-
-	stream bool // set at Begin, before other goroutines see the call
+	finished       atomic.Bool
 
 	sent, received atomic.Int64
 
@@ -48,8 +49,7 @@ type rpcCall struct {
 	peer      net.Addr
 	authority string // client: the :authority sent
 
-	finished atomic.Bool
-	carrier  incomingCarrier // server: TagRPC's, here to spare it an allocation
+	carrier incomingCarrier // server: TagRPC's, here to spare it an allocation
 }
 
 // clientCall is a client call with TagRPC's scratch space for the outgoing metadata,

@@ -82,6 +82,13 @@ func (h *serverHandler) HandleRPC(ctx context.Context, s stats.RPCStats) {
 	}
 }
 
+// echoHeader is the response header that echoes the request id. Its value lives in the
+// call, which saves the slice an allocation; grpc-go copies header values anyway.
+func (c *rpcCall) echoHeader() metadata.MD {
+	c.echo[0] = c.id
+	return metadata.MD{requestIDKey: c.echo[:]}
+}
+
 var errUnknownMethod = status.Error(codes.Unimplemented, "unknown method")
 
 // errPanic is all the client learns of a recovered panic.
@@ -93,7 +100,7 @@ func (g *GRPC) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		c := callFrom(ctx)
 		if c != nil && c.id != "" {
-			_ = grpc.SetHeader(ctx, metadata.MD{requestIDKey: {c.id}})
+			_ = grpc.SetHeader(ctx, c.echoHeader())
 		}
 		defer func() {
 			if r := recover(); r != nil {
@@ -115,7 +122,7 @@ func (g *GRPC) StreamServerInterceptor() grpc.StreamServerInterceptor {
 			// grpc-go passes a nil service only to grpc.UnknownServiceHandler.
 			c.unknownService = srv == nil
 			if c.id != "" {
-				_ = ss.SetHeader(metadata.MD{requestIDKey: {c.id}})
+				_ = ss.SetHeader(c.echoHeader())
 			}
 		}
 		defer func() {
