@@ -132,7 +132,9 @@ func (h *HTTP) fill(f *serverFacts, st *serverRequest, route string, status int,
 	f.host, f.port = bound(host), port
 	client, _ := hostPort(r.RemoteAddr)
 	f.client = bound(client)
-	f.userAgent = bound(r.Header.Get("User-Agent"))
+	if ua := r.Header["User-Agent"]; len(ua) > 0 { // canonical already: Get would canonicalize again
+		f.userAgent = bound(ua[0])
+	}
 	f.proto = bound(protocolVersion(r))
 	f.route, f.requestID, f.status = route, st.id[0], status
 	if status >= 500 {
