@@ -187,14 +187,22 @@ func (h *jsonHandler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	buf = append(buf, '}', '\n')
 
-	s.mu.Lock()
-	_, err := s.out.Write(buf)
-	s.mu.Unlock()
+	err := s.write(buf)
 
 	if cap(buf) <= maxPooled {
 		*bp = buf
 		bufPool.Put(bp)
 	}
+	return err
+}
+
+// write writes one line under the lock. The unlock is deferred: an Output that panics
+// (the panic reaches the caller, the middleware's containment) must not leave every later
+// record waiting on the lock.
+func (s *sharedState) write(buf []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.out.Write(buf)
 	return err
 }
 

@@ -201,9 +201,7 @@ func (l *Line) Bool(key int, v bool) {
 func (l *Line) End() error {
 	buf := append(l.buf, '}', '\n')
 	s := l.ls.h.shared
-	s.mu.Lock()
-	_, err := s.out.Write(buf)
-	s.mu.Unlock()
+	err := s.write(buf)
 	if cap(buf) <= maxPooled {
 		*l.bp = buf
 		bufPool.Put(l.bp)

@@ -140,3 +140,41 @@ func TestLinesFallBack(t *testing.T) {
 		t.Error("Begin accepted a context attribute with a reserved key")
 	}
 }
+
+// panicOnce is an Output whose first Write panics.
+type panicOnce struct {
+	writes
+	done bool
+}
+
+func (p *panicOnce) Write(b []byte) (int, error) {
+	if !p.done {
+		p.done = true
+		panic("disk on fire")
+	}
+	return p.writes.Write(b)
+}
+
+// TestPanickingOutputKeepsLogging: an Output that panics loses its line, not the
+// logger: later records, through Lines and through the handler, are written.
+func TestPanickingOutputKeepsLogging(t *testing.T) {
+	out := &panicOnce{}
+	l, err := logging.New(logging.Config{Output: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := logging.NewLines(l.Handler(), "k")
+	func() {
+		defer func() { _ = recover() }()
+		line, _ := ls.Begin(context.Background(), slog.LevelInfo, "lost")
+		line.Int(0, 1)
+		_ = line.End()
+	}()
+	line, _ := ls.Begin(context.Background(), slog.LevelInfo, "kept")
+	line.Int(0, 2)
+	_ = line.End()
+	l.Info("also kept")
+	if got := out.lines(t); len(got) != 2 || got[0]["msg"] != "kept" || got[1]["msg"] != "also kept" {
+		t.Errorf("lines after a panicking write: %v", got)
+	}
+}
