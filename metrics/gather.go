@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -41,9 +40,8 @@ func (r *Registry) Gatherer() prometheus.Gatherer {
 }
 
 type mergedGatherer struct {
-	gs     []prometheus.Gatherer
-	r      *Registry
-	logged sync.Map // family names whose removal was logged
+	gs []prometheus.Gatherer
+	r  *Registry
 }
 
 // Gather collects every gatherer, keeping the first family of each name and what
@@ -83,7 +81,7 @@ func (m *mergedGatherer) dropClashes(mfs []*dto.MetricFamily) []*dto.MetricFamil
 	for _, mf := range mfs {
 		base, isCounter := strings.CutSuffix(mf.GetName(), "_total")
 		if isCounter && mf.GetType() == dto.MetricType_COUNTER && names[base] {
-			if _, done := m.logged.LoadOrStore(mf.GetName(), true); !done && m.r != nil {
+			if m.r != nil && m.r.clashLogged(mf.GetName()) {
 				m.r.logger.Warn("metrics: counter left out of the exposition: in OpenMetrics its family name is another family's",
 					"metric", mf.GetName(), "family", base)
 			}

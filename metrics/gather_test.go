@@ -134,6 +134,16 @@ func TestOpenMetricsIsStrict(t *testing.T) {
 			if strings.Contains(tc.name, "clash") && !strings.Contains(log.String(), "queue_bytes_total") {
 				t.Errorf("dropping queue_bytes_total was not logged: %s", log.String())
 			}
+			// Every later scrape, through this or a new Gatherer (the dev console makes its
+			// own), drops the same counters without logging them again.
+			for range 3 {
+				if _, err := r.Gatherer().Gather(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := strings.Count(log.String(), `"metric":"go_memstats_alloc_bytes_total"`); n != 1 {
+				t.Errorf("the go_memstats_alloc_bytes_total clash logged %d times over four scrapes, want once:\n%s", n, log.String())
+			}
 		})
 	}
 }

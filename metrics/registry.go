@@ -104,6 +104,16 @@ type Registry struct {
 
 	shutdownOnce sync.Once
 	shutdownErr  error
+
+	clashes sync.Map // counter names left out of the exposition whose removal was logged
+}
+
+// clashLogged reports whether name's removal from the exposition is to be logged now:
+// once per registry, however many gatherers (a scrape each, the dev console's reads)
+// come across it.
+func (r *Registry) clashLogged(name string) bool {
+	_, done := r.clashes.LoadOrStore(name, true)
+	return !done
 }
 
 // New validates cfg (with the environment) and returns a Registry with its collectors

@@ -57,7 +57,9 @@ func (c selfCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(descStatsDThinned, s.thinned.Load())
 	}
-	for i, on := range []bool{r.pusher != nil, r.graphite != nil} {
+	// From cfg, not r.pusher/r.graphite: a push loop started by New gathers (and so runs
+	// this) while New is still assigning the later backends.
+	for i, on := range []bool{r.cfg.Push.URL != "", r.cfg.Graphite.Addr != ""} {
 		if on {
 			counter(descPushes, r.pushes[i].Load(), targetNames[i])
 			counter(descPushFailures, r.pushFailures[i].Load(), targetNames[i])
