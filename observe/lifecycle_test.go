@@ -239,14 +239,23 @@ func TestWrappedBeforeInitUsesInitdObserver(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	exposition := lcScrape(t, o.MetricsHandler())
-	for _, re := range []string{
-		`(?m)^http_server_request_duration_seconds_count\{[^}]*http_response_status_code="418"[^}]*\} 1$`,
-		`(?m)^http_client_request_duration_seconds_count\{[^}]*http_response_status_code="418"[^}]*\} 1$`,
-		`(?m)^rpc_server_call_duration_seconds_count\{[^}]*rpc_method="grpc.health.v1.Health/Check"[^}]*\} 1$`,
-		`(?m)^rpc_client_call_duration_seconds_count\{[^}]*rpc_method="grpc.health.v1.Health/Check"[^}]*\} 1$`,
-	} {
-		if !regexp.MustCompile(re).MatchString(exposition) {
+	// The servers record a call once their handler has returned, which may be just after
+	// the client has its answer: wait (bounded) for all four series.
+	want := []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^http_server_request_duration_seconds_count\{[^}]*http_response_status_code="418"[^}]*\} 1$`),
+		regexp.MustCompile(`(?m)^http_client_request_duration_seconds_count\{[^}]*http_response_status_code="418"[^}]*\} 1$`),
+		regexp.MustCompile(`(?m)^rpc_server_call_duration_seconds_count\{[^}]*rpc_method="grpc.health.v1.Health/Check"[^}]*\} 1$`),
+		regexp.MustCompile(`(?m)^rpc_client_call_duration_seconds_count\{[^}]*rpc_method="grpc.health.v1.Health/Check"[^}]*\} 1$`),
+	}
+	var exposition string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		exposition = lcScrape(t, o.MetricsHandler())
+		if !slices.ContainsFunc(want, func(re *regexp.Regexp) bool { return !re.MatchString(exposition) }) || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, re := range want {
+		if !re.MatchString(exposition) {
 			t.Errorf("the Init'd registry lacks %s:\n%s", re, exposition)
 		}
 	}
