@@ -294,8 +294,10 @@ func TestSignalsDeadReceiverCounted(t *testing.T) {
 	if got := o.OTelMetrics().ExportFailures(); got == 0 {
 		t.Errorf("ExportFailures = 0 after a failed push")
 	}
-	if got := o.OTelLogs().Dropped(); got < 16 {
-		t.Errorf("Dropped = %d after 20 lines into a queue of 4, want at least 16", got)
+	// The exporter may hold a batch of up to 4 (about to fail) while the others are
+	// dropped at once; every line is counted lost by the end (checked after Shutdown).
+	if got := o.OTelLogs().Dropped(); got < 12 {
+		t.Errorf("Dropped = %d after 20 lines into a queue of 4, want at least 12", got)
 	}
 	rec := httptest.NewRecorder()
 	o.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -306,7 +308,7 @@ func TestSignalsDeadReceiverCounted(t *testing.T) {
 	if v := fams["vigil_otel_metrics_export_failures_total"].GetMetric()[0].GetCounter().GetValue(); v < 1 {
 		t.Errorf("vigil_otel_metrics_export_failures_total = %v", v)
 	}
-	if v := fams["vigil_otel_logs_dropped_total"].GetMetric()[0].GetCounter().GetValue(); v < 16 {
+	if v := fams["vigil_otel_logs_dropped_total"].GetMetric()[0].GetCounter().GetValue(); v < 12 {
 		t.Errorf("vigil_otel_logs_dropped_total = %v", v)
 	}
 
@@ -324,6 +326,9 @@ func TestSignalsDeadReceiverCounted(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Errorf("Shutdown used its whole deadline: %v", err)
+	}
+	if got := o.OTelLogs().Dropped(); got != 20 {
+		t.Errorf("Dropped = %d after Shutdown, want all 20 lines (the receiver never answered)", got)
 	}
 }
 
