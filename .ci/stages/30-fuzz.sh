@@ -19,6 +19,7 @@ targets=(
   "./tracing FuzzPropagation"
   "./internal/jsonstr FuzzAppend"
   "./internal/safefmt FuzzSafeFormat"
+  "./dbsql FuzzSanitize"
 )
 for t in "${targets[@]}"; do
   set -- $t
