@@ -36,6 +36,7 @@ type pushLoop struct {
 	final  atomic.Pointer[error] // the final push's result, once it has returned
 	down   atomic.Bool
 	close  func() // releases connections after the final push
+	status exportState
 }
 
 // targetTitles name the targets in errors.
@@ -62,11 +63,13 @@ func (l *pushLoop) once(ctx context.Context) error {
 	if err != nil {
 		err = &pushError{msg: l.r.matcher.Text(err.Error()), err: err}
 		l.r.pushFailures[l.target].Add(1)
+		l.status.failed(err.Error())
 		if l.down.CompareAndSwap(false, true) {
 			l.r.logger.Warn("metrics: push failed", "target", targetNames[l.target], "error", err.Error())
 		}
 		return err
 	}
+	l.status.ok()
 	if l.down.CompareAndSwap(true, false) {
 		l.r.logger.Info("metrics: push recovered", "target", targetNames[l.target])
 	}

@@ -89,6 +89,8 @@ type statsdClient struct {
 	stream   bool     // flusher-owned: conn is a Unix stream socket (length-prefixed packets)
 	frame    []byte   // flusher-owned: a stream packet with its length
 	down     bool     // flusher-owned: the last attempt failed (for logging transitions)
+	failed   bool     // flusher-owned: the flush in progress could not send everything
+	status   exportState
 	w        statsdWriter
 	packets  atomic.Uint64
 	dropped  [numDropReasons]atomic.Uint64
@@ -184,6 +186,7 @@ func (c *statsdClient) flush() { c.flushCtx(context.Background(), false) }
 func (c *statsdClient) flushCtx(ctx context.Context, final bool) {
 	c.flushing.Lock()
 	defer c.flushing.Unlock()
+	c.failed = false
 	c.connect(ctx)
 	w := &c.w
 	w.ctx, w.final, w.sinceBreak = ctx, final, 0
@@ -202,6 +205,17 @@ func (c *statsdClient) flushCtx(ctx context.Context, final bool) {
 	w.deferred = w.deferred[:0]
 	w.send()
 	w.ctx = nil
+	if !c.failed {
+		c.status.ok()
+	}
+}
+
+// sendFailed records a flush's first connection or write failure for ExportStatus.
+func (c *statsdClient) sendFailed(what string, err error) {
+	if !c.failed {
+		c.failed = true
+		c.status.failed("metrics: StatsD " + what + ": " + c.r.matcher.Text(err.Error()))
+	}
 }
 
 // connect resolves and dials in the flusher goroutine, retrying at every flush while it
@@ -215,6 +229,11 @@ func (c *statsdClient) connect(ctx context.Context) {
 	conn, err := c.target.dial(dctx)
 	if err != nil {
 		// A dial cut short by Shutdown's deadline says nothing about the server.
+		if ctx.Err() != nil {
+			c.failed = true
+		} else {
+			c.sendFailed("server unreachable", err)
+		}
 		if !c.down && ctx.Err() == nil {
 			c.r.logger.Warn("metrics: statsd server unreachable; dropping until it resolves", "addr", c.cfg.Addr, "error", err)
 			c.down = true
@@ -234,6 +253,7 @@ func (c *statsdClient) sendPacket(p []byte, lines int) {
 	}
 	if w.final && w.ctx != nil && w.ctx.Err() != nil {
 		c.dropped[dropDeadline].Add(uint64(lines))
+		c.failed = true
 		return
 	}
 	w.sinceBreak += len(p)
@@ -250,6 +270,7 @@ func (c *statsdClient) sendPacket(p []byte, lines int) {
 	}
 	if _, err := c.conn.Write(p); err != nil {
 		c.dropped[dropSend].Add(uint64(lines))
+		c.sendFailed("send failed", err)
 		if !c.down {
 			c.r.logger.Warn("metrics: statsd send failed; dropping until it recovers", "addr", c.cfg.Addr, "error", err)
 			c.down = true

@@ -123,6 +123,17 @@ func (o *Observer) exportStatus() []console.Exporter {
 	if st := o.reporter.Status(); st.Sending {
 		out = append(out, console.Exporter{Name: "errors: sentry", LastOK: st.LastOK, LastError: st.LastError, LastErrorTime: st.LastErrorTime})
 	}
+	// Only configured backends report: StatsD, Pushgateway, Graphite; OpenTelemetry's
+	// pushed metrics and logs (its prometheus exporter is scraped, not pushed).
+	for _, st := range o.registry.ExportStatus() {
+		out = append(out, console.Exporter{Name: "metrics: " + st.Name, LastOK: st.LastOK, LastError: st.LastError, LastErrorTime: st.LastErrorTime})
+	}
+	for _, st := range o.meter.ExportStatus() {
+		out = append(out, console.Exporter{Name: "metrics (OpenTelemetry): " + st.Name, LastOK: st.LastOK, LastError: st.LastError, LastErrorTime: st.LastErrorTime})
+	}
+	for _, st := range o.logs.ExportStatus() {
+		out = append(out, console.Exporter{Name: "logs (OpenTelemetry): " + st.Name, LastOK: st.LastOK, LastError: st.LastError, LastErrorTime: st.LastErrorTime})
+	}
 	return out
 }
 

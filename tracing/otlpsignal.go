@@ -179,25 +179,31 @@ func signalStop(ctx context.Context, name string, abort context.CancelFunc, shut
 	return sdkErr, stopErr
 }
 
-// failureLog logs an export failure once per outage, and the recovery.
+// failureLog logs an export failure once per outage, and the recovery, and keeps the
+// times of the last success and failure for ExportStatus (signalstatus.go).
 type failureLog struct {
 	mu      sync.Mutex
 	failing bool
 	lastErr error
+	okAt    time.Time
+	errAt   time.Time
 }
 
 func (f *failureLog) failed(err error) (first bool) {
+	now := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.lastErr = err
+	f.lastErr, f.errAt = err, now
 	first = !f.failing
 	f.failing = true
 	return first
 }
 
 func (f *failureLog) ok() (recovered bool) {
+	now := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.okAt = now
 	recovered = f.failing
 	f.failing = false
 	return recovered
