@@ -1,7 +1,7 @@
 package metrics
 
 import (
-	"encoding/binary"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -17,24 +17,29 @@ import (
 // overflowValue is every label value of a family's overflow series.
 const overflowValue = "_overflow"
 
-// appendKey appends the index key of a series' label values to b: one value as it is,
-// several each after its length (so ("ab","c") and ("a","bc") differ, whatever bytes
-// the values hold). Go's map hashes and compares the key itself, and looks small maps
-// up without hashing at all.
-func appendKey(b []byte, values []string) []byte {
-	for i, v := range values {
-		if i < len(values)-1 {
-			b = binary.AppendUvarint(b, uint64(len(v)))
-		}
-		b = append(b, v...)
+// hashSeed is per process: label hashes never leave memory, so a random seed costs
+// nothing and makes crafted collisions pointless.
+var hashSeed = maphash.MakeSeed()
+
+// hashValues mixes the label values into the index key: each value's runtime hash
+// (AES-based where the CPU has it), combined in order so that ("a","b") and ("b","a")
+// differ. Two value lists may still share a hash; the index chains them and compares
+// the values, so the hash only has to be cheap and well spread. (A string-keyed map of
+// the values joined costs more: building the key copies them, then the map hashes and
+// compares it.)
+func hashValues(values []string) uint64 {
+	var h uint64 = 14695981039346656037
+	for _, v := range values {
+		h = (h ^ maphash.String(hashSeed, v)) * 1099511628211
 	}
-	return b
+	return h
 }
 
 // node is one series of a family: its label values and the kind's value inline, so a
 // bound series is a pointer into the node and With returns it without allocating.
 type node[T any] struct {
 	values []string
+	next   atomic.Pointer[node[T]]          // same hash, other values (rare): the chain lookups walk
 	labels atomic.Pointer[[]*dto.LabelPair] // the exposition's label pairs, made at the first scrape
 	val    T
 	stat   statLine // StatsD encoding; empty when StatsD is off
@@ -43,17 +48,18 @@ type node[T any] struct {
 // vec is the series index of a family. Lookups read an immutable map through an atomic
 // pointer, so With on an existing series takes no lock and allocates nothing. New series
 // go into a dirty map under mu, which is promoted to the read map after enough misses
-// (the scheme of sync.Map, with string keys so nothing is boxed): a new series costs
-// O(1) amortized, the copies paid for by the lookups they make lock-free.
+// (the scheme of sync.Map, with uint64 keys so nothing is boxed): a new series costs
+// O(1) amortized, the copies paid for by the lookups they make lock-free. The key is
+// hashValues of the series' values; series that share it are chained from the first.
 type vec[T any] struct {
 	*family
 	init func(v *vec[T], n *node[T]) // sets up a new node's value
 
-	read atomic.Pointer[map[string]*node[T]]
+	read atomic.Pointer[map[uint64]*node[T]]
 	full atomic.Bool // at the series cap: unknown values go to overflow without locking
 
 	mu       sync.Mutex
-	dirty    map[string]*node[T] // nil right after promotion; then a superset of read
+	dirty    map[uint64]*node[T] // nil right after promotion; then a superset of read
 	misses   int
 	nodes    []*node[T] // every exported series, in creation order
 	overflow atomic.Pointer[node[T]]
@@ -62,7 +68,7 @@ type vec[T any] struct {
 
 func newVec[T any](f *family, init func(*vec[T], *node[T])) *vec[T] {
 	v := &vec[T]{family: f, init: init}
-	m := map[string]*node[T]{}
+	m := map[uint64]*node[T]{}
 	v.read.Store(&m)
 	v.discard.values = make([]string, len(f.labels))
 	init(v, &v.discard)
@@ -75,30 +81,19 @@ func (v *vec[T]) with(values []string) *T {
 		v.mismatch(len(values))
 		return &v.discard.val
 	}
-	var n *node[T]
-	switch {
-	case v.redact != nil:
+	if v.redact != nil {
 		return v.withClean(values)
-	case len(values) == 1:
-		if len(values[0]) > limits.LabelValue {
+	}
+	// hashValues inlined, with the length bound checked on the way: values over it are
+	// stored truncated, so they are looked up by what clean makes of them.
+	var h uint64 = 14695981039346656037
+	for _, s := range values {
+		if len(s) > limits.LabelValue {
 			return v.withClean(values)
 		}
-		n = (*v.read.Load())[values[0]]
-	default:
-		var kb [128]byte
-		b := kb[:0]
-		for i, s := range values {
-			if len(s) > limits.LabelValue {
-				return v.withClean(values)
-			}
-			if i < len(values)-1 {
-				b = binary.AppendUvarint(b, uint64(len(s)))
-			}
-			b = append(b, s...)
-		}
-		n = (*v.read.Load())[string(b)] // the conversion does not allocate
+		h = (h ^ maphash.String(hashSeed, s)) * 1099511628211
 	}
-	if n != nil {
+	if n := v.lookup(h, values); n != nil {
 		return &n.val
 	}
 	if v.full.Load() {
@@ -107,12 +102,21 @@ func (v *vec[T]) with(values []string) *T {
 	return &v.create(values).val
 }
 
+// lookup returns the series with values (of hash h) in the read map, or nil.
+func (v *vec[T]) lookup(h uint64, values []string) *node[T] {
+	for n := (*v.read.Load())[h]; n != nil; n = n.next.Load() {
+		if slices.Equal(n.values, values) {
+			return n
+		}
+	}
+	return nil
+}
+
 // withClean is with for values that clean changes.
 func (v *vec[T]) withClean(values []string) *T {
 	var buf [8]string
 	values = v.clean(append(buf[:0], values...))
-	var kb [128]byte
-	if n := (*v.read.Load())[string(appendKey(kb[:0], values))]; n != nil {
+	if n := v.lookup(hashValues(values), values); n != nil {
 		return &n.val
 	}
 	if v.full.Load() {
@@ -157,18 +161,25 @@ func validUTF8(values []string) []string {
 // create finds or adds the series under the lock. values is copied, never retained, so
 // the caller's variadic slice stays on its stack.
 func (v *vec[T]) create(values []string) *node[T] {
-	values = validUTF8(values)
-	var kb [128]byte
-	key := appendKey(kb[:0], values)
+	values = validUTF8(values) // the series' values, hashed as stored
+	return v.insert(hashValues(values), values)
+}
+
+// insert is create for values of hash h (a parameter so tests can make hashes collide).
+func (v *vec[T]) insert(h uint64, values []string) *node[T] {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	read := *v.read.Load()
 	if v.dirty != nil {
 		read = v.dirty
 	}
-	if n := read[string(key)]; n != nil {
-		v.miss()
-		return n
+	var last *node[T]
+	for n := read[h]; n != nil; n = n.next.Load() {
+		if slices.Equal(n.values, values) {
+			v.miss()
+			return n
+		}
+		last = n
 	}
 	if len(v.nodes) >= v.limit {
 		v.full.Store(true)
@@ -177,13 +188,18 @@ func (v *vec[T]) create(values []string) *node[T] {
 	}
 	n := v.newNode(slices.Clone(values))
 	v.nodes = append(v.nodes, n)
-	if v.dirty == nil {
-		v.dirty = make(map[string]*node[T], len(read)+1)
-		for k, x := range read {
-			v.dirty[k] = x
+	if last != nil {
+		// Readers of either map reach the new node through the chain, which both share.
+		last.next.Store(n)
+	} else {
+		if v.dirty == nil {
+			v.dirty = make(map[uint64]*node[T], len(read)+1)
+			for k, x := range read {
+				v.dirty[k] = x
+			}
 		}
+		v.dirty[h] = n
 	}
-	v.dirty[string(key)] = n
 	v.miss()
 	return n
 }

@@ -97,3 +97,39 @@ func TestManySeries(t *testing.T) {
 		}
 	}
 }
+
+// Series whose values share a hash are chained: each is found, none replaces another,
+// and both are exported. The hash is forced, as real collisions of the 64-bit seeded
+// hash cannot be made on purpose.
+func TestSeriesHashCollision(t *testing.T) {
+	r, _ := newTestRegistry(t, Config{})
+	c, err := r.Counter("collide_total", "Collide.", "a", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.vec
+	const h = 42
+	lists := [][]string{{"x", "1"}, {"y", "2"}, {"z", "3"}}
+	var nodes []*node[Counter]
+	for _, values := range lists {
+		nodes = append(nodes, v.insert(h, values))
+	}
+	v.mu.Lock()
+	v.promote() // the chain must be walked in the read map, as With walks it
+	v.mu.Unlock()
+	for i, values := range lists {
+		if n := v.lookup(h, values); n != nodes[i] {
+			t.Errorf("lookup %q: got another series", values)
+		}
+		if n := v.insert(h, values); n != nodes[i] {
+			t.Errorf("insert %q again: made a second series", values)
+		}
+		nodes[i].val.Add(float64(i + 1))
+	}
+	if n := v.lookup(h, []string{"w", "4"}); n != nil {
+		t.Error("lookup of absent values found a series")
+	}
+	if n := testutil.CollectAndCount(counterFamily{c.vec}); n != len(lists) {
+		t.Errorf("%d series exported, want %d", n, len(lists))
+	}
+}
