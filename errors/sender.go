@@ -19,6 +19,7 @@ import (
 
 	"github.com/getsentry/sentry-go"
 
+	"github.com/vigil-go/vigil/internal/exportstatus"
 	"github.com/vigil-go/vigil/internal/limits"
 	"github.com/vigil-go/vigil/internal/scrub"
 	"github.com/vigil-go/vigil/internal/worker"
@@ -38,11 +39,10 @@ type sender struct {
 	w *worker.W
 	// cut counts events still queued or in flight when Shutdown's deadline came; Stats
 	// counts them as Closed, together with captures after Shutdown.
-	cut     atomic.Uint64
-	lastErr atomic.Pointer[string] // the last delivery failure, for Shutdown's error
-	// lastOKAt and lastErrAt are when an event was last delivered and last failed, in
-	// unix nanoseconds (0: never), for Reporter.Status.
-	lastOKAt, lastErrAt atomic.Int64
+	cut atomic.Uint64
+	// status is when an event was last delivered and when and why one last failed,
+	// for Reporter.Status and Shutdown's error.
+	status exportstatus.Tracker
 	// flushFailed is set when a custom transport did not flush by the deadline.
 	flushFailed atomic.Bool
 	// cur is the event being built or sent. Whoever clears it counts its outcome: the
@@ -116,16 +116,7 @@ func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// maxErrText bounds the last error kept for Shutdown's message.
-const maxErrText = 256
-
-func (s *sender) noteErr(msg string) {
-	if len(msg) > maxErrText {
-		msg = strings.ToValidUTF8(msg[:maxErrText], "") + "..."
-	}
-	s.lastErr.Store(&msg)
-	s.lastErrAt.Store(time.Now().UnixNano())
-}
+func (s *sender) noteErr(msg string) { s.status.Failed(time.Now(), msg) }
 
 // contextSender is the transports (sentry-go's own among them) that take a context per
 // event, so that the sender's work context can abort the request.
@@ -264,12 +255,12 @@ func (r *Reporter) deliver(ctx context.Context, p *pending, ev *sentry.Event) {
 	result := "sent"
 	if r.httpBase == nil {
 		r.stats.sent.Add(1)
-		r.sender.lastOKAt.Store(time.Now().UnixNano())
+		r.sender.status.OK(time.Now())
 	} else {
 		switch r.outcome.Load() {
 		case httpOK:
 			r.stats.sent.Add(1)
-			r.sender.lastOKAt.Store(time.Now().UnixNano())
+			r.sender.status.OK(time.Now())
 		case httpRateLimited, httpNone:
 			r.stats.rateLimited.Add(1)
 			result = "rate_limited"
@@ -408,8 +399,8 @@ func (r *Reporter) lossError(note string) error {
 		events = "event"
 	}
 	msg := fmt.Sprintf("errors: %d %s not delivered: %s", total, events, b.String())
-	if e := r.sender.lastErr.Load(); e != nil && (st.Failed > 0 || st.RateLimited > 0 || r.sender.cut.Load() > 0) {
-		msg += " (last error: " + *e + ")"
+	if e := r.sender.status.LastError(); e != "" && (st.Failed > 0 || st.RateLimited > 0 || r.sender.cut.Load() > 0) {
+		msg += " (last error: " + e + ")"
 	}
 	return stderrors.New(msg)
 }

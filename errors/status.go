@@ -19,14 +19,6 @@ func (r *Reporter) Status() Status {
 		return Status{}
 	}
 	st := Status{Sending: r.transport != nil}
-	if ns := r.sender.lastOKAt.Load(); ns != 0 {
-		st.LastOK = time.Unix(0, ns)
-	}
-	if ns := r.sender.lastErrAt.Load(); ns != 0 {
-		st.LastErrorTime = time.Unix(0, ns)
-		if e := r.sender.lastErr.Load(); e != nil {
-			st.LastError = *e
-		}
-	}
+	st.LastOK, st.LastError, st.LastErrorTime = r.sender.status.Read()
 	return st
 }

@@ -1,11 +1,9 @@
 package metrics
 
 import (
-	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/vigil-go/vigil/internal/limits"
+	"github.com/vigil-go/vigil/internal/exportstatus"
 )
 
 // ExportStatus is the state of one backend that sends the registry somewhere: its last
@@ -17,17 +15,11 @@ type ExportStatus struct {
 	LastErrorTime time.Time
 }
 
-// maxStatusError bounds a failure's text as ExportStatus keeps it (a Pushgateway's
-// error quotes its response body).
-const maxStatusError = 512
-
 // exportState records a backend's last success and failure. Only the background
 // flush and push paths write it; the clock is read once per flush or push.
 type exportState struct {
-	now       func() time.Time
-	lastOK    atomic.Int64 // unix nanoseconds; 0: never
-	lastErrAt atomic.Int64
-	lastErr   atomic.Pointer[string]
+	now func() time.Time // nil: time.Now; tests set it
+	exportstatus.Tracker
 }
 
 func (s *exportState) clock() time.Time {
@@ -37,26 +29,14 @@ func (s *exportState) clock() time.Time {
 	return time.Now()
 }
 
-func (s *exportState) ok() { s.lastOK.Store(s.clock().UnixNano()) }
+func (s *exportState) ok() { s.OK(s.clock()) }
 
 // failed records msg, which the caller has scrubbed.
-func (s *exportState) failed(msg string) {
-	msg = limits.Truncate(strings.TrimSpace(msg), maxStatusError)
-	s.lastErr.Store(&msg)
-	s.lastErrAt.Store(s.clock().UnixNano())
-}
+func (s *exportState) failed(msg string) { s.Failed(s.clock(), msg) }
 
 func (s *exportState) status(name string) ExportStatus {
 	st := ExportStatus{Name: name}
-	if ns := s.lastOK.Load(); ns != 0 {
-		st.LastOK = time.Unix(0, ns)
-	}
-	if ns := s.lastErrAt.Load(); ns != 0 {
-		st.LastErrorTime = time.Unix(0, ns)
-		if m := s.lastErr.Load(); m != nil {
-			st.LastError = *m
-		}
-	}
+	st.LastOK, st.LastError, st.LastErrorTime = s.Read()
 	return st
 }
 

@@ -3,12 +3,11 @@ package tracing
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/vigil-go/vigil/internal/limits"
+	"github.com/vigil-go/vigil/internal/exportstatus"
 	"github.com/vigil-go/vigil/internal/safefmt"
 	"github.com/vigil-go/vigil/internal/scrub"
 )
@@ -57,22 +56,17 @@ func (*tap) Shutdown(context.Context) error   { return nil }
 // statusExporter remembers when its exporter last succeeded and failed, for
 // Provider.ExportStatus. It sits below the size split, so it sees every request.
 type statusExporter struct {
-	next      sdktrace.SpanExporter
-	matcher   *scrub.Matcher
-	lastOK    atomic.Int64 // unix nanoseconds; 0: never
-	lastErrAt atomic.Int64
-	lastErr   atomic.Pointer[string]
+	next    sdktrace.SpanExporter
+	matcher *scrub.Matcher
+	status  exportstatus.Tracker
 }
 
 func (e *statusExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	err := e.next.ExportSpans(ctx, spans)
-	now := time.Now().UnixNano()
 	if err != nil {
-		msg := limits.Truncate(e.matcher.Text(err.Error()), 512)
-		e.lastErr.Store(&msg)
-		e.lastErrAt.Store(now)
+		e.status.Failed(time.Now(), e.matcher.Text(err.Error()))
 	} else {
-		e.lastOK.Store(now)
+		e.status.OK(time.Now())
 	}
 	return err
 }
@@ -98,15 +92,7 @@ func (p *Provider) ExportStatus() []ExportStatus {
 		if i < len(p.exporters) {
 			st.Name = p.exporters[i]
 		}
-		if ns := e.lastOK.Load(); ns != 0 {
-			st.LastOK = time.Unix(0, ns)
-		}
-		if ns := e.lastErrAt.Load(); ns != 0 {
-			st.LastErrorTime = time.Unix(0, ns)
-			if m := e.lastErr.Load(); m != nil {
-				st.LastError = *m
-			}
-		}
+		st.LastOK, st.LastError, st.LastErrorTime = e.status.Read()
 		out = append(out, st)
 	}
 	return out
