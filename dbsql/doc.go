@@ -7,7 +7,7 @@
 // The program keeps calling sql.OpenDB; it passes it a wrapped connector:
 //
 //	in, err := dbsql.New(dbsql.Config{TracerProvider: tp, Registry: reg, Logger: logger})
-//	c, err := in.Connector("pgx", os.Getenv("DATABASE_URL"))
+//	c, err := in.Connector("pgx", dsn) // dsn: the program's own setting, e.g. "postgres://app@db/orders"
 //	db := sql.OpenDB(c)
 //	defer in.Watch(db, "orders")()
 //

@@ -59,7 +59,7 @@ func (o *Observer) dbsql() *dbsql.Instrumentation {
 // DBConnector opens the connector of the database/sql driver registered as driverName
 // for dsn and wraps it with o's instrumentation; pass it to sql.OpenDB:
 //
-//	c, err := o.DBConnector("pgx", os.Getenv("DATABASE_URL"))
+//	c, err := o.DBConnector("pgx", dsn)
 //	if err != nil { ... }
 //	db := sql.OpenDB(c)
 //	defer o.WatchDB(db, "orders")()
