@@ -219,14 +219,9 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		if okc {
 			return ec.ExecContext(ctx, q, args)
 		}
-		vals, err := namedValueToValue(args)
+		vals, err := legacyArgs(ctx, args)
 		if err != nil {
 			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		default:
 		}
 		return e.Exec(q, vals)
 	}
@@ -258,14 +253,9 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		if okc {
 			return qc.QueryContext(ctx, text, args)
 		}
-		vals, err := namedValueToValue(args)
+		vals, err := legacyArgs(ctx, args)
 		if err != nil {
 			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		default:
 		}
 		return q.Query(text, vals)
 	}
@@ -384,14 +374,9 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 		r, err = ec.ExecContext(ctx, args)
 	} else {
 		var vals []driver.Value
-		if vals, err = namedValueToValue(args); err == nil {
-			select {
-			case <-ctx.Done():
-				err = ctx.Err()
-			default:
-				//lint:ignore SA1019 the fallback database/sql itself uses
-				r, err = s.base.Exec(vals)
-			}
+		if vals, err = legacyArgs(ctx, args); err == nil {
+			//lint:ignore SA1019 the fallback database/sql itself uses
+			r, err = s.base.Exec(vals)
 		}
 	}
 	st.finish(sp, o, err)
@@ -409,14 +394,9 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		rows, err = qc.QueryContext(ctx, args)
 	} else {
 		var vals []driver.Value
-		if vals, err = namedValueToValue(args); err == nil {
-			select {
-			case <-ctx.Done():
-				err = ctx.Err()
-			default:
-				//lint:ignore SA1019 the fallback database/sql itself uses
-				rows, err = s.base.Query(vals)
-			}
+		if vals, err = legacyArgs(ctx, args); err == nil {
+			//lint:ignore SA1019 the fallback database/sql itself uses
+			rows, err = s.base.Query(vals)
 		}
 	}
 	if err != nil {
@@ -542,6 +522,16 @@ func (r *rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
 		return c.ColumnTypePrecisionScale(i)
 	}
 	return 0, 0, false
+}
+
+// legacyArgs is what database/sql does before calling a driver without the context
+// interfaces: convert the arguments (no named ones) and give up if ctx is done.
+func legacyArgs(ctx context.Context, named []driver.NamedValue) ([]driver.Value, error) {
+	vals, err := namedValueToValue(named)
+	if err == nil {
+		err = ctx.Err()
+	}
+	return vals, err
 }
 
 // namedValueToValue is database/sql's conversion for drivers without the context
