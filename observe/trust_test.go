@@ -2,6 +2,8 @@ package observe_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getsentry/sentry-go"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/goleak"
@@ -734,6 +737,104 @@ func TestTrustSecrets(t *testing.T) {
 			},
 			drive:    func(t *testing.T, e *secretEnv, _ string) { e.get(t, "/policy", nil) },
 			redacted: map[string][]string{"logs": {"password_policy"}, "sentry": {"password_policy"}},
+		},
+		// The paths this release added, with every sink live: a literal in a SQL statement
+		// and a password in the DSN (spans, the slow-query line, metrics), a health check
+		// whose error quotes a DSN (the state-change line, /readyz), and the dev console's
+		// API, which must show only what the sinks received.
+		{
+			name: "database literal and DSN password",
+			cfg: func(t *testing.T, c *observe.Config, _ string) {
+				c.DB.SlowQuery = time.Nanosecond // every statement writes the slow-query line
+			},
+			handler: func(o *observe.Observer, secret string) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					conn, err := o.DBConnector("sqlite", "file:trustdb?mode=memory&cache=shared&_pwd="+secret)
+					if err != nil {
+						http.Error(w, err.Error(), 500)
+						return
+					}
+					db := sql.OpenDB(conn)
+					defer db.Close()
+					var got string
+					err = db.QueryRowContext(r.Context(), "SELECT 'card "+secret+"'").Scan(&got)
+					_, _ = db.ExecContext(r.Context(), "UPDATE nosuchtable SET v = '"+secret+"'")
+					if err != nil || got != "card "+secret {
+						http.Error(w, fmt.Sprint("query: ", err), 500)
+						return
+					}
+					_, _ = io.WriteString(w, "ok")
+				}
+			},
+			drive: func(t *testing.T, e *secretEnv, _ string) {
+				if code := e.get(t, "/db", nil); code != http.StatusOK {
+					t.Fatalf("GET /db: %d", code)
+				}
+				e.s.waitLog("the slow-query line", logged("slow database query"))
+				e.s.waitSpans("the server span and the database spans", 3)
+			},
+			visible: map[string][]string{"logs": {"SELECT ?"}, "spans": {"SELECT ?"}},
+		},
+		{
+			name: "health check error",
+			cfg:  func(t *testing.T, c *observe.Config, _ string) { c.Health.Enabled = true },
+			drive: func(t *testing.T, e *secretEnv, secret string) {
+				must(t, e.o.AddCheck("orders-db", func(context.Context) error {
+					return fmt.Errorf("dial postgres://app:%s@db:5432/orders: connection refused", secret)
+				}))
+				e.srv = serve(t, e.o, http.NotFoundHandler())
+				code, body := fetch(t, nil, "GET", e.srv.URL+"/readyz", nil)
+				if code != http.StatusServiceUnavailable || !strings.Contains(body, "orders-db") {
+					t.Fatalf("/readyz: %d %s", code, body)
+				}
+				if strings.Contains(body, secret) {
+					t.Errorf("/readyz shows the secret: %s", body)
+				}
+				e.s.waitLog("the check's state change", func(l map[string]any) bool { return fmt.Sprint(l["check"]) == "orders-db" })
+			},
+		},
+		{
+			name: "dev console",
+			cfg:  func(t *testing.T, c *observe.Config, _ string) { c.Console.Enabled = true },
+			handler: func(o *observe.Observer, secret string) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					o.Logger().InfoContext(r.Context(), "connecting", "dsn", "postgres://app:"+secret+"@db/orders")
+					o.Capture(r.Context(), fmt.Errorf("login failed for password=%s", secret))
+					_, span := o.Start(r.Context(), "child")
+					span.SetAttributes(attribute.String("api_key", secret))
+					span.End()
+					_, _ = io.WriteString(w, "ok")
+				}
+			},
+			drive: func(t *testing.T, e *secretEnv, secret string) {
+				e.get(t, "/c?token="+secret+"&page=2", map[string]string{"Authorization": "Bearer " + secret})
+				e.s.waitEvent("the captured error", func(*sentry.Event) bool { return true })
+				var traces struct {
+					Traces []struct {
+						TraceID string `json:"trace_id"`
+					} `json:"traces"`
+				}
+				api := func(path string) string {
+					code, body := fetch(t, nil, "GET", e.srv.URL+"/debug/vigil/api/"+path, nil)
+					if code != http.StatusOK {
+						t.Fatalf("console %s: %d %s", path, code, body)
+					}
+					if i := strings.Index(body, secret); i >= 0 {
+						t.Errorf("console %s shows the secret: …%s…", path, body[max(0, i-120):min(len(body), i+len(secret)+40)])
+					}
+					return body
+				}
+				waitFor(t, "the request's trace in the console", func() bool {
+					return json.Unmarshal([]byte(api("traces?view=recent")), &traces) == nil && len(traces.Traces) > 0
+				})
+				for _, tr := range traces.Traces {
+					api("traces/" + tr.TraceID)
+				}
+				for _, path := range []string{"logs", "errors", "self", "routes"} {
+					api(path)
+				}
+			},
+			redacted: map[string][]string{"logs": {"token"}, "spans": {"token", "api_key"}},
 		},
 	}
 
