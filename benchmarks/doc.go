@@ -45,4 +45,11 @@
 // computed within a round (paired: the peer and floor of the same round, moments
 // apart) and RESULTS.md gives its median, interquartile range and extremes over the
 // rounds (see internal/report; its targets.go lists the comparisons and budgets).
+//
+// compare.sh holds an earlier commit (default 9ce8a42) against the working tree: it
+// builds that commit's test binary from a git worktree (its own benchmarks module and
+// vigil) beside the working tree's, runs every comparison both have in the same rounds,
+// the old and new process of each impl one right after the other, computes RESULTS.md's
+// ratios per round for both, and writes BEFORE-AFTER.md with before, after and the
+// paired after ÷ before of each (internal/report/compare.go maps renamed benchmarks).
 package benchmarks

@@ -18,6 +18,10 @@
 #   RENDER=/tmp/raw.txt benchmarks/run.sh                # rewrite RESULTS.md from a kept run
 #   BEFORE=/tmp/old.md ...                               # compare with these results
 #                                                          (default: the $OUT being replaced)
+#
+# The "before" column quotes an earlier file, measured by the harness of its day. To hold
+# the benchmarks of an earlier commit against the working tree under this same harness,
+# in the same rounds, use compare.sh (BEFORE-AFTER.md).
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -38,11 +38,39 @@ func main() {
 	versionsPath := flag.String("versions", "", "`go list -m` lines of the peer modules")
 	beforePath := flag.String("before", "", "an earlier RESULTS.md: its values are shown beside the new ones")
 	cmdline := flag.String("cmd", "", "the command that produced the results, for the record")
+	compare := flag.Bool("compare", false, "before and after (compare.sh): run -old-bin and -bin side by side and write BEFORE-AFTER.md")
+	oldBin := flag.String("old-bin", "", "with -compare: the old ref's compiled test binary")
+	oldVersions := flag.String("old-versions", "", "with -compare: `go list -m` lines of the old ref's peer modules")
+	oldRef := flag.String("old-ref", "", "with -compare: what the old binary was built from, for the record")
+	newRef := flag.String("new-ref", "", "with -compare: what the new binary was built from, for the record")
 	flag.Parse()
 	if *rawPath == "" {
 		fail(fmt.Errorf("-raw is required"))
 	}
 	started := time.Now().UTC()
+	if *compare {
+		in := compareInput{oldRef: *oldRef, newRef: *newRef, cmd: *cmdline, date: started}
+		err := compareMain(&in, *rawPath, *bin, *oldBin, *rounds, *benchtime, *only)
+		if err == nil {
+			in.oldVersions, err = readOptional(*oldVersions)
+		}
+		if err == nil {
+			in.newVers, err = readOptional(*versionsPath)
+		}
+		if err == nil && *beforePath != "" {
+			var b string
+			if b, err = readOptional(*beforePath); err == nil {
+				in.published = readBefore(b)
+			}
+		}
+		if err == nil {
+			err = renderCompare(os.Stdout, in, filterComparisons(comparisons, *only), compareTargets(filterComparisons(comparisons, *only), targets))
+		}
+		if err != nil {
+			fail(err)
+		}
+		return
+	}
 	if *bin != "" {
 		gs := groups
 		if *only != "" {
@@ -96,6 +124,62 @@ func main() {
 	}
 }
 
+// compareMain runs the rounds of both binaries into rawPath when bin is set, then reads
+// rawPath into in's two runs.
+func compareMain(in *compareInput, rawPath, bin, oldBin string, rounds int, benchtime, only string) error {
+	cs := filterComparisons(comparisons, only)
+	if len(cs) == 0 {
+		return fmt.Errorf("-only %q matches no comparison", only)
+	}
+	if bin != "" {
+		if oldBin == "" {
+			return fmt.Errorf("-compare with -bin needs -old-bin")
+		}
+		f, err := os.Create(rawPath)
+		if err != nil {
+			return err
+		}
+		rn := &runner{bin: bin, rounds: rounds, benchtime: benchtime, timeout: 10 * time.Minute, log: os.Stderr, exec: execTest}
+		err = rn.runCompare(context.Background(), oldBin, cs, f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		in.took = time.Since(in.date)
+	}
+	raw, err := os.Open(rawPath)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	in.old, in.cur, err = splitSides(raw, cs)
+	return err
+}
+
+// filterComparisons keeps the comparisons whose new benchmark path matches the regexp
+// only (all of them when it is empty; none when it does not compile).
+func filterComparisons(cs []comparison, only string) []comparison {
+	if only == "" {
+		return cs
+	}
+	re, err := regexp.Compile(only)
+	if err != nil {
+		return nil
+	}
+	return slices.DeleteFunc(slices.Clone(cs), func(c comparison) bool { return !re.MatchString(c.bench) })
+}
+
+// readOptional is the file's content, or "" when path is "".
+func readOptional(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	return strings.TrimSpace(string(b)), err
+}
+
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "report:", err)
 	os.Exit(1)
@@ -111,6 +195,24 @@ type result struct {
 
 func evaluate(r *run, t target) result {
 	res := result{t: t}
+	_, vals, missing := series(r, t)
+	if missing != "" {
+		res.missing = missing
+		return res
+	}
+	s, ok := summarize(vals)
+	if !ok {
+		res.missing = fmt.Sprintf("no round where impl=%s costs more than impl=%s", t.peer, t.floor)
+		return res
+	}
+	res.s = s
+	res.met = t.info || s.med <= t.max
+	return res
+}
+
+// series is target t's value in each round that has every sample it needs, with the
+// round of each value, or why there is none at all.
+func series(r *run, t target) (rounds []int, vals []float64, missing string) {
 	k := func(impl string) key { return key{t.bench, impl, t.unit} }
 	keys := []key{k(t.ours)}
 	for _, impl := range []string{t.peer, t.floor} {
@@ -124,11 +226,10 @@ func evaluate(r *run, t target) result {
 	}
 	for _, kk := range keys {
 		if len(r.samples[kk]) == 0 {
-			res.missing = fmt.Sprintf("no %s sample for impl=%s (not in the binary, skipped or not run)", t.unit, kk.impl)
-			return res
+			return nil, nil, fmt.Sprintf("no %s sample for impl=%s (not in the binary, skipped or not run)", t.unit, kk.impl)
 		}
 	}
-	vals := r.paired(keys, func(v []float64) (float64, bool) {
+	rounds, vals = r.pairedRounds(keys, func(v []float64) (float64, bool) {
 		ours, floor := v[0], 0.0
 		if t.floor != "" {
 			floor = v[nfixed-1]
@@ -155,14 +256,7 @@ func evaluate(r *run, t target) result {
 		}
 		return (ours - floor) / den, true
 	})
-	s, ok := summarize(vals)
-	if !ok {
-		res.missing = fmt.Sprintf("no round where impl=%s costs more than impl=%s", t.peer, t.floor)
-		return res
-	}
-	res.s = s
-	res.met = t.info || s.med <= t.max
-	return res
+	return rounds, vals, ""
 }
 
 // input is everything render writes from.

@@ -152,7 +152,12 @@ func (r *run) values(k key) []float64 {
 // paired computes f once per round in which every key has a sample, so that each value
 // compares measurements taken minutes apart at most, under the same machine load.
 func (r *run) paired(keys []key, f func(v []float64) (float64, bool)) []float64 {
-	var out []float64
+	_, out := r.pairedRounds(keys, f)
+	return out
+}
+
+// pairedRounds is paired with the round of each value.
+func (r *run) pairedRounds(keys []key, f func(v []float64) (float64, bool)) (rounds []int, out []float64) {
 	v := make([]float64, len(keys))
 rounds:
 	for _, rd := range r.rounds {
@@ -164,8 +169,9 @@ rounds:
 			v[i] = x
 		}
 		if y, ok := f(v); ok {
+			rounds = append(rounds, rd)
 			out = append(out, y)
 		}
 	}
-	return out
+	return rounds, out
 }

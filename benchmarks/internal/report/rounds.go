@@ -78,39 +78,55 @@ func (rn *runner) runAll(ctx context.Context, gs []group, raw io.Writer) error {
 			if missing[name] {
 				continue
 			}
-			out, err := rn.exec(ctx, rn.bin, rn.args(v))
+			found, err := rn.runOne(ctx, rn.bin, v, raw, &header)
 			if err != nil {
-				return fmt.Errorf("round %d, %s/impl=%s: %v\n%s", r, v.g.bench, v.impl, err, out)
+				return fmt.Errorf("round %d, %w", r, err)
 			}
-			found := false
-			sc := bufio.NewScanner(bytes.NewReader(out))
-			sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-			for sc.Scan() {
-				line := sc.Text()
-				switch {
-				case resultLine.MatchString(line):
-					found = true
-					fmt.Fprintln(raw, line)
-				case !header && isConfigLine(line):
-					fmt.Fprintln(raw, line)
-				case strings.HasPrefix(line, "--- FAIL") || line == "FAIL":
-					return fmt.Errorf("round %d, %s/impl=%s failed:\n%s", r, v.g.bench, v.impl, out)
-				}
-			}
-			if found {
-				header = true
-			} else {
+			if !found {
 				missing[name] = true
 				fmt.Fprintf(rn.log, "no result for %s/impl=%s (not in this binary, or skipped): left out\n", v.g.bench, v.impl)
 			}
 		}
 		fmt.Fprintf(raw, "load: %.2f %.2f\n", before, loadAverage())
-		el := time.Since(start)
-		left := time.Duration(float64(el) / float64(r) * float64(rn.rounds-r))
-		fmt.Fprintf(rn.log, "round %d/%d took %s (load %.2f); about %s left\n",
-			r, rn.rounds, time.Since(roundStart).Round(time.Second), loadAverage(), left.Round(time.Second))
+		rn.progress(start, roundStart, r)
 	}
 	return nil
+}
+
+// runOne runs variant v in one fresh process of bin and copies its result lines to raw,
+// with the configuration lines (goos, cpu, ...) the first time *header is false. found
+// says whether the process printed a result; a process that fails is an error.
+func (rn *runner) runOne(ctx context.Context, bin string, v variant, raw io.Writer, header *bool) (found bool, err error) {
+	out, err := rn.exec(ctx, bin, rn.args(v))
+	if err != nil {
+		return false, fmt.Errorf("%s/impl=%s: %v\n%s", v.g.bench, v.impl, err, out)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case resultLine.MatchString(line):
+			found = true
+			fmt.Fprintln(raw, line)
+		case !*header && isConfigLine(line):
+			fmt.Fprintln(raw, line)
+		case strings.HasPrefix(line, "--- FAIL") || line == "FAIL":
+			return false, fmt.Errorf("%s/impl=%s failed:\n%s", v.g.bench, v.impl, out)
+		}
+	}
+	if found {
+		*header = true
+	}
+	return found, nil
+}
+
+// progress logs how long round r took and an estimate of the time left.
+func (rn *runner) progress(start, roundStart time.Time, r int) {
+	el := time.Since(start)
+	left := time.Duration(float64(el) / float64(r) * float64(rn.rounds-r))
+	fmt.Fprintf(rn.log, "round %d/%d took %s (load %.2f); about %s left\n",
+		r, rn.rounds, time.Since(roundStart).Round(time.Second), loadAverage(), left.Round(time.Second))
 }
 
 func isConfigLine(line string) bool {
