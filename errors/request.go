@@ -2,8 +2,10 @@ package errors
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -17,11 +19,11 @@ import (
 // maxBreadcrumbs bounds the log records a request scope keeps for its next event.
 const maxBreadcrumbs = 30
 
-// scope is a request's error scope. WithRequest costs one allocation: the scope is itself
-// the derived context, and it only keeps pointers. Everything Sentry needs (headers,
-// breadcrumbs, user) is turned into event data when, and only if, something is captured.
+// scope is a request's error scope. It only keeps pointers: everything Sentry needs
+// (headers, breadcrumbs, user) is turned into event data when, and only if, something is
+// captured. It lives inside a context of its own (WithRequest) or inside the middleware's
+// per-request state (RequestScope), which answers scopeKey with it.
 type scope struct {
-	context.Context
 	req *http.Request
 
 	mu     sync.Mutex
@@ -33,14 +35,6 @@ type scope struct {
 
 type scopeKey struct{}
 
-// Value makes the scope findable from any context derived from it.
-func (s *scope) Value(key any) any {
-	if key == (scopeKey{}) {
-		return s
-	}
-	return s.Context.Value(key)
-}
-
 func scopeFrom(ctx context.Context) *scope {
 	if ctx == nil {
 		return nil
@@ -49,14 +43,69 @@ func scopeFrom(ctx context.Context) *scope {
 	return s
 }
 
+// RequestScope is a request's error scope for a context type of its own. A middleware
+// whose per-request state is already the request's context.Context embeds one, calls
+// Init, and asks the scope's Value first in its own Value method: the request then
+// costs one context value and one allocation, not a second of each for WithRequest.
+// Captures and the slog bridge with that context behave as with WithRequest.
+//
+// Its fields are private; the zero value is an empty scope with no request.
+type RequestScope struct {
+	s scope
+}
+
+// Init makes rs the scope of req. It must run before the context holding rs is used.
+func (rs *RequestScope) Init(req *http.Request) { rs.s.req = req }
+
+// Value returns the scope for the scope's own context key and nil for every other key,
+// so a context type that embeds rs answers:
+//
+//	if v := c.scope.Value(key); v != nil {
+//		return v
+//	}
+//	return c.parent.Value(key)
+func (rs *RequestScope) Value(key any) any {
+	if _, ok := key.(scopeKey); ok {
+		return &rs.s
+	}
+	return nil
+}
+
+// requestContext is the context WithRequest returns: the parent and a scope.
+type requestContext struct {
+	context.Context
+	scope RequestScope
+}
+
+// Value makes the scope findable from any context derived from this one.
+func (c *requestContext) Value(key any) any {
+	if v := c.scope.Value(key); v != nil {
+		return v
+	}
+	return c.Context.Value(key)
+}
+
+func (c *requestContext) String() string { return contextName(c.Context) + ".WithRequest" }
+
+// contextName names a context as the context package's String methods do.
+func contextName(c context.Context) string {
+	if s, ok := c.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return reflect.TypeOf(c).String()
+}
+
 // WithRequest returns a context in which captures carry req's method, URL, scrubbed
-// headers and query, and in which the slog bridge collects breadcrumbs. The middleware
-// calls it once per request; it does not read req until something is captured.
+// headers and query, and in which the slog bridge collects breadcrumbs. It costs one
+// allocation and does not read req until something is captured. A middleware with a
+// context type of its own embeds a RequestScope instead.
 func WithRequest(ctx context.Context, req *http.Request) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return &scope{Context: ctx, req: req}
+	c := &requestContext{Context: ctx}
+	c.scope.Init(req)
+	return c
 }
 
 // User identifies who was affected by an error.
@@ -69,7 +118,7 @@ type User struct {
 type userKey struct{}
 
 // SetUser attaches u to the events captured with ctx. Inside a request (a context from
-// WithRequest) it sets the user of the whole request, so captures made by the middleware
+// WithRequest, or a middleware's RequestScope) it sets the user of the whole request, so captures made by the middleware
 // with the outer context see it too, and ctx is returned unchanged.
 func SetUser(ctx context.Context, u User) context.Context {
 	if s := scopeFrom(ctx); s != nil {

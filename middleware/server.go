@@ -121,24 +121,30 @@ type requestCore struct {
 	req    *http.Request // as received
 	method uint8
 	done   bool // the handler returned (metrics-only mode, which does not recover)
+	// The full middleware's flags (serverRequest), here where they fill padding.
+	queryDone bool // serverRequest.query is set
+	quiet     bool // on the skip list: no span, no access log
 }
 
 // serverRequest is the one allocation the full middleware makes per request for itself:
 // the response-writer wrapper, the route attribute, the body counter, the echoed header
-// value and the context attributes live together. It is also the request's context value:
-// as a context.Context it carries the logging attributes (request_id, route) that
-// logging.WithAttrs would store, so the request costs no context.WithValue of its own.
+// value, the context attributes and the error scope live together. It is also the
+// request's one context value: as a context.Context it carries the logging attributes
+// (request_id, route) that logging.WithAttrs would store and the errors package's request
+// scope that errors.WithRequest would add, so the request costs no context layer of its
+// own beyond this one. (448 bytes, a size class: a new field costs a class up.)
 type serverRequest struct {
 	requestCore
-	parent    context.Context // the context the attributes are added to (with the span)
-	attrs     ctxattrs.List
-	route     routeValue
-	id        [1]string // the X-Request-ID header value slice, without its own allocation
-	query     string    // the scrubbed query, once queryDone: the span and the log line share it
-	queryDone bool
-	quiet     bool // on the skip list: no span, no access log; next to queryDone, which saves a word
-	ctx       context.Context
-	span      trace.Span
+	parent context.Context // the context the attributes are added to (with the span)
+	attrs  ctxattrs.List
+	scope  verrors.RequestScope
+	route  routeValue
+	id     [1]string // the X-Request-ID header value slice, without its own allocation
+	query  string    // the scrubbed query, once queryDone: the span and the log line share it
+	span   trace.Span
+	// ctx is the request's context for the code that runs outside the handler (the
+	// deferred finish, hooks): st itself, held as a pointer so it costs a word.
+	ctx *serverRequest
 }
 
 func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -151,7 +157,11 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := &serverRequest{requestCore: requestCore{start: now(), method: methodIndex(r.Method), req: r}}
-	st.ctx = r.Context()
+	// st is a usable context from here on (a panic below reports with it): the request's
+	// own, with the error scope, until the span's context replaces the parent.
+	st.parent = r.Context()
+	st.scope.Init(r)
+	st.ctx = st
 	if g := h.m.activeGauge(st.method); g != nil {
 		g.Inc()
 	}
@@ -179,11 +189,9 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.route.h = h
 	st.parent = ctx
 	st.attrs.Init(ctxattrs.From(ctx), slog.String(attrRequestID, id), slog.Any(attrRoute, &st.route))
-	ctx = verrors.WithRequest(st, r)
-	r2 := r.WithContext(ctx)
+	r2 := r.WithContext(st)
 	st.route.req = r2
 	st.route.mountAt(r2)
-	st.ctx = ctx
 	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
 		st.body.rc = r.Body
 		r2.Body = &st.body
@@ -193,7 +201,7 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Deadline, Done, Err and Value make a serverRequest the request's context: the parent's,
-// with the attribute list.
+// with the attribute list and the error scope.
 func (st *serverRequest) Deadline() (time.Time, bool) { return st.parent.Deadline() }
 func (st *serverRequest) Done() <-chan struct{}       { return st.parent.Done() }
 func (st *serverRequest) Err() error                  { return st.parent.Err() }
@@ -202,10 +210,23 @@ func (st *serverRequest) Value(key any) any {
 	if ctxattrs.IsKey(key) {
 		return &st.attrs
 	}
+	if v := st.scope.Value(key); v != nil {
+		return v
+	}
 	return st.parent.Value(key)
 }
 
-func (st *serverRequest) String() string { return "vigil request context" }
+// String names the context as the context package's own do: the parent's name, then this
+// layer's.
+func (st *serverRequest) String() string {
+	name := "<nil>"
+	if s, ok := st.parent.(fmt.Stringer); ok {
+		name = s.String()
+	} else if st.parent != nil {
+		name = fmt.Sprintf("%T", st.parent)
+	}
+	return name + ".WithVigilRequest"
+}
 
 // finish runs deferred: it recovers a panic, then records the request. Recording comes
 // before an abort so the failure is counted, traced and logged.

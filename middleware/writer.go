@@ -3,6 +3,7 @@ package middleware
 import (
 	"bufio"
 	"io"
+	"math"
 	"net"
 	"net/http"
 )
@@ -14,8 +15,8 @@ import (
 // ResponseController) instead of the type assertion failing, as net/http's own wrappers do.
 type responseWriter struct {
 	rw          http.ResponseWriter
-	status      int
 	written     int64
+	status      int32 // beside the flags: one word for the three
 	wroteHeader bool
 	hijacked    bool
 }
@@ -34,7 +35,7 @@ func (w *responseWriter) code() int {
 	if w.status == 0 {
 		return http.StatusOK
 	}
-	return w.status
+	return int(w.status)
 }
 
 func (w *responseWriter) Header() http.Header { return w.rw.Header() }
@@ -49,7 +50,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
 		return // informational (103 Early Hints): the final status is still to come
 	}
-	w.status = code
+	w.status = statusInt32(code)
 	w.wroteHeader = true
 }
 
@@ -87,6 +88,12 @@ func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
 	}
 	w.written += n
 	return n, err
+}
+
+// statusInt32 saturates code to int32. net/http refuses codes outside 100-999, but a
+// writer of the handler's own may pass anything on; the label is _OTHER either way.
+func statusInt32(code int) int32 {
+	return int32(min(max(code, math.MinInt32), math.MaxInt32))
 }
 
 // writerOnly hides ReadFrom so io.Copy does not call back into the wrapper.
