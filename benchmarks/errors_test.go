@@ -23,8 +23,10 @@ type captureImpl struct {
 	sent func() int64
 	// settle waits for work left on other goroutines (vigil builds and sends events on
 	// its own goroutine), so a benchmark that calls it every so often counts that work
-	// too and never measures the queue-full path.
+	// too (see settleEvery).
 	settle func()
+	// dropped is how many captures the queue had no room for (vigil only).
+	dropped func() int64
 }
 
 // sentryCapture is sentry-go's hub.CaptureException with a transport that drops events.
@@ -43,7 +45,8 @@ func sentryCapture(tb testing.TB) captureImpl {
 			hub.Flush(time.Second)
 			return sink.count()
 		},
-		settle: func() {}, // sentry-go builds and hands over the event on the caller
+		settle:  func() {}, // sentry-go builds and hands over the event on the caller
+		dropped: func() int64 { return 0 },
 	}
 }
 
@@ -70,9 +73,15 @@ func vigilCapture(tb testing.TB) captureImpl {
 			_ = r.Shutdown(context.Background())
 			return sink.count()
 		},
-		settle: func() { r.Flush(context.Background()) },
+		settle:  func() { r.Flush(context.Background()) },
+		dropped: func() int64 { return int64(r.Stats().QueueFull) },
 	}
 }
+
+// settleEvery is how many captures a benchmark makes between waits for the sender. It is
+// below vigil's default queue size (100), so the queue never fills and every distinct
+// error is built and sent, as with sentry-go; dropped/op (0) shows it.
+const settleEvery = 64
 
 // BenchmarkCapture reports an error: case=distinct makes a new error each time (the
 // wrapping costs the same on both sides), so every capture is sent; case=storm reports
@@ -85,17 +94,19 @@ func BenchmarkCapture(b *testing.B) {
 			c := build(b) // a fresh reporter per case: no queue or dedup state carried over
 			b.Run("impl="+c.impl, func(b *testing.B) {
 				b.ReportAllocs()
+				dropped0 := c.dropped()
 				i := 0
 				done := cpuPerOp(b)
 				for b.Loop() {
 					i++
 					c.capture(ctx, fmt.Errorf("order %d: %w", i, errPayment))
-					if i%256 == 0 {
+					if i%settleEvery == 0 {
 						c.settle()
 					}
 				}
 				done()
 				c.settle()
+				b.ReportMetric(float64(c.dropped()-dropped0)/float64(b.N), "dropped/op")
 			})
 		}
 	})
@@ -105,17 +116,19 @@ func BenchmarkCapture(b *testing.B) {
 			b.Run("impl="+c.impl, func(b *testing.B) {
 				err := fmt.Errorf("order 42: %w", errPayment)
 				b.ReportAllocs()
+				dropped0 := c.dropped()
 				i := 0
 				done := cpuPerOp(b)
 				for b.Loop() {
 					i++
 					c.capture(ctx, err)
-					if i%256 == 0 {
+					if i%settleEvery == 0 {
 						c.settle()
 					}
 				}
 				done()
 				c.settle()
+				b.ReportMetric(float64(c.dropped()-dropped0)/float64(b.N), "dropped/op")
 			})
 		}
 	})
