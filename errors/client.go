@@ -182,7 +182,11 @@ func (r *Reporter) beforeSend(ev *sentry.Event, hint *sentry.EventHint) *sentry.
 			return nil
 		}
 	}
-	r.scrubEvent(ev)
+	var built *sending
+	if own {
+		built = r.inflight.Load()
+	}
+	r.scrubEvent(ev, built)
 	return ev
 }
 
@@ -192,6 +196,37 @@ type sending struct {
 	ev        *sentry.Event
 	p         *pending
 	delivered bool
+	// message and values are texts buildEvent put in ev through the secret policy
+	// already (the message and the first exception values). Text is idempotent, so
+	// scrubText passes over a text still equal to one of them; whatever a hook put in
+	// their place is scrubbed like any other text.
+	message string
+	values  [4]string
+}
+
+// newSending records ev, built by buildEvent from p, as the sender's event in flight.
+func newSending(ev *sentry.Event, p *pending) *sending {
+	st := &sending{ev: ev, p: p, message: ev.Message}
+	for i := range min(len(ev.Exception), len(st.values)) {
+		st.values[i] = ev.Exception[i].Value
+	}
+	return st
+}
+
+// clean reports whether s is one of the texts buildEvent scrubbed; st may be nil.
+func (st *sending) clean(s string) bool {
+	if st == nil {
+		return false
+	}
+	if s == st.message {
+		return true
+	}
+	for _, v := range st.values {
+		if s == v {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Reporter) ownEvent(ev *sentry.Event) bool {

@@ -19,8 +19,9 @@ const (
 // exceptions converts err's tree into Sentry's exception list: every error reachable
 // through Unwrap() error, Unwrap() []error (errors.Join, fmt.Errorf with several %w) and
 // Cause() error, linked by mechanism exception_id/parent_id so Sentry draws the chain
-// and the groups. Sentry wants the outermost error last.
-func (r *Reporter) exceptions(err error) []sentry.Exception {
+// and the groups. Sentry wants the outermost error last. msg is err's own text, through
+// the safe formatter already (Capture's describe): the outermost value, not formatted twice.
+func (r *Reporter) exceptions(err error, msg string) []sentry.Exception {
 	var out []sentry.Exception
 	seen := map[error]bool{}
 	var walk func(e error, parent *int, source string, depth int)
@@ -36,9 +37,13 @@ func (r *Reporter) exceptions(err error) []sentry.Exception {
 		}
 		id := len(out)
 		_, group := e.(interface{ Unwrap() []error })
+		value := msg
+		if id > 0 {
+			value = safefmt.Text(e, r.matcher)
+		}
 		ex := sentry.Exception{
 			Type:  reflect.TypeOf(e).String(),
-			Value: safefmt.Text(e, r.matcher),
+			Value: value,
 			Mechanism: &sentry.Mechanism{
 				Type:             "chained",
 				ExceptionID:      id,

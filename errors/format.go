@@ -38,11 +38,16 @@ func (r *Reporter) text(v any) string { return safefmt.Text(v, r.matcher) }
 
 // scrubText applies the policy's free-text rules to the event's texts, whatever added
 // them (vigil or a BeforeSend hook): exception values, the message, breadcrumb messages.
-func (r *Reporter) scrubText(ev *sentry.Event) {
+// A text built already scrubbed (see sending) is left as it is.
+func (r *Reporter) scrubText(ev *sentry.Event, built *sending) {
 	m := r.matcher
-	ev.Message = m.Text(ev.Message)
+	if !built.clean(ev.Message) {
+		ev.Message = m.Text(ev.Message)
+	}
 	for i := range ev.Exception {
-		ev.Exception[i].Value = m.Text(ev.Exception[i].Value)
+		if v := ev.Exception[i].Value; !built.clean(v) {
+			ev.Exception[i].Value = m.Text(v)
+		}
 	}
 	for _, b := range ev.Breadcrumbs {
 		if b != nil {

@@ -203,7 +203,7 @@ func (r *Reporter) process(ctx context.Context, p *pending) {
 	}
 	// Through the client: the hub's scope, integrations, event processors, BeforeSend
 	// and vigil's scrubbing; its Transport recognizes the event and calls deliver here.
-	st := &sending{ev: ev, p: p}
+	st := newSending(ev, p)
 	r.inflight.Store(st)
 	var modifier sentry.EventModifier
 	if hub := sentry.CurrentHub(); hub.Client() == r.client {
@@ -446,7 +446,7 @@ func (r *Reporter) buildEvent(p *pending) *sentry.Event {
 	}
 
 	if p.err != nil {
-		ev.Exception = r.exceptions(p.err)
+		ev.Exception = r.exceptions(p.err, p.msg)
 	} else {
 		ev.Exception = []sentry.Exception{{Type: p.typ, Value: p.msg}}
 	}
@@ -567,9 +567,10 @@ func plainValue(v slog.Value, sm *scrub.Matcher) any {
 }
 
 // scrubEvent is the last step before the transport: whatever BeforeSend added, values
-// under sensitive names do not leave the process.
-func (r *Reporter) scrubEvent(ev *sentry.Event) {
-	r.scrubText(ev)
+// under sensitive names do not leave the process. built is the sender's own event in
+// flight when ev is it (nil otherwise): its texts scrubbed already are not scanned twice.
+func (r *Reporter) scrubEvent(ev *sentry.Event, built *sending) {
+	r.scrubText(ev, built)
 	m := r.matcher
 	for k := range ev.Tags {
 		if m.Sensitive(k) {

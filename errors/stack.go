@@ -214,8 +214,10 @@ var mainModule, nested = func() (string, []string) {
 	return bi.Main.Path, under
 }()
 
+// within reports whether pkg is mod or a package under it (without building mod+"/",
+// which allocated on every frame of every event).
 func within(pkg, mod string) bool {
-	return pkg == mod || strings.HasPrefix(pkg, mod+"/")
+	return strings.HasPrefix(pkg, mod) && (len(pkg) == len(mod) || pkg[len(mod)] == '/')
 }
 
 // inApp reports whether a frame is the application's own code: a package of the main
