@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -87,6 +88,7 @@ func (r *Reporter) newClient(opts sentry.ClientOptions) error {
 	if opts.Environment == "" {
 		opts.Environment = unset
 	}
+	opts.Integrations = r.leanIntegrations(opts)
 	opts.Transport = hubTransport{r}
 	opts.SampleRate = 1 // vigil samples, before the queue, and counts it
 	opts.BeforeSend = r.beforeSend
@@ -98,6 +100,38 @@ func (r *Reporter) newClient(opts sentry.ClientOptions) error {
 	client.AddEventProcessor(r.finishEvent)
 	r.client = client
 	return nil
+}
+
+// leanIntegrations applies the user's Integrations option (if any) to sentry-go's
+// defaults and leaves out the ones that would only cost time on every event: the
+// environment integration, whose device, os and runtime contexts buildEvent writes
+// itself (and finishEvent for the hub's events), and IgnoreErrors and IgnoreTransactions
+// when they have no patterns.
+func (r *Reporter) leanIntegrations(opts sentry.ClientOptions) func([]sentry.Integration) []sentry.Integration {
+	user := opts.Integrations
+	return func(in []sentry.Integration) []sentry.Integration {
+		if user != nil {
+			in = user(in)
+		}
+		out := make([]sentry.Integration, 0, len(in))
+		for _, i := range in {
+			switch i.Name() {
+			case "Environment":
+				r.environment = true
+				continue
+			case "IgnoreErrors":
+				if len(opts.IgnoreErrors) == 0 {
+					continue
+				}
+			case "IgnoreTransactions":
+				if len(opts.IgnoreTransactions) == 0 {
+					continue
+				}
+			}
+			out = append(out, i)
+		}
+		return out
+	}
 }
 
 // buildRelease is the release sentry-go would find in build info (the VCS revision),
@@ -118,6 +152,9 @@ func buildRelease() string {
 // finishEvent is the client's last event processor: in-app flags by vigil's rule (the
 // main module's packages, whatever the build flags), and no placeholder left.
 func (r *Reporter) finishEvent(ev *sentry.Event, _ *sentry.EventHint) *sentry.Event {
+	if r.environment && !r.ownEvent(ev) {
+		addEnvironment(ev)
+	}
 	if ev.Release == unset {
 		ev.Release = ""
 	}
@@ -140,6 +177,37 @@ func (r *Reporter) finishEvent(ev *sentry.Event, _ *sentry.EventHint) *sentry.Ev
 		fix(ev.Threads[i].Stacktrace)
 	}
 	return ev
+}
+
+// addEnvironment does what sentry-go's environment integration does (the client runs
+// without it, see leanIntegrations) for the events the hub captures: device, os and
+// runtime contexts, keeping whatever they hold already.
+func addEnvironment(ev *sentry.Event) {
+	if ev.Contexts == nil {
+		ev.Contexts = make(map[string]sentry.Context, 3)
+	}
+	get := func(name string) sentry.Context {
+		c := ev.Contexts[name]
+		if c == nil {
+			c = sentry.Context{}
+			ev.Contexts[name] = c
+		}
+		return c
+	}
+	fill := func(c sentry.Context, key string, v func() any) {
+		if _, ok := c[key]; !ok {
+			c[key] = v()
+		}
+	}
+	dev, os, rt := get("device"), get("os"), get("runtime")
+	fill(dev, "arch", func() any { return runtime.GOARCH })
+	fill(dev, "num_cpu", func() any { return runtime.NumCPU() })
+	fill(os, "name", func() any { return runtime.GOOS })
+	fill(rt, "name", func() any { return "go" })
+	fill(rt, "version", func() any { return goVersion })
+	fill(rt, "go_numroutines", func() any { return runtime.NumGoroutine() })
+	fill(rt, "go_maxprocs", func() any { return runtime.GOMAXPROCS(0) })
+	fill(rt, "go_numcgocalls", func() any { return runtime.NumCgoCall() })
 }
 
 // beforeSend is the client's BeforeSend: a panic already reported in the same request
@@ -202,11 +270,16 @@ type sending struct {
 	// their place is scrubbed like any other text.
 	message string
 	values  [4]string
+	hint    sentry.EventHint // the client's hint for ev, in the same allocation
 }
 
 // newSending records ev, built by buildEvent from p, as the sender's event in flight.
 func newSending(ev *sentry.Event, p *pending) *sending {
 	st := &sending{ev: ev, p: p, message: ev.Message}
+	st.hint.OriginalException = p.err
+	if p.site.panicked {
+		st.hint.RecoveredException = p.v
+	}
 	for i := range min(len(ev.Exception), len(st.values)) {
 		st.values[i] = ev.Exception[i].Value
 	}

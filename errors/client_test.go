@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -199,6 +201,82 @@ func TestClientThroughVigil(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// Events carry the device, os and runtime contexts of sentry-go's environment
+// integration, which the client runs without (vigil writes them): vigil's own events
+// always, the hub's unless the user's Integrations option took the integration out. The
+// user's option still decides the rest (the modules list here).
+func TestEnvironmentContexts(t *testing.T) {
+	want := map[string][]string{
+		"device":  {"arch", "num_cpu"},
+		"os":      {"name"},
+		"runtime": {"name", "version", "go_maxprocs", "go_numroutines", "go_numcgocalls"},
+	}
+	without := func(names ...string) func([]sentry.Integration) []sentry.Integration {
+		return func(in []sentry.Integration) []sentry.Integration {
+			var out []sentry.Integration
+			for _, i := range in {
+				if !slices.Contains(names, i.Name()) {
+					out = append(out, i)
+				}
+			}
+			return out
+		}
+	}
+	tests := []struct {
+		name         string
+		integrations func([]sentry.Integration) []sentry.Integration
+		hubEnv       bool // the hub's event has the contexts
+		modules      bool
+	}{
+		{name: "defaults", hubEnv: true, modules: true},
+		{name: "user drops Environment", integrations: without("Environment"), modules: true},
+		{name: "user drops Modules", integrations: without("Modules"), hubEnv: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := sentrytest.NewServer(t)
+			r, err := verrors.New(verrors.Config{
+				DSN: srv.DSN(), Logger: discardLogger(), DedupWindow: -1, MaxEventsPerSecond: -1,
+				ClientOptions: func(o *sentry.ClientOptions) { o.Integrations = tt.integrations },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+			hub := sentry.NewHub(r.Client(), sentry.NewScope())
+			scope := hub.Scope()
+			scope.SetContext("device", sentry.Context{"arch": "kept-by-user"})
+			hubID := string(*hub.CaptureException(stderrors.New("through the hub")))
+			ownID := r.Capture(context.Background(), stderrors.New("through vigil"))
+			evs := srv.WaitForEvents(t, 2, 5*time.Second)
+			for _, ev := range evs {
+				own := string(ev.EventID) == ownID
+				if !own && string(ev.EventID) != hubID {
+					t.Fatalf("unknown event %s", ev.EventID)
+				}
+				for name, keys := range want {
+					for _, k := range keys {
+						_, has := ev.Contexts[name][k]
+						wantHas := own || tt.hubEnv || (name == "device" && k == "arch")
+						if has != wantHas {
+							t.Errorf("own=%v: contexts.%s.%s present %v, want %v (%v)", own, name, k, has, wantHas, ev.Contexts[name])
+						}
+					}
+				}
+				if !own && ev.Contexts["device"]["arch"] != "kept-by-user" {
+					t.Errorf("hub event's device.arch = %v, want the scope's value", ev.Contexts["device"]["arch"])
+				}
+				if own && ev.Contexts["runtime"]["version"] != runtime.Version() {
+					t.Errorf("runtime.version = %v", ev.Contexts["runtime"]["version"])
+				}
+				if got := len(ev.Modules) > 0; got != tt.modules {
+					t.Errorf("own=%v: modules listed %v, want %v", own, got, tt.modules)
+				}
+			}
+		})
+	}
+}
 
 // A BeforeSend that returns a new event in place of vigil's own still sends it once.
 func TestBeforeSendReplacingTheEvent(t *testing.T) {

@@ -49,6 +49,7 @@ type Reporter struct {
 	inflight       atomic.Pointer[sending] // the sender's own event, inside the client
 	sendCtx        context.Context         // the sender's work context, read on its goroutine only
 	spot           *spotlight              // nil without Config.Spotlight
+	environment    bool                    // the client's integrations had sentry-go's environment one (leanIntegrations)
 	hubPanics      panicRing               // panics the hub reported outside a request scope
 }
 

@@ -197,13 +197,10 @@ func (r *Reporter) process(ctx context.Context, p *pending) {
 		return
 	}
 	ev := r.buildEvent(p)
-	hint := &sentry.EventHint{OriginalException: p.err}
-	if p.site.panicked {
-		hint.RecoveredException = p.v
-	}
 	// Through the client: the hub's scope, integrations, event processors, BeforeSend
 	// and vigil's scrubbing; its Transport recognizes the event and calls deliver here.
 	st := newSending(ev, p)
+	hint := &st.hint
 	r.inflight.Store(st)
 	var modifier sentry.EventModifier
 	if hub := sentry.CurrentHub(); hub.Client() == r.client {
@@ -446,7 +443,7 @@ func (r *Reporter) buildEvent(p *pending) *sentry.Event {
 	}
 
 	if p.err != nil {
-		ev.Exception = r.exceptions(p.err, p.msg)
+		ev.Exception = r.exceptions(p.err, p.msg, p.site.panicked)
 	} else {
 		ev.Exception = []sentry.Exception{{Type: p.typ, Value: p.msg}}
 	}
@@ -464,20 +461,22 @@ func (r *Reporter) buildEvent(p *pending) *sentry.Event {
 		main.Mechanism = nil // a lone error is not a chain
 	}
 
-	attrs := map[string]any{}
-	for _, a := range p.ctxAttrs {
-		if a.Key != "route" {
+	if len(p.ctxAttrs) > 0 || p.rec != nil || len(p.attrs) > 0 {
+		attrs := map[string]any{}
+		for _, a := range p.ctxAttrs {
+			if a.Key != "route" {
+				addAttr(attrs, a, r.matcher)
+			}
+		}
+		if p.rec != nil {
+			p.h.collect(*p.rec, r.matcher, attrs)
+		}
+		for _, a := range p.attrs {
 			addAttr(attrs, a, r.matcher)
 		}
-	}
-	if p.rec != nil {
-		p.h.collect(*p.rec, r.matcher, attrs)
-	}
-	for _, a := range p.attrs {
-		addAttr(attrs, a, r.matcher)
-	}
-	if len(attrs) > 0 {
-		ev.Contexts["attributes"] = attrs
+		if len(attrs) > 0 {
+			ev.Contexts["attributes"] = attrs
+		}
 	}
 	if p.suppressed > 0 {
 		ev.Contexts["dedup"] = sentry.Context{
@@ -485,7 +484,12 @@ func (r *Reporter) buildEvent(p *pending) *sentry.Event {
 			"window":            time.Duration(r.dedup.window).String(),
 		}
 	}
-	ev.Contexts["runtime"] = sentry.Context{"name": "go", "version": runtime.Version(), "go_maxprocs": runtime.GOMAXPROCS(0)}
+	// What sentry-go's environment integration would add, which the client leaves out
+	// (newClient): the same keys, without looking each up first.
+	ev.Contexts["runtime"] = sentry.Context{
+		"name": "go", "version": goVersion, "go_maxprocs": runtime.GOMAXPROCS(0),
+		"go_numroutines": runtime.NumGoroutine(), "go_numcgocalls": runtime.NumCgoCall(),
+	}
 	ev.Contexts["os"] = sentry.Context{"name": runtime.GOOS}
 	ev.Contexts["device"] = sentry.Context{"arch": runtime.GOARCH, "num_cpu": runtime.NumCPU()}
 
@@ -501,6 +505,9 @@ func (r *Reporter) buildEvent(p *pending) *sentry.Event {
 	ev.Breadcrumbs = breadcrumbs(p.crumbs, r.matcher)
 	return ev
 }
+
+// goVersion is runtime.Version() boxed once, not on every event.
+var goVersion any = runtime.Version()
 
 // transactionName is "METHOD route" for HTTP (as sentry-go's middleware names it), the
 // route alone otherwise (gRPC's full method).
