@@ -307,6 +307,88 @@ func TestBeforeSendReplacingTheEvent(t *testing.T) {
 	}
 }
 
+// The environment contexts are scrubbed like any other unless they hold exactly the keys
+// vigil writes: a configured secret name among those keys, and whatever a hook adds,
+// swaps or nests in them, is redacted.
+func TestEnvironmentContextsScrubbed(t *testing.T) {
+	tests := []struct {
+		name   string
+		redact []string
+		hook   func(ev *sentry.Event)
+		check  func(t *testing.T, c map[string]sentry.Context)
+	}{
+		{
+			name: "untouched", check: func(t *testing.T, c map[string]sentry.Context) {
+				if c["os"]["name"] != runtime.GOOS || c["device"]["arch"] != runtime.GOARCH {
+					t.Errorf("contexts %v", c)
+				}
+			},
+		},
+		{
+			name: "configured name", redact: []string{"version"},
+			check: func(t *testing.T, c map[string]sentry.Context) {
+				if c["runtime"]["version"] != "[REDACTED]" || c["runtime"]["name"] != "go" {
+					t.Errorf("runtime %v", c["runtime"])
+				}
+			},
+		},
+		{
+			name: "key added", hook: func(ev *sentry.Event) { ev.Contexts["os"]["password"] = "env-secret-1" },
+			check: func(t *testing.T, c map[string]sentry.Context) {
+				if c["os"]["password"] != "[REDACTED]" {
+					t.Errorf("os %v", c["os"])
+				}
+			},
+		},
+		{
+			name: "key swapped, same count",
+			hook: func(ev *sentry.Event) {
+				delete(ev.Contexts["device"], "arch")
+				ev.Contexts["device"]["api_token"] = "env-secret-2"
+			},
+			check: func(t *testing.T, c map[string]sentry.Context) {
+				if c["device"]["api_token"] != "[REDACTED]" {
+					t.Errorf("device %v", c["device"])
+				}
+			},
+		},
+		{
+			name: "nested map",
+			hook: func(ev *sentry.Event) {
+				ev.Contexts["runtime"]["name"] = map[string]any{"secret": "env-secret-3"}
+			},
+			check: func(t *testing.T, c map[string]sentry.Context) {
+				if n, _ := c["runtime"]["name"].(map[string]any); n["secret"] != "[REDACTED]" {
+					t.Errorf("runtime %v", c["runtime"])
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := sentrytest.NewServer(t)
+			cfg := verrors.Config{DSN: srv.DSN(), Logger: discardLogger(), RedactKeys: tt.redact}
+			if tt.hook != nil {
+				cfg.BeforeSend = func(ev *sentry.Event, _ *sentry.EventHint) *sentry.Event {
+					tt.hook(ev)
+					return ev
+				}
+			}
+			r, err := verrors.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+			r.Capture(context.Background(), stderrors.New("with environment"))
+			ev := srv.WaitForEvents(t, 1, 5*time.Second)[0]
+			if raw := string(srv.RawBodies()[0]); strings.Contains(raw, "env-secret") {
+				t.Errorf("a secret reached Sentry: %s", raw)
+			}
+			tt.check(t, ev.Contexts)
+		})
+	}
+}
+
 // The trace link of a gRPC capture: no request scope, the route is the full method.
 func TestTraceLinkGRPC(t *testing.T) {
 	srv := sentrytest.NewServer(t)

@@ -50,6 +50,7 @@ type Reporter struct {
 	sendCtx        context.Context         // the sender's work context, read on its goroutine only
 	spot           *spotlight              // nil without Config.Spotlight
 	environment    bool                    // the client's integrations had sentry-go's environment one (leanIntegrations)
+	envClean       bool                    // the policy redacts no key of the environment contexts (envSensitive)
 	hubPanics      panicRing               // panics the hub reported outside a request scope
 }
 
@@ -63,6 +64,7 @@ func New(cfg Config) (*Reporter, error) {
 		log:     cfg.Logger,
 		matcher: scrub.Shared(cfg.RedactKeys, cfg.AllowKeys),
 	}
+	r.envClean = !envSensitive(r.matcher)
 	r.hostname, _ = os.Hostname()
 	r.dedup.window = int64(cfg.DedupWindow)
 	r.limiter.init(cfg.MaxEventsPerSecond)

@@ -585,7 +585,7 @@ func (r *Reporter) scrubEvent(ev *sentry.Event, built *sending) {
 		}
 	}
 	for name, c := range ev.Contexts {
-		if name == "trace" {
+		if name == "trace" || r.envClean && envUnchanged(name, c) {
 			continue
 		}
 		scrubMap(c, m)
@@ -627,6 +627,54 @@ func (r *Reporter) scrubEvent(ev *sentry.Event, built *sending) {
 			scrubMap(b.Data, m)
 		}
 	}
+}
+
+// envKeys are the keys of the device, os and runtime contexts every event carries
+// (buildEvent, addEnvironment).
+var envKeys = [...]struct {
+	name string
+	keys []string
+}{
+	{"device", []string{"arch", "num_cpu"}},
+	{"os", []string{"name"}},
+	{"runtime", []string{"name", "version", "go_maxprocs", "go_numroutines", "go_numcgocalls"}},
+}
+
+// envSensitive reports whether the policy redacts any key of envKeys (a configured
+// name such as "version"); the Reporter asks once, in New.
+func envSensitive(m *scrub.Matcher) bool {
+	for _, e := range envKeys {
+		if m.Sensitive(e.name) || slices.ContainsFunc(e.keys, m.Sensitive) {
+			return true
+		}
+	}
+	return false
+}
+
+// envUnchanged reports whether c, the context called name, is one of envKeys' with
+// exactly its keys and no nested map, which scrubMap would leave as it is when
+// envSensitive is false: a handful of lookups instead of iterating and classifying
+// every key. Whatever a hook added or nested makes it false, and c is scrubbed.
+func envUnchanged(name string, c map[string]any) bool {
+	for _, e := range envKeys {
+		if e.name != name {
+			continue
+		}
+		if len(c) != len(e.keys) {
+			return false
+		}
+		for _, k := range e.keys {
+			v, ok := c[k]
+			if !ok {
+				return false
+			}
+			if _, nested := v.(map[string]any); nested {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func scrubMap(c map[string]any, m *scrub.Matcher) {

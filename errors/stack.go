@@ -186,6 +186,9 @@ func shortFile(file string) string {
 	return file
 }
 
+// vigilPath prefixes every vigil package (the keys of libraryPackages included).
+const vigilPath = "github.com/vigil-go/vigil/"
+
 // libraryPackages are vigil's own packages: frames in them are not the application's.
 var libraryPackages = map[string]bool{
 	"github.com/vigil-go/vigil/errors":     true,
@@ -226,7 +229,8 @@ func inApp(module, file string) bool {
 	switch {
 	case module == "main" || strings.HasPrefix(module, "main."):
 		return true
-	case libraryPackages[module] || strings.HasPrefix(module, "github.com/vigil-go/vigil/internal/"):
+	case strings.HasPrefix(module, vigilPath) &&
+		(libraryPackages[module] || strings.HasPrefix(module[len(vigilPath):], "internal/")):
 		return false
 	case mainModule != "":
 		if !within(module, mainModule) {
