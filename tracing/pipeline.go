@@ -190,6 +190,7 @@ type countingExporter struct {
 	p       *pipeline
 	log     *slog.Logger
 	matcher *scrub.Matcher // nil means the built-in names
+	policy  spanPolicy     // matcher, with a memo of the shaped values it found clean
 
 	abortCtx context.Context
 	abort    context.CancelFunc
@@ -204,7 +205,10 @@ type countingExporter struct {
 
 func newCountingExporter(next sdktrace.SpanExporter, p *pipeline, log *slog.Logger, m *scrub.Matcher) *countingExporter {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &countingExporter{next: next, p: p, log: log, matcher: m, abortCtx: ctx, abort: cancel}
+	return &countingExporter{
+		next: next, p: p, log: log, matcher: m, abortCtx: ctx, abort: cancel,
+		policy: spanPolicy{m: m, values: scrub.NewCleanValues(m)},
+	}
 }
 
 // ExportSpans passes the batch on unless shutdown has abandoned exports. It returns nil
@@ -217,7 +221,7 @@ func (e *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Rea
 		e.p.drop(dropDeadline, n)
 		return nil
 	}
-	spans = redactSpans(spans, e.matcher)
+	spans = e.policy.redact(spans)
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(e.abortCtx, cancel)
 	e.inFlight.Add(int64(n))
@@ -259,27 +263,43 @@ func (e *countingExporter) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// redactSpans replaces the values of attributes named like secrets (user.password,
+// redactSpans applies m's policy to spans (spanPolicy.redact), without a memo of clean
+// values: for one-off calls (Provider.Redact).
+func redactSpans(spans []sdktrace.ReadOnlySpan, m *scrub.Matcher) []sdktrace.ReadOnlySpan {
+	return spanPolicy{m: m}.redact(spans)
+}
+
+// spanPolicy is the secret policy as the exporters apply it to spans.
+type spanPolicy struct {
+	m *scrub.Matcher
+	// values, when set, answers m.Value from a bounded memo of the shaped values (with a
+	// '?', a "://") already found clean: the text of a SQL statement with placeholders
+	// is scanned as free text once, not on every span that carries it.
+	values *scrub.CleanValues
+}
+
+// redact replaces the values of attributes named like secrets (user.password,
 // auth.token, ...) on spans and their events, as logs and error events do, and scrubs
 // the free text of exceptions (exception.message, exception.stacktrace) and of the
 // status description, where panic and error text ("token=...", URLs with passwords)
 // lands whoever recorded it, and every other string value for what a value carries by
-// its shape (a URL's password, a JWT). It runs in the exporter's goroutine, and copies only the
-// spans that need it.
-func redactSpans(spans []sdktrace.ReadOnlySpan, m *scrub.Matcher) []sdktrace.ReadOnlySpan {
+// its shape (a URL's password, a JWT). It runs in the exporter's goroutine, and copies
+// only the spans that need it.
+func (p spanPolicy) redact(spans []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
+	m := p.m
 	var out []sdktrace.ReadOnlySpan
 	for i, s := range spans {
 		desc := s.Status().Description
-		if !hasSecret(s.Attributes(), m) && !eventsHaveSecret(s.Events(), m) && m.Text(desc) == desc {
+		if !p.hasSecret(s.Attributes()) && !p.eventsHaveSecret(s.Events()) && m.Text(desc) == desc {
 			continue
 		}
 		if out == nil {
 			out = slices.Clone(spans)
 		}
 		stub := tracetest.SpanStubFromReadOnlySpan(s)
-		stub.Attributes = redactAttrs(stub.Attributes, m)
+		stub.Attributes = p.redactAttrs(stub.Attributes)
 		for j := range stub.Events {
-			stub.Events[j].Attributes = redactAttrs(stub.Events[j].Attributes, m)
+			stub.Events[j].Attributes = p.redactAttrs(stub.Events[j].Attributes)
 		}
 		stub.Status.Description = m.Text(desc)
 		out[i] = stub.Snapshot()
@@ -290,34 +310,34 @@ func redactSpans(spans []sdktrace.ReadOnlySpan, m *scrub.Matcher) []sdktrace.Rea
 	return out
 }
 
-func eventsHaveSecret(evs []sdktrace.Event, m *scrub.Matcher) bool {
+func (p spanPolicy) eventsHaveSecret(evs []sdktrace.Event) bool {
 	for _, e := range evs {
-		if hasSecret(e.Attributes, m) {
+		if p.hasSecret(e.Attributes) {
 			return true
 		}
 	}
 	return false
 }
 
-func hasSecret(kvs []attribute.KeyValue, m *scrub.Matcher) bool {
+func (p spanPolicy) hasSecret(kvs []attribute.KeyValue) bool {
 	for _, kv := range kvs {
-		if m.Sensitive(string(kv.Key)) {
+		if p.m.Sensitive(string(kv.Key)) {
 			return true
 		}
-		if s, ok := stringValue(kv); ok && scrubValue(kv.Key, s, m) != s {
+		if s, ok := stringValue(kv); ok && p.scrubValue(kv.Key, s) != s {
 			return true
 		}
 	}
 	return false
 }
 
-func redactAttrs(kvs []attribute.KeyValue, m *scrub.Matcher) []attribute.KeyValue {
+func (p spanPolicy) redactAttrs(kvs []attribute.KeyValue) []attribute.KeyValue {
 	out := slices.Clone(kvs)
 	for i, kv := range out {
-		if m.Sensitive(string(kv.Key)) {
+		if p.m.Sensitive(string(kv.Key)) {
 			out[i] = attribute.String(string(kv.Key), scrub.Redacted)
 		} else if s, ok := stringValue(kv); ok {
-			out[i] = attribute.String(string(kv.Key), scrubValue(kv.Key, s, m))
+			out[i] = attribute.String(string(kv.Key), p.scrubValue(kv.Key, s))
 		}
 	}
 	return out
@@ -335,10 +355,13 @@ func stringValue(kv attribute.KeyValue) (string, bool) {
 // (exception.message, exception.stacktrace), where panic and error text lands, is
 // scanned as free text; every other value for the secrets a value carries by its shape
 // (a URL's password or secret parameters, a JWT).
-func scrubValue(key attribute.Key, s string, m *scrub.Matcher) string {
+func (p spanPolicy) scrubValue(key attribute.Key, s string) string {
 	switch key {
 	case "exception.message", "exception.stacktrace":
-		return m.Text(s)
+		return p.m.Text(s)
 	}
-	return m.Value(s)
+	if p.values != nil {
+		return p.values.Value(s)
+	}
+	return p.m.Value(s)
 }
