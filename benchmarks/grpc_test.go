@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/test/bufconn"
 )
 
@@ -154,12 +155,27 @@ func floorGRPCStackOpts(f *floorGRPC) []grpc.ServerOption {
 	return []grpc.ServerOption{grpc.UnaryInterceptor(f.unary)}
 }
 
+// nopStatsHandler is a stats.Handler that records nothing.
+type nopStatsHandler struct{}
+
+func (nopStatsHandler) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
+func (nopStatsHandler) HandleRPC(context.Context, stats.RPCStats)                       {}
+func (nopStatsHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (nopStatsHandler) HandleConn(context.Context, stats.ConnStats) {}
+
 // grpcBuilders build the stacks compared, each inside the benchmark that measures it.
 var grpcBuilders = []struct {
 	impl  string
 	build func(testing.TB) grpcStack
 }{
 	{"bare", func(testing.TB) grpcStack { return grpcStack{impl: "bare"} }},
+	// grpc-go's own cost of dispatching events to a stats handler that does nothing: part
+	// of every stats-handler stack (the peer's otelgrpc, vigil's), not of the floor's.
+	{"nop-stats", func(testing.TB) grpcStack {
+		return grpcStack{impl: "nop-stats", opts: []grpc.ServerOption{grpc.StatsHandler(nopStatsHandler{})}}
+	}},
 	{"otelgrpc+grpc-middleware", peerGRPC},
 	{"floor", floorGRPCStack},
 	{"vigil", vigilGRPC},

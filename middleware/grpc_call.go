@@ -34,9 +34,10 @@ type rpcCall struct {
 	echo       [1]string     // server: the echo header's value (echoHeader)
 	scope      ctxattrs.List // server: the request scope every log line and capture of the call reads
 
-	skip   bool
-	scoped bool // scope holds request_id and route
-	stream bool // set at Begin, before other goroutines see the call
+	skip     bool
+	untagged bool // server: tagServer has yet to run
+	scoped   bool // scope holds request_id and route
+	stream   bool // set at Begin, before other goroutines see the call
 	// Server only, written on the call's own goroutine before End.
 	began          bool // Begin seen: a registered method (or the unknown-service handler) runs
 	unknownService bool // the stream interceptor saw grpc.UnknownServiceHandler
@@ -49,7 +50,7 @@ type rpcCall struct {
 	peer      net.Addr
 	authority string // client: the :authority sent
 
-	carrier incomingCarrier // server: TagRPC's, here to spare it an allocation
+	carrier incomingCarrier // server: tagServer's, here to spare it an allocation
 }
 
 // clientCall is a client call with TagRPC's scratch space for the outgoing metadata,
@@ -103,6 +104,9 @@ func serverFault(c codes.Code) bool {
 func (g *GRPC) finish(ctx context.Context, c *rpcCall, server bool, err error) {
 	if !c.finished.CompareAndSwap(false, true) {
 		return
+	}
+	if c.untagged {
+		g.tagServer(c, nil) // for the request id and the span: no InHeader came
 	}
 	d := time.Since(c.start)
 	code := status.Code(err)

@@ -203,36 +203,61 @@ func BenchmarkGRPCServerPath(b *testing.B) {
 			}
 		}
 	})
-	b.Run("impl=vigil", func(b *testing.B) {
-		logger, err := logging.New(logging.Config{Output: io.Discard, Level: slog.LevelInfo, Service: "bench"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		g, err := middleware.NewGRPC(middleware.GRPCConfig{
-			Logger: logger, Registry: newReg(), TracerProvider: tp, Propagator: propagation.TraceContext{},
+	// vigil with every part, then without one part each: what each part costs.
+	for _, v := range []struct {
+		impl                 string
+		logs, metrics, spans bool
+	}{
+		{"vigil", true, true, true},
+		{"vigil-no-line", false, true, true},
+		{"vigil-no-metrics", true, false, true},
+		{"vigil-no-span", true, true, false},
+	} {
+		b.Run("impl="+v.impl, func(b *testing.B) {
+			cfg := middleware.GRPCConfig{Propagator: propagation.TraceContext{}}
+			if v.logs {
+				logger, err := logging.New(logging.Config{Output: io.Discard, Level: slog.LevelInfo, Service: "bench"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg.Logger = logger
+			}
+			if v.metrics {
+				cfg.Registry = newReg()
+			}
+			if v.spans {
+				cfg.TracerProvider = tp
+			}
+			g, err := middleware.NewGRPC(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchServerPath(b, g, base, addr, info, handler)
 		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		h, unary := g.ServerHandler(), g.UnaryServerInterceptor()
-		b.ReportAllocs()
-		for b.Loop() {
-			md, _ := metadata.FromIncomingContext(base)
-			ctx := h.TagRPC(base, &stats.RPCTagInfo{FullMethodName: fullMethod})
-			h.HandleRPC(ctx, &stats.InHeader{FullMethod: fullMethod, RemoteAddr: addr, Header: md})
-			begin := &stats.Begin{BeginTime: time.Now()}
-			h.HandleRPC(ctx, begin)
-			sctx := grpc.NewContextWithServerTransportStream(ctx, &fakeStream{})
-			_, err := unary(sctx, "req", info, func(ctx context.Context, req any) (any, error) {
-				h.HandleRPC(ctx, &stats.InPayload{})
-				return handler(ctx, req)
-			})
-			h.HandleRPC(ctx, &stats.OutHeader{})
-			h.HandleRPC(ctx, &stats.OutPayload{})
-			h.HandleRPC(ctx, &stats.OutTrailer{})
-			h.HandleRPC(ctx, &stats.End{BeginTime: begin.BeginTime, EndTime: time.Now(), Error: err})
-		}
-	})
+	}
+}
+
+// benchServerPath replays grpc-go's events and interceptor call for one unary call.
+func benchServerPath(b *testing.B, g *middleware.GRPC, base context.Context, addr net.Addr, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) {
+	fullMethod := info.FullMethod
+	h, unary := g.ServerHandler(), g.UnaryServerInterceptor()
+	b.ReportAllocs()
+	for b.Loop() {
+		md, _ := metadata.FromIncomingContext(base)
+		ctx := h.TagRPC(base, &stats.RPCTagInfo{FullMethodName: fullMethod})
+		h.HandleRPC(ctx, &stats.InHeader{FullMethod: fullMethod, RemoteAddr: addr, Header: md})
+		begin := &stats.Begin{BeginTime: time.Now()}
+		h.HandleRPC(ctx, begin)
+		sctx := grpc.NewContextWithServerTransportStream(ctx, &fakeStream{})
+		_, err := unary(sctx, "req", info, func(ctx context.Context, req any) (any, error) {
+			h.HandleRPC(ctx, &stats.InPayload{})
+			return handler(ctx, req)
+		})
+		h.HandleRPC(ctx, &stats.OutHeader{})
+		h.HandleRPC(ctx, &stats.OutPayload{})
+		h.HandleRPC(ctx, &stats.OutTrailer{})
+		h.HandleRPC(ctx, &stats.End{BeginTime: begin.BeginTime, EndTime: time.Now(), Error: err})
+	}
 }
 
 // fakeStream stands for grpc-go's server stream where grpc.SetHeader looks for it.

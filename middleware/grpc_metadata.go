@@ -27,12 +27,26 @@ func grpcRequestID(ctx context.Context) string {
 	return requestID(inbound)
 }
 
-// incomingCarrier reads the trace context from a server call's incoming metadata
-// without copying the whole metadata map.
-type incomingCarrier struct{ ctx context.Context }
+// incomingCarrier reads the trace context from a server call's incoming metadata: md,
+// when the InHeader event gave it (keys in lower case), else the context's, without
+// copying the whole metadata map.
+type incomingCarrier struct {
+	ctx context.Context
+	md  metadata.MD
+}
 
 func (c *incomingCarrier) Get(key string) string {
-	if vs := metadata.ValueFromIncomingContext(c.ctx, key); len(vs) > 0 {
+	if c.md == nil {
+		if vs := metadata.ValueFromIncomingContext(c.ctx, key); len(vs) > 0 {
+			return vs[0]
+		}
+		return ""
+	}
+	vs, ok := c.md[key]
+	if !ok && hasUpper(key) {
+		vs = c.md[strings.ToLower(key)]
+	}
+	if len(vs) > 0 {
 		return vs[0]
 	}
 	return ""
@@ -41,12 +55,25 @@ func (c *incomingCarrier) Get(key string) string {
 func (c *incomingCarrier) Set(string, string) {}
 
 func (c *incomingCarrier) Keys() []string {
-	md, _ := metadata.FromIncomingContext(c.ctx)
+	md := c.md
+	if md == nil {
+		md, _ = metadata.FromIncomingContext(c.ctx)
+	}
 	keys := make([]string, 0, len(md))
 	for k := range md {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// hasUpper reports whether s has an ASCII upper-case letter.
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 // outgoingCarrier collects the pairs a propagator writes, to be appended to the

@@ -28,30 +28,47 @@ func (h *serverHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) conte
 
 func (h *serverHandler) HandleConn(context.Context, stats.ConnStats) {}
 
-// TagRPC runs before the handler and returns the context the handler gets: the span
-// continuing the caller's trace, and request_id and route for every log line and capture.
-// That context is the call itself (rpcCall.Value).
+// TagRPC runs before the handler and returns the context the handler gets: the call
+// itself (rpcCall.Value). The InHeader event that grpc-go delivers next, before the
+// handler runs, completes it (tagServer): the span continuing the caller's trace, and
+// request_id and route for every log line and capture.
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	g := h.g
 	// The client chose the method name (up to grpc-go's 16 MiB header limit): bounded
 	// like a label, it is the route, the span name and a log field.
 	c := &rpcCall{start: time.Now(), fullMethod: limits.Truncate(info.FullMethodName, limits.LabelValue), skip: g.skipped(info.FullMethodName)}
-	if !c.skip {
-		if g.prop != nil {
-			c.carrier.ctx = ctx
-			ctx = g.extract(ctx, &c.carrier)
-			c.carrier.ctx = nil
-		}
-		c.id = grpcRequestID(ctx)
-		if g.tracer != nil {
-			name, opts := g.server.startOptions(c.fullMethod)
-			ctx, c.span = g.tracer.Start(ctx, name, opts...)
-		}
-		c.scope.Init(ctxattrs.From(ctx), slog.String(attrRequestID, c.id), slog.String(attrRoute, c.fullMethod))
-		c.scoped = true
-	}
+	c.untagged = !c.skip
 	c.Context = ctx
 	return c
+}
+
+// tagServer reads the caller's trace context and request id, starts the span and sets
+// the request scope. It runs once per call, on the InHeader event, whose metadata grpc-go
+// has already copied with lower-case keys: reading it there costs a map look-up per key,
+// where reading the context's metadata would walk the context and then every key for
+// each name the call looks for. md is nil when a call reaches the interceptors or its end
+// without an InHeader event (grpc-go always sends one); the context's metadata is read
+// then.
+//
+// The span starts here rather than in TagRPC, so a stats handler installed after vigil's
+// does not see it in its own TagRPC; services that keep otelgrpc's handlers turn vigil's
+// spans off (GRPCConfig.DisableSpans).
+func (g *GRPC) tagServer(c *rpcCall, md metadata.MD) {
+	c.untagged = false
+	ctx := c.Context
+	c.carrier = incomingCarrier{ctx: ctx, md: md}
+	if g.prop != nil {
+		ctx = g.extract(ctx, &c.carrier)
+	}
+	c.id = requestID(c.carrier.Get(requestIDKey))
+	c.carrier = incomingCarrier{}
+	if g.tracer != nil {
+		name, opts := g.server.startOptions(c.fullMethod)
+		ctx, c.span = g.tracer.Start(ctx, name, opts...)
+	}
+	c.scope.Init(ctxattrs.From(ctx), slog.String(attrRequestID, c.id), slog.String(attrRoute, c.fullMethod))
+	c.scoped = true
+	c.Context = ctx
 }
 
 func (h *serverHandler) HandleRPC(ctx context.Context, s stats.RPCStats) {
@@ -64,6 +81,9 @@ func (h *serverHandler) HandleRPC(ctx context.Context, s stats.RPCStats) {
 		c.mu.Lock()
 		c.peer = s.RemoteAddr
 		c.mu.Unlock()
+		if c.untagged {
+			h.g.tagServer(c, s.Header)
+		}
 	case *stats.Begin:
 		c.began = true
 		c.stream = s.IsClientStream || s.IsServerStream
@@ -99,6 +119,9 @@ var errPanic = status.Error(codes.Internal, "internal error")
 func (g *GRPC) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		c := callFrom(ctx)
+		if c != nil && c.untagged {
+			g.tagServer(c, nil)
+		}
 		if c != nil && c.id != "" {
 			_ = grpc.SetHeader(ctx, c.echoHeader())
 		}
@@ -119,6 +142,9 @@ func (g *GRPC) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		ctx := ss.Context()
 		c := callFrom(ctx)
 		if c != nil {
+			if c.untagged {
+				g.tagServer(c, nil)
+			}
 			// grpc-go passes a nil service only to grpc.UnknownServiceHandler.
 			c.unknownService = srv == nil
 			if c.id != "" {

@@ -28,6 +28,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -839,5 +840,82 @@ func TestGRPCZeroConfig(t *testing.T) {
 	}
 	if errors.Is(err, context.Canceled) {
 		t.Error(err)
+	}
+}
+
+// upperKeyPropagator reads its header under a mixed-case name, as a propagator may:
+// metadata keys are lower case, and the server's carrier finds the value anyway.
+type upperKeyPropagator struct{ got *string }
+
+func (p upperKeyPropagator) Extract(ctx context.Context, c propagation.TextMapCarrier) context.Context {
+	*p.got = c.Get("X-Tenant-Trace")
+	return ctx
+}
+func (upperKeyPropagator) Inject(context.Context, propagation.TextMapCarrier) {}
+func (upperKeyPropagator) Fields() []string                                   { return []string{"X-Tenant-Trace"} }
+
+// The server reads the caller's trace context and request id from the InHeader event's
+// metadata; a call that reaches the interceptor without that event (not something
+// grpc-go does, but a stats handler cannot rule it out) reads them from the context
+// instead, and a mixed-case key asked by a propagator is found either way.
+func TestGRPCServerTagsWithAndWithoutInHeader(t *testing.T) {
+	const fullMethod = "/grpc.testing.TestService/UnaryCall"
+	parent := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID:    trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+		SpanID:     trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+		TraceFlags: trace.FlagsSampled, Remote: true,
+	})
+	for _, withHeader := range []bool{true, false} {
+		t.Run(map[bool]string{true: "InHeader", false: "no InHeader"}[withHeader], func(t *testing.T) {
+			rec := tracetest.NewSpanRecorder()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+			var tenant string
+			g, err := middleware.NewGRPC(middleware.GRPCConfig{
+				TracerProvider: tp,
+				Propagator: propagation.NewCompositeTextMapPropagator(
+					propagation.TraceContext{}, upperKeyPropagator{got: &tenant}),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			md := metadata.MD{
+				"traceparent":    {"00-" + parent.TraceID().String() + "-" + parent.SpanID().String() + "-01"},
+				"x-request-id":   {"req-7"},
+				"x-tenant-trace": {"tenant-9"},
+			}
+			base := metadata.NewIncomingContext(context.Background(), md)
+			h := g.ServerHandler()
+			ctx := h.TagRPC(base, &stats.RPCTagInfo{FullMethodName: fullMethod})
+			if withHeader {
+				h.HandleRPC(ctx, &stats.InHeader{FullMethod: fullMethod, Header: md.Copy()})
+			}
+			h.HandleRPC(ctx, &stats.Begin{})
+			var inHandler trace.SpanContext
+			var scope []slog.Attr
+			sctx := grpc.NewContextWithServerTransportStream(ctx, &fakeStream{})
+			_, err = g.UnaryServerInterceptor()(sctx, "req", &grpc.UnaryServerInfo{FullMethod: fullMethod},
+				func(ctx context.Context, _ any) (any, error) {
+					inHandler = trace.SpanContextFromContext(ctx)
+					scope = ctxattrs.From(ctx)
+					return "resp", nil
+				})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.HandleRPC(ctx, &stats.End{})
+			if inHandler.TraceID() != parent.TraceID() || inHandler.SpanID() == parent.SpanID() {
+				t.Errorf("handler's span %v, want a child of %v", inHandler, parent)
+			}
+			if tenant != "tenant-9" {
+				t.Errorf("the propagator read X-Tenant-Trace = %q, want tenant-9", tenant)
+			}
+			if !slices.ContainsFunc(scope, func(a slog.Attr) bool { return a.Key == "request_id" && a.Value.String() == "req-7" }) {
+				t.Errorf("handler's scope %v, want request_id req-7", scope)
+			}
+			spans := rec.Ended()
+			if len(spans) != 1 || spans[0].Parent().SpanID() != parent.SpanID() {
+				t.Fatalf("ended spans %v, want one child of the caller's", spans)
+			}
+		})
 	}
 }
