@@ -252,7 +252,7 @@ func (h *HTTP) finish(st *serverRequest) {
 	}
 	d := now() - st.start
 	route := st.route.final()
-	ser := h.m.serverSeriesFor(serverKey{route: route, method: st.method, status: uint16(status)})
+	ser := h.m.serverSeriesFor(serverKey{route: route, method: st.method, status: statusKey(status)})
 	// From now on log lines and captures say "unmatched" rather than "" for a 404; the
 	// cached series' string makes that free.
 	st.route.set.Store(&ser.route)
@@ -292,6 +292,16 @@ func (h *HTTP) writePanicResponse(w *responseWriter) {
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }
 
+// statusKey is status as a series key: a code net/http would refuse (a writer of the
+// handler's own may pass one on) becomes 1000, whose label is _OTHER, rather than wrapping
+// around to a valid code.
+func statusKey(status int) uint16 {
+	if status < 0 || status > 999 {
+		return 1000
+	}
+	return uint16(status)
+}
+
 func (h *HTTP) skipped(path string) bool {
 	for _, p := range h.skip {
 		if p == path {
@@ -328,7 +338,7 @@ func (h *HTTP) finishMetricsOnly(st *requestCore) {
 	if route == "" {
 		route = Unmatched
 	}
-	ser := h.m.serverSeriesFor(serverKey{route: route, method: st.method, status: uint16(status)})
+	ser := h.m.serverSeriesFor(serverKey{route: route, method: st.method, status: statusKey(status)})
 	if ser.duration != nil {
 		in := st.req.ContentLength
 		if in < 0 {

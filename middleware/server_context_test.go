@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +157,42 @@ func hasCrumb(crumbs []*sentry.Breadcrumb, msg string) bool {
 		}
 	}
 	return false
+}
+
+// permissiveWriter accepts any status code, as a writer of a handler's own may (net/http's
+// panics on codes outside 100-999).
+type permissiveWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *permissiveWriter) Header() http.Header {
+	if w.h == nil {
+		w.h = http.Header{}
+	}
+	return w.h
+}
+func (w *permissiveWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *permissiveWriter) WriteHeader(code int)        { w.code = code }
+
+// A status net/http would refuse is recorded under _OTHER, never wrapped around into a
+// valid code (65736 is 200 in 16 bits), and the recorded count stays bounded.
+func TestInvalidStatusCodes(t *testing.T) {
+	for _, code := range []int{65736, 1 << 40, -200, 1000, 42} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			s := newStack(t, nil)
+			h := s.h.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }))
+			h.ServeHTTP(&permissiveWriter{}, httptest.NewRequest("GET", "/x", nil))
+			series := gather(t, s.reg, middleware.MetricServerDuration)
+			if len(series) != 1 {
+				t.Fatalf("series %v, want one", series)
+			}
+			if got := series[0].labels["http_response_status_code"]; got != "_OTHER" {
+				t.Errorf("status label %q, want _OTHER", got)
+			}
+			if got := series[0].labels["http_response_status_class"]; got != "_OTHER" {
+				t.Errorf("status class %q, want _OTHER", got)
+			}
+		})
+	}
 }
