@@ -13,8 +13,8 @@
 // The rules that keep the comparisons fair:
 //
 //   - Both sides get the same handler, request, error or attributes, and the same kind of
-//     sink: io.Discard for logs (and, for the HTTP stacks, also a pipe another goroutine
-//     drains: sink=pipe), a span exporter that drops batches behind the SDK's batch
+//     sink: io.Discard for logs (and, for the HTTP stacks, also a pipe another process
+//     drains, as a container runtime drains stdout: sink=pipe), a span exporter that drops batches behind the SDK's batch
 //     processor, a Sentry transport that drops events, a bound UDP socket that is never
 //     read (the kernel discards the datagrams) for StatsD.
 //   - HTTP goes through httptest.ResponseRecorder and gRPC through bufconn; each has an

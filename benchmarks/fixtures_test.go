@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,7 +75,7 @@ func (w *countingWriter) all() [][]byte {
 // Where access lines go in the HTTP and gRPC families.
 const (
 	sinkDiscard = "discard" // io.Discard: the encoder's cost alone
-	sinkPipe    = "pipe"    // a pipe drained by another goroutine: one real write(2) per line
+	sinkPipe    = "pipe"    // a pipe another process drains: one real write(2) per line
 )
 
 // logSink is where a stack under test writes its log lines: io.Discard in benchmarks (on
@@ -95,25 +96,33 @@ func sinkWriter(tb testing.TB, sink string) (io.Writer, *countingWriter) {
 	return io.Discard, lines
 }
 
-// pipeSink returns the write end of an os.Pipe whose read end a goroutine copies into
-// dst, as a container runtime reads a service's stdout: every line written costs the
-// writer a write(2) into the kernel's pipe buffer. Cleanup closes the write end and
-// waits for the reader to finish.
+// pipeSink returns the write end of an os.Pipe whose read end another process (cat)
+// copies into dst, as a container runtime reads a service's stdout: every line written
+// costs the writer a write(2) into the kernel's pipe buffer, and the reader's wake-ups
+// and reads are that process's, not the stack's. A reader goroutine in this process
+// would compete with the stack for its Ps and be woken by the Go scheduler, which
+// rewards a stack for keeping a second core busy (the reader then drains several lines
+// per wake-up). Cleanup closes the write end and waits for cat to finish.
 func pipeSink(tb testing.TB, dst io.Writer) io.Writer {
 	tb.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, _ = io.CopyBuffer(dst, r, make([]byte, 64<<10))
-	}()
+	cmd := exec.Command("cat")
+	cmd.Stdin = r
+	if dst != io.Discard {
+		cmd.Stdout = dst // nil (io.Discard) is the null device
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	r.Close() // cat holds the read end now
 	tb.Cleanup(func() {
 		w.Close()
-		<-done
-		r.Close()
+		if err := cmd.Wait(); err != nil {
+			tb.Errorf("the pipe's reader: %v", err)
+		}
 	})
 	return w
 }

@@ -103,7 +103,7 @@ var floorParts = []floorPart{
 			lineBufs.Put(bp)
 		}
 	}},
-	// One line written to a pipe another goroutine drains.
+	// One line written to a pipe another process drains.
 	{"write-pipe", func(tb testing.TB) func() {
 		w := pipeSink(tb, io.Discard)
 		r, req := floorFixture()

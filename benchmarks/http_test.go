@@ -313,7 +313,7 @@ func forEachHTTPStack(f func(name, sink string, b httpBuilder)) {
 
 // BenchmarkHTTP serves one routed GET through each stack into a fresh
 // httptest.ResponseRecorder. Overhead is each impl minus impl=bare. sink=discard writes
-// access lines to io.Discard, sink=pipe to a pipe that another goroutine drains.
+// access lines to io.Discard, sink=pipe to a pipe that another process (cat) drains.
 func BenchmarkHTTP(b *testing.B) {
 	forEachHTTPStack(func(name, sink string, hb httpBuilder) {
 		b.Run(name, func(b *testing.B) {
