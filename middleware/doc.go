@@ -12,8 +12,8 @@
 //	http.ListenAndServe(":8080", h.Handler(mux))
 //
 // For every request, with one allocation of its own (the request's state, which is also
-// the context value carrying its log attributes) plus the span's context and the error
-// scope, the handler:
+// the request's one context value: it carries the log attributes and the error scope) plus
+// the span's context, the handler:
 //
 //   - gives the request an id: an inbound X-Request-ID is kept when it is at most 64
 //     characters of [A-Za-z0-9._:-], else 128 random bits in hex are generated (from the
@@ -39,8 +39,9 @@
 //     policy, once in NewHTTP; only the values a client chose (path, query, user agent,
 //     an unknown method) go through the value rule. Any other handler receives the line
 //     as a slog.Record with the same fields;
-//   - puts the request in the error scope (errors.WithRequest), so a Capture in the
-//     handler carries the request's method, URL, headers, id and route;
+//   - puts the request in the error scope (an errors.RequestScope inside the request's
+//     state), so a Capture in the handler carries the request's method, URL, headers, id
+//     and route;
 //   - recovers panics: the value is reported through Capture with the request; if
 //     nothing was written the client gets a 500, and if the response had started the
 //     connection is aborted (panic(http.ErrAbortHandler)) so a truncated body never

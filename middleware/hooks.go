@@ -116,7 +116,7 @@ func (h *HTTP) inject(ctx context.Context, hdr http.Header) {
 func (h *HTTP) logAccessContained(st *serverRequest, f *serverFacts, route string, status int, d time.Duration, in int64, panicked any, aborted bool) {
 	defer func() {
 		if v := recover(); v != nil {
-			h.hooks.panicked(st.ctx, hookLogger, v)
+			h.hooks.panicked(st, hookLogger, v)
 		}
 	}()
 	h.logAccess(st, h.fill(f, st, route, status, in), d, panicked, aborted)

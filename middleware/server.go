@@ -132,7 +132,8 @@ type requestCore struct {
 // request's one context value: as a context.Context it carries the logging attributes
 // (request_id, route) that logging.WithAttrs would store and the errors package's request
 // scope that errors.WithRequest would add, so the request costs no context layer of its
-// own beyond this one. (448 bytes, a size class: a new field costs a class up.)
+// own beyond this one. (440 bytes, in the 448-byte size class: one more word fits, two
+// cost a class up.)
 type serverRequest struct {
 	requestCore
 	parent context.Context // the context the attributes are added to (with the span)
@@ -142,9 +143,6 @@ type serverRequest struct {
 	id     [1]string // the X-Request-ID header value slice, without its own allocation
 	query  string    // the scrubbed query, once queryDone: the span and the log line share it
 	span   trace.Span
-	// ctx is the request's context for the code that runs outside the handler (the
-	// deferred finish, hooks): st itself, held as a pointer so it costs a word.
-	ctx *serverRequest
 }
 
 func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -161,7 +159,6 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// own, with the error scope, until the span's context replaces the parent.
 	st.parent = r.Context()
 	st.scope.Init(r)
-	st.ctx = st
 	if g := h.m.activeGauge(st.method); g != nil {
 		g.Inc()
 	}
@@ -239,7 +236,7 @@ func (h *HTTP) finish(st *serverRequest) {
 		if v == http.ErrAbortHandler { // compared as net/http does, not errors.Is
 			abort = true // the handler chose to abort; net/http stays silent, so do we
 		} else {
-			reportPanic(st.ctx, h.capture, h.logger, h.matcher, v)
+			reportPanic(st, h.capture, h.logger, h.matcher, v)
 			if st.w.started() {
 				abort = true // a 500 can no longer be sent; a truncated body must not look complete
 			} else {
@@ -261,7 +258,7 @@ func (h *HTTP) finish(st *serverRequest) {
 		in = st.body.n
 	}
 	if ser.duration != nil {
-		ser.duration.ObserveContext(st.ctx, d)
+		ser.duration.ObserveContext(st, d)
 		ser.reqSize.Observe(float64(in))
 		ser.respSize.Observe(float64(st.w.written))
 	}
@@ -415,7 +412,7 @@ func (h *HTTP) endSpan(st *serverRequest, ser *serverSeries, f *serverFacts, pan
 func (h *HTTP) logAccess(st *serverRequest, f *serverFacts, d time.Duration, panicked any, aborted bool) {
 	level := httpLevel(f.status)
 	w := lineWriter{keys: httpLineKeys[:]}
-	if !w.begin(st.ctx, h.lines, h.logger, level, "http request") {
+	if !w.begin(st, h.lines, h.logger, level, "http request") {
 		return
 	}
 	f.line(&w, d)
@@ -425,7 +422,7 @@ func (h *HTTP) logAccess(st *serverRequest, f *serverFacts, d time.Duration, pan
 	if aborted {
 		w.bool(fAborted, true)
 	}
-	w.end(st.ctx, h.logger, level, "http request")
+	w.end(st, h.logger, level, "http request")
 }
 
 // scrubbedQuery returns the request's query with secret values redacted, then bounded,
