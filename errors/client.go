@@ -152,7 +152,8 @@ func buildRelease() string {
 // finishEvent is the client's last event processor: in-app flags by vigil's rule (the
 // main module's packages, whatever the build flags), and no placeholder left.
 func (r *Reporter) finishEvent(ev *sentry.Event, _ *sentry.EventHint) *sentry.Event {
-	if r.environment && !r.ownEvent(ev) {
+	own := r.ownEvent(ev)
+	if r.environment && !own {
 		addEnvironment(ev)
 	}
 	if ev.Release == unset {
@@ -160,6 +161,9 @@ func (r *Reporter) finishEvent(ev *sentry.Event, _ *sentry.EventHint) *sentry.Ev
 	}
 	if ev.Environment == unset {
 		ev.Environment = ""
+	}
+	if own {
+		return ev // its frames were flagged by the same rule when the stack was symbolized
 	}
 	fix := func(st *sentry.Stacktrace) {
 		if st == nil {
