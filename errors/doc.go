@@ -42,7 +42,9 @@
 //
 // Every event goes through a real sentry.Client (Client): its integrations (modules,
 // IgnoreErrors, global tags), event processors, the hub's scope and BeforeSend run as a
-// Sentry user expects. observe.Init binds it to sentry.CurrentHub() (not with NoGlobals)
+// Sentry user expects. Integrations with nothing to do are left out (IgnoreErrors and
+// IgnoreTransactions without patterns), and the environment integration's device, os
+// and runtime contexts are written by vigil, for the hub's events too. observe.Init binds it to sentry.CurrentHub() (not with NoGlobals)
 // and Shutdown restores the previous client, so a program's sentry.CaptureException,
 // sentryhttp and libraries reporting through the hub reach the same project through the
 // same pipeline: the client's Transport is the Reporter's dedup, sampling, rate cap and
