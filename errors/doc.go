@@ -76,9 +76,10 @@
 //
 // # Requests
 //
-// WithRequest(ctx, r) is what the middleware calls per request. It costs one small
-// allocation and reads nothing: headers, URL and breadcrumbs are turned into event data
-// only when something is captured. Headers, query values, URL userinfo and attributes
+// WithRequest(ctx, r) gives ctx a request scope for one small allocation; the HTTP
+// middleware embeds a RequestScope in its per-request state instead, for none. Neither
+// reads anything: headers, URL and breadcrumbs are turned into event data only when
+// something is captured. Headers, query values, URL userinfo and attributes
 // whose names look like secrets (the rules of internal/scrub, shared with logging) are
 // redacted; cookies and client IP headers are never sent unless SendDefaultPII is set
 // (and even then, names like Cookie stay redacted). SetUser attaches the affected user.
