@@ -28,6 +28,7 @@ type Reporter struct {
 	cfg     Config
 	log     *slog.Logger
 	matcher *scrub.Matcher
+	texts   safefmt.Cache // the last captured text, scrubbed
 	traces  traceCache
 	dedup   dedupTable
 	limiter bucket
@@ -149,7 +150,7 @@ func (r *Reporter) capture(ctx context.Context, v any, attrs []slog.Attr, o capt
 	n := runtime.Callers(2, pcs[:])
 	site := r.traces.get(pcs[:n])
 	err, _ := v.(error)
-	msg, typ := describe(v, err, r.matcher)
+	msg, typ := r.describe(v)
 	primary := site
 	hasOwn := false
 	if err != nil {
@@ -294,9 +295,10 @@ func (r *Reporter) logCapture(ctx context.Context, now time.Time, pc uintptr, ms
 }
 
 // describe returns v's message, through the safe formatter (bounded, user methods
-// contained, secrets in the text scrubbed), and its type name.
-func describe(v any, err error, m *scrub.Matcher) (msg, typ string) {
-	return safefmt.Text(v, m), reflect.TypeOf(v).String()
+// contained, secrets in the text scrubbed), and its type name. A storm of one error
+// has its text scrubbed once (safefmt.Cache).
+func (r *Reporter) describe(v any) (msg, typ string) {
+	return r.texts.Text(v, r.matcher), reflect.TypeOf(v).String()
 }
 
 // innermostPCs returns the stack recorded by the innermost error of the chain that
