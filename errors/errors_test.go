@@ -404,6 +404,45 @@ func TestStormIsDeduplicated(t *testing.T) {
 	}
 }
 
+// changingErr is one error value whose text changes between captures.
+type changingErr struct{ msg *string }
+
+func (e changingErr) Error() string { return *e.msg }
+
+// Capturing the same error value again reads its text again: the log line and the event
+// carry the current text, scrubbed, even though a repeated text is scrubbed only once.
+func TestCaptureRereadsTheText(t *testing.T) {
+	srv := sentrytest.NewServer(t)
+	r, logs := newReporter(t, verrors.Config{DSN: srv.DSN(), DedupWindow: -1, MaxEventsPerSecond: -1})
+	msg := "charge failed: token=first-secret-1"
+	err := changingErr{&msg}
+	texts := []string{msg, msg, "refund failed: password=second-secret-2", "refund failed: password=second-secret-2"}
+	for _, m := range texts {
+		msg = m
+		r.Capture(context.Background(), err)
+	}
+	flush(t, r)
+	out := logs.String()
+	for _, want := range []string{`"error":"charge failed: token=[REDACTED]"`, `"error":"refund failed: password=[REDACTED]"`} {
+		if strings.Count(out, want) != 2 {
+			t.Errorf("want two lines with %s in:\n%s", want, out)
+		}
+	}
+	evs := srv.Events()
+	if len(evs) != len(texts) {
+		t.Fatalf("%d events, want %d", len(evs), len(texts))
+	}
+	for i, ev := range evs {
+		got := ev.Exception[len(ev.Exception)-1].Value
+		if want := map[bool]string{true: "charge failed: token=[REDACTED]", false: "refund failed: password=[REDACTED]"}[i < 2]; got != want {
+			t.Errorf("event %d: %q, want %q", i, got, want)
+		}
+	}
+	if raw := string(bytes.Join(srv.RawBodies(), nil)); strings.Contains(raw, "-secret-") || strings.Contains(out, "-secret-") {
+		t.Errorf("a secret left the process")
+	}
+}
+
 func TestRateLimitedBySentry(t *testing.T) {
 	srv := sentrytest.NewServer(t)
 	srv.RateLimit(map[string]string{"Retry-After": "60"})
