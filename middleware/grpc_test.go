@@ -919,3 +919,31 @@ func TestGRPCServerTagsWithAndWithoutInHeader(t *testing.T) {
 		})
 	}
 }
+
+// A caller's trace context and request id are read from the InHeader event's metadata
+// without copies: a call that carries them costs one allocation more than one without,
+// the context layer holding the remote parent (reading the context's metadata instead
+// would copy each value found, two more).
+func TestGRPCServerReadsHeadersWithoutCopies(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	g, err := middleware.NewGRPC(middleware.GRPCConfig{TracerProvider: tp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := g.ServerHandler()
+	plain := metadata.MD{":authority": {"bufnet"}, "content-type": {"application/grpc"}}
+	carrying := metadata.Join(plain, metadata.MD{
+		"traceparent":  {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+		"x-request-id": {"req-7"},
+	})
+	allocs := func(md metadata.MD) float64 {
+		base := metadata.NewIncomingContext(context.Background(), md)
+		return testing.AllocsPerRun(100, func() {
+			ctx := h.TagRPC(base, &stats.RPCTagInfo{FullMethodName: "/grpc.testing.TestService/UnaryCall"})
+			h.HandleRPC(ctx, &stats.InHeader{Header: md})
+		})
+	}
+	if p, c := allocs(plain), allocs(carrying); c > p+1 {
+		t.Errorf("a call with traceparent and x-request-id allocates %v times, one without %v", c, p)
+	}
+}
