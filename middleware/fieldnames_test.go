@@ -244,57 +244,59 @@ func TestGRPCDisableSpansWithOtherInstrumentation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var tp trace.TracerProvider
-			srvOther := &otherInstrumentation{server: true, tp: &tp, traceparents: make(chan int, 1)}
-			cliOther := &otherInstrumentation{tp: &tp}
-			e := newEnvWith(t, func(c *middleware.GRPCConfig) {
-				c.DisableSpans = tt.disable
-				tp = c.TracerProvider
-			}, []grpc.DialOption{grpc.WithStatsHandler(cliOther)}, grpc.StatsHandler(srvOther))
-			ctx := metadata.AppendToOutgoingContext(context.Background(),
-				"authorization", "Bearer s3cr3t", "x-api-key", "k-123", "x-tenant", "acme")
-			_, err := e.client.UnaryCall(ctx, &testpb.SimpleRequest{Payload: &testpb.Payload{Body: []byte(tt.body)}})
-			if status.Code(err) != tt.code {
-				t.Fatalf("status = %v, want %v", err, tt.code)
-			}
-			if n := <-srvOther.traceparents; tt.disable && n != 1 {
-				t.Errorf("the server got %d traceparent values, want the other's one", n)
-			}
-			name := "grpc.testing.TestService/UnaryCall"
-			count := func(kind trace.SpanKind) (n int, last sdktrace.ReadOnlySpan) {
-				for _, s := range e.spans.GetSpans().Snapshots() {
-					if s.SpanKind() == kind && s.Name() == name {
-						n, last = n+1, s
+			forModes(t, func(t *testing.T, m grpcMode) {
+				var tp trace.TracerProvider
+				srvOther := &otherInstrumentation{server: true, tp: &tp, traceparents: make(chan int, 1)}
+				cliOther := &otherInstrumentation{tp: &tp}
+				e := newEnvWith(t, m.with(func(c *middleware.GRPCConfig) {
+					c.DisableSpans = tt.disable
+					tp = c.TracerProvider
+				}), []grpc.DialOption{grpc.WithStatsHandler(cliOther)}, grpc.StatsHandler(srvOther))
+				ctx := metadata.AppendToOutgoingContext(context.Background(),
+					"authorization", "Bearer s3cr3t", "x-api-key", "k-123", "x-tenant", "acme")
+				_, err := e.client.UnaryCall(ctx, &testpb.SimpleRequest{Payload: &testpb.Payload{Body: []byte(tt.body)}})
+				if status.Code(err) != tt.code {
+					t.Fatalf("status = %v, want %v", err, tt.code)
+				}
+				if n := <-srvOther.traceparents; tt.disable && n != 1 {
+					t.Errorf("the server got %d traceparent values, want the other's one", n)
+				}
+				name := "grpc.testing.TestService/UnaryCall"
+				count := func(kind trace.SpanKind) (n int, last sdktrace.ReadOnlySpan) {
+					for _, s := range e.spans.GetSpans().Snapshots() {
+						if s.SpanKind() == kind && s.Name() == name {
+							n, last = n+1, s
+						}
+					}
+					return n, last
+				}
+				eventually(t, "the spans", func() bool {
+					s, _ := count(trace.SpanKindServer)
+					c, _ := count(trace.SpanKindClient)
+					return s == tt.wantServer && c == tt.wantClient
+				})
+				e.waitHistogram(t, "rpc_server_call_duration_seconds", serverSeries(name, tt.code), 1)
+				e.waitHistogram(t, "rpc_client_call_duration_seconds", clientSeries(name, tt.code), 1)
+				server := e.logLine(t, "grpc server call", "UnaryCall")
+				client := e.logLine(t, "grpc client call", "UnaryCall")
+				if !tt.disable {
+					return
+				}
+				_, ss := count(trace.SpanKindServer)
+				_, cs := count(trace.SpanKindClient)
+				if ss.Parent().SpanID() != cs.SpanContext().SpanID() {
+					t.Errorf("server span's parent = %v, want the client span", ss.Parent())
+				}
+				for _, c := range []struct {
+					line map[string]any
+					span sdktrace.ReadOnlySpan
+				}{{server, ss}, {client, cs}} {
+					if c.line["trace_id"] != c.span.SpanContext().TraceID().String() || c.line["span_id"] != c.span.SpanContext().SpanID().String() {
+						t.Errorf("%s: trace %v/%v, want the other's span %v", c.line["msg"], c.line["trace_id"], c.line["span_id"], c.span.SpanContext())
 					}
 				}
-				return n, last
-			}
-			eventually(t, "the spans", func() bool {
-				s, _ := count(trace.SpanKindServer)
-				c, _ := count(trace.SpanKindClient)
-				return s == tt.wantServer && c == tt.wantClient
+				e.checkCapture(t, tt.body == "panic", "/grpc.testing.TestService/UnaryCall", server)
 			})
-			e.waitHistogram(t, "rpc_server_call_duration_seconds", serverSeries(name, tt.code), 1)
-			e.waitHistogram(t, "rpc_client_call_duration_seconds", clientSeries(name, tt.code), 1)
-			server := e.logLine(t, "grpc server call", "UnaryCall")
-			client := e.logLine(t, "grpc client call", "UnaryCall")
-			if !tt.disable {
-				return
-			}
-			_, ss := count(trace.SpanKindServer)
-			_, cs := count(trace.SpanKindClient)
-			if ss.Parent().SpanID() != cs.SpanContext().SpanID() {
-				t.Errorf("server span's parent = %v, want the client span", ss.Parent())
-			}
-			for _, c := range []struct {
-				line map[string]any
-				span sdktrace.ReadOnlySpan
-			}{{server, ss}, {client, cs}} {
-				if c.line["trace_id"] != c.span.SpanContext().TraceID().String() || c.line["span_id"] != c.span.SpanContext().SpanID().String() {
-					t.Errorf("%s: trace %v/%v, want the other's span %v", c.line["msg"], c.line["trace_id"], c.line["span_id"], c.span.SpanContext())
-				}
-			}
-			e.checkCapture(t, tt.body == "panic", "/grpc.testing.TestService/UnaryCall", server)
 		})
 	}
 }

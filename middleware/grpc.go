@@ -53,6 +53,20 @@ type GRPCConfig struct {
 	// package leaves the same headers out of HTTP requests' reports: set it to what
 	// errors.Config.SendDefaultPII says (observe does).
 	SendDefaultPII bool
+	// InterceptorsOnly makes ServerOptions install the two server interceptors alone,
+	// without the server stats handler: the unary and the stream interceptor then record
+	// the whole call (span, request scope, request-id echo, metrics, access line, panic
+	// recovery), the same series, span attributes and lines as the stats handler does.
+	// It saves grpc-go's dispatch of events to a stats handler, about 2 µs and 18
+	// allocations per call. What is given up: calls grpc-go answers before any
+	// interceptor runs are not recorded at all, neither counted nor traced nor logged:
+	// unknown methods and services (the _OTHER series, unless a
+	// grpc.UnknownServiceHandler takes them, which the stream interceptor records),
+	// requests it cannot decode, messages over the size limit, and calls a tap handle
+	// rejects. Durations start when the interceptor runs, after a unary request was read
+	// and decoded, and the status recorded is the one the handler (and the interceptors
+	// after vigil's) returned. The client side is unchanged.
+	InterceptorsOnly bool
 }
 
 // DefaultGRPCSkip skips the gRPC health-checking service, whose probes would otherwise
@@ -87,6 +101,7 @@ type GRPC struct {
 	skip    []string
 	matcher *scrub.Matcher
 	pii     bool // SendDefaultPII
+	alone   bool // InterceptorsOnly: the server interceptors record calls no stats handler tagged
 	hooks   *hookGuard
 
 	server, client *methodTable
@@ -108,6 +123,7 @@ func NewGRPC(cfg GRPCConfig) (*GRPC, error) {
 		skip:    cfg.Skip,
 		matcher: newMatcher(cfg.RedactKeys, cfg.AllowKeys),
 		pii:     cfg.SendDefaultPII,
+		alone:   cfg.InterceptorsOnly,
 	}
 	if cfg.Logger != nil {
 		g.lines = logging.NewLines(cfg.Logger.Handler(), grpcLineKeys[:]...)
@@ -140,8 +156,15 @@ func NewGRPC(cfg GRPCConfig) (*GRPC, error) {
 // ServerOptions returns what a grpc.Server needs for full telemetry: the stats handler
 // (spans, metrics, access lines, request scope) and the interceptors (panic recovery,
 // request-id echo). Pass them to grpc.NewServer ahead of other interceptors, so that
-// recovery is the outermost.
+// recovery is the outermost. With GRPCConfig.InterceptorsOnly they are the two
+// interceptors alone, which then record each call themselves.
 func (g *GRPC) ServerOptions() []grpc.ServerOption {
+	if g.alone {
+		return []grpc.ServerOption{
+			grpc.ChainUnaryInterceptor(g.UnaryServerInterceptor()),
+			grpc.ChainStreamInterceptor(g.StreamServerInterceptor()),
+		}
+	}
 	return []grpc.ServerOption{
 		grpc.StatsHandler(g.ServerHandler()),
 		grpc.ChainUnaryInterceptor(g.UnaryServerInterceptor()),
@@ -158,6 +181,8 @@ func (g *GRPC) DialOptions() []grpc.DialOption {
 // ServerHandler returns the server-side stats handler alone (see ServerOptions). Without
 // the interceptors, panics are not recovered and calls routed to a
 // grpc.UnknownServiceHandler are labelled with their raw method names (up to a cap).
+// With GRPCConfig.InterceptorsOnly it still records every call it sees, and the
+// interceptors leave the calls it tagged to it.
 func (g *GRPC) ServerHandler() stats.Handler { return &serverHandler{g: g} }
 
 // ClientHandler returns the client-side stats handler alone (see DialOptions).

@@ -54,47 +54,49 @@ func TestGRPCMetadataPIIParity(t *testing.T) {
 			name = "pii on"
 		}
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, func(c *middleware.GRPCConfig) { c.SendDefaultPII = tt.pii })
-			var kv []string
-			for k, v := range md {
-				kv = append(kv, k, v)
-			}
-			ctx := metadata.AppendToOutgoingContext(context.Background(), kv...)
-			_, err := e.client.UnaryCall(ctx, &grpc_testing.SimpleRequest{Payload: &grpc_testing.Payload{Body: []byte("panic")}})
-			if status.Code(err) != codes.Internal {
-				t.Fatal(err)
-			}
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			if len(e.captures) != 1 {
-				t.Fatalf("%d captures", len(e.captures))
-			}
-			got := map[string]string{}
-			for _, a := range e.captures[0].attrs["metadata"].Group() {
-				got[a.Key] = a.Value.String()
-			}
-			for k, want := range tt.want {
-				v, ok := got[k]
-				switch {
-				case want == "" && ok:
-					t.Errorf("%s = %q reported with SendDefaultPII=%v", k, v, tt.pii)
-				case want == "bounded":
-					if len(v) > limits.AttrValue || !strings.HasSuffix(v, limits.Ellipsis) {
-						t.Errorf("%s: %d bytes, want at most %d", k, len(v), limits.AttrValue)
+			forModes(t, func(t *testing.T, m grpcMode) {
+				e := newEnv(t, m.with(func(c *middleware.GRPCConfig) { c.SendDefaultPII = tt.pii }))
+				var kv []string
+				for k, v := range md {
+					kv = append(kv, k, v)
+				}
+				ctx := metadata.AppendToOutgoingContext(context.Background(), kv...)
+				_, err := e.client.UnaryCall(ctx, &grpc_testing.SimpleRequest{Payload: &grpc_testing.Payload{Body: []byte("panic")}})
+				if status.Code(err) != codes.Internal {
+					t.Fatal(err)
+				}
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				if len(e.captures) != 1 {
+					t.Fatalf("%d captures", len(e.captures))
+				}
+				got := map[string]string{}
+				for _, a := range e.captures[0].attrs["metadata"].Group() {
+					got[a.Key] = a.Value.String()
+				}
+				for k, want := range tt.want {
+					v, ok := got[k]
+					switch {
+					case want == "" && ok:
+						t.Errorf("%s = %q reported with SendDefaultPII=%v", k, v, tt.pii)
+					case want == "bounded":
+						if len(v) > limits.AttrValue || !strings.HasSuffix(v, limits.Ellipsis) {
+							t.Errorf("%s: %d bytes, want at most %d", k, len(v), limits.AttrValue)
+						}
+					case want != "" && v != want:
+						t.Errorf("%s = %q, want %q", k, v, want)
 					}
-				case want != "" && v != want:
-					t.Errorf("%s = %q, want %q", k, v, want)
+					// The rule is the shared one, not a copy.
+					if pii.IPHeader(k) != (tt.want[k] == "" || (tt.pii && strings.Contains(tt.want[k], "203.0.113.9"))) {
+						t.Errorf("%s: internal/pii disagrees with the expected report", k)
+					}
 				}
-				// The rule is the shared one, not a copy.
-				if pii.IPHeader(k) != (tt.want[k] == "" || (tt.pii && strings.Contains(tt.want[k], "203.0.113.9"))) {
-					t.Errorf("%s: internal/pii disagrees with the expected report", k)
+				for k := range got {
+					if strings.HasPrefix(k, ":") {
+						t.Errorf("pseudo-header %s reported", k)
+					}
 				}
-			}
-			for k := range got {
-				if strings.HasPrefix(k, ":") {
-					t.Errorf("pseudo-header %s reported", k)
-				}
-			}
+			})
 		})
 	}
 }
@@ -147,13 +149,15 @@ func TestGRPCHooksContained(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, tt.mod)
-			if _, err := e.client.UnaryCall(context.Background(), &grpc_testing.SimpleRequest{}); err != nil {
-				t.Fatalf("call failed: %v", err)
-			}
-			eventually(t, "the panics counted", func() bool {
-				v, _ := find(gather(t, e.reg, middleware.MetricHookPanics), map[string]string{"hook": tt.hook})
-				return v == tt.want
+			forModes(t, func(t *testing.T, m grpcMode) {
+				e := newEnv(t, m.with(tt.mod))
+				if _, err := e.client.UnaryCall(context.Background(), &grpc_testing.SimpleRequest{}); err != nil {
+					t.Fatalf("call failed: %v", err)
+				}
+				eventually(t, "the panics counted", func() bool {
+					v, _ := find(gather(t, e.reg, middleware.MetricHookPanics), map[string]string{"hook": tt.hook})
+					return v == tt.want
+				})
 			})
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
@@ -33,12 +34,31 @@ func (h *serverHandler) HandleConn(context.Context, stats.ConnStats) {}
 // handler runs, completes it (tagServer): the span continuing the caller's trace, and
 // request_id and route for every log line and capture.
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	g := h.g
+	return h.g.newServerCall(ctx, info.FullMethodName)
+}
+
+// newServerCall starts a server call's state, for TagRPC or, without a stats handler
+// (GRPCConfig.InterceptorsOnly), for the interceptor the call reaches first.
+func (g *GRPC) newServerCall(ctx context.Context, fullMethod string) *rpcCall {
 	// The client chose the method name (up to grpc-go's 16 MiB header limit): bounded
 	// like a label, it is the route, the span name and a log field.
-	c := &rpcCall{start: time.Now(), fullMethod: limits.Truncate(info.FullMethodName, limits.LabelValue), skip: g.skipped(info.FullMethodName)}
+	c := &rpcCall{start: time.Now(), fullMethod: limits.Truncate(fullMethod, limits.LabelValue), skip: g.skipped(fullMethod)}
 	c.untagged = !c.skip
 	c.Context = ctx
+	return c
+}
+
+// beginAlone is what TagRPC, InHeader and Begin do for a call no stats handler tagged,
+// done by the first interceptor (GRPCConfig.InterceptorsOnly): the call, its peer, the
+// span and the request scope, read from the context's metadata. grpc-go runs
+// interceptors only for methods it began a handler for (or its unknown-service
+// handler), so the call has begun.
+func (g *GRPC) beginAlone(ctx context.Context, fullMethod string, stream bool) *rpcCall {
+	c := g.newServerCall(ctx, fullMethod)
+	c.began, c.stream = true, stream
+	if p, ok := peer.FromContext(ctx); ok {
+		c.peer = p.Addr // no other goroutine sees c yet
+	}
 	return c
 }
 
@@ -116,9 +136,19 @@ var errPanic = status.Error(codes.Internal, "internal error")
 
 // UnaryServerInterceptor recovers panics in unary handlers (a stats handler cannot: it
 // does not run on the handler's stack) and echoes the request id in the response header.
+//
+// With GRPCConfig.InterceptorsOnly it records a call no stats handler tagged itself:
+// it starts the call as the stats handler's TagRPC, InHeader and Begin would, hands the
+// handler the call's context, and finishes the call, with the same code, when the
+// handler returns.
 func (g *GRPC) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		c := callFrom(ctx)
+		own := false
+		if c == nil && g.alone {
+			c, own = g.beginAlone(ctx, info.FullMethod, false), true
+			ctx = c
+		}
 		if c != nil && c.untagged {
 			g.tagServer(c, nil)
 		}
@@ -129,6 +159,15 @@ func (g *GRPC) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 			if r := recover(); r != nil {
 				resp, err = nil, g.recovered(ctx, c, info.FullMethod, r)
 			}
+			if own {
+				// One request was read; one response goes out unless the call failed, as
+				// the InPayload and OutPayload events count them.
+				c.received.Store(1)
+				if err == nil {
+					c.sent.Store(1)
+				}
+				g.finish(c, c, true, err)
+			}
 		}()
 		return handler(ctx, req)
 	}
@@ -137,10 +176,20 @@ func (g *GRPC) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // StreamServerInterceptor recovers panics in streaming handlers, echoes the request id,
 // and tells the stats handler when grpc-go routed the call to an unknown-service
 // handler (its method is then labelled _OTHER).
+//
+// With GRPCConfig.InterceptorsOnly it records a call no stats handler tagged itself, as
+// UnaryServerInterceptor does, and counts the messages the handler receives and sends
+// through the stream it is given, whose Context is the call's.
 func (g *GRPC) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		ctx := ss.Context()
 		c := callFrom(ctx)
+		if c == nil && g.alone {
+			c = g.beginAlone(ctx, info.FullMethod, info.IsClientStream || info.IsServerStream)
+			ctx = c
+			ss = &countingStream{ServerStream: ss, c: c}
+			defer func() { g.finish(c, c, true, err) }() // after the recovery below
+		}
 		if c != nil {
 			if c.untagged {
 				g.tagServer(c, nil)
@@ -174,4 +223,30 @@ func (g *GRPC) recovered(ctx context.Context, c *rpcCall, fullMethod string, v a
 	md, _ := metadata.FromIncomingContext(ctx)
 	reportPanic(ctx, g.capture, g.logger, g.matcher, v, slog.String(nameRPCMethod, rpcMethodName(limits.Truncate(fullMethod, limits.LabelValue))), scrubbedMetadata(g.matcher, md, g.pii))
 	return errPanic
+}
+
+// countingStream is a server stream as the handler sees it without a stats handler
+// (GRPCConfig.InterceptorsOnly): its context is the call's, and it counts the messages
+// received and sent, as the InPayload and OutPayload events do.
+type countingStream struct {
+	grpc.ServerStream
+	c *rpcCall
+}
+
+func (s *countingStream) Context() context.Context { return s.c }
+
+func (s *countingStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil {
+		s.c.received.Add(1)
+	}
+	return err
+}
+
+func (s *countingStream) SendMsg(m any) error {
+	err := s.ServerStream.SendMsg(m)
+	if err == nil {
+		s.c.sent.Add(1)
+	}
+	return err
 }

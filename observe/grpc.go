@@ -28,6 +28,12 @@ type GRPCConfig struct {
 	DisableSpans bool
 	// DurationBuckets overrides the call-duration histogram buckets, in seconds.
 	DurationBuckets []float64
+	// InterceptorsOnly gives servers the two interceptors alone, without vigil's stats
+	// handler (also VIGIL_GRPC_INTERCEPTORS_ONLY=true): about 2 µs and 18 allocations less
+	// per call, but calls grpc-go answers before any interceptor runs (unknown methods,
+	// the _OTHER series; requests it cannot decode or over the size limit) are not
+	// recorded at all. See middleware.GRPCConfig.InterceptorsOnly.
+	InterceptorsOnly bool
 }
 
 // Environment variables that fill GRPCConfig (see the settings table).
@@ -35,6 +41,8 @@ const (
 	EnvGRPCSkip      = "VIGIL_GRPC_SKIP"
 	EnvGRPCAccessLog = "VIGIL_GRPC_ACCESS_LOG"
 	EnvGRPCSpans     = "VIGIL_GRPC_SPANS"
+
+	EnvGRPCInterceptorsOnly = "VIGIL_GRPC_INTERCEPTORS_ONLY"
 )
 
 // newGRPC builds o's gRPC instrumentation from cfg.
@@ -44,6 +52,9 @@ func (o *Observer) newGRPC(cfg GRPCConfig) (*middleware.GRPC, error) {
 		TracerProvider: o.tracer.TracerProvider(),
 		DisableSpans:   cfg.DisableSpans,
 		Propagator:     o.propagator,
+		// Servers get the interceptors alone (Observer.GRPCServerOptions, and the
+		// package-level options when this Observer is the default).
+		InterceptorsOnly: cfg.InterceptorsOnly,
 		// The parts' logger, not the application's: Error lines must not reach Sentry
 		// a second time through the bridge.
 		Logger:          o.base,
@@ -106,7 +117,17 @@ func (o *Observer) GRPCDialOptions() []grpc.DialOption {
 // GRPCServerOptions returns server options that use the default Observer, resolved at
 // each call (one atomic load): a server built before Init is instrumented by the Init'd
 // Observer from then on, and by the fallback again after Shutdown.
+//
+// When the default Observer has GRPC.InterceptorsOnly as GRPCServerOptions is called,
+// the options are the two interceptors alone, without the stats handler (see
+// GRPCConfig.InterceptorsOnly); a server built before that Init keeps the stats handler.
 func GRPCServerOptions() []grpc.ServerOption {
+	if Default().cfg.GRPC.InterceptorsOnly {
+		return []grpc.ServerOption{
+			grpc.ChainUnaryInterceptor(defaultUnary),
+			grpc.ChainStreamInterceptor(defaultStream),
+		}
+	}
 	return []grpc.ServerOption{
 		grpc.StatsHandler(defaultStats{}),
 		grpc.ChainUnaryInterceptor(defaultUnary),

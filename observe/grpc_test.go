@@ -171,3 +171,87 @@ func TestObserverGRPCBadEnvFailsInit(t *testing.T) {
 		})
 	}
 }
+
+// VIGIL_GRPC_INTERCEPTORS_ONLY=true gives servers the two interceptors without the stats
+// handler; they record the call alike: the line, the series and the recovery.
+func TestObserverGRPCInterceptorsOnlySetting(t *testing.T) {
+	for _, tt := range []struct {
+		env         string
+		wantOptions int
+	}{{"", 3}, {"false", 3}, {"true", 2}} {
+		t.Run(observe.EnvGRPCInterceptorsOnly+"="+tt.env, func(t *testing.T) {
+			t.Setenv(observe.EnvGRPCSkip, "none")
+			t.Setenv(observe.EnvGRPCAccessLog, "")
+			t.Setenv(observe.EnvGRPCInterceptorsOnly, tt.env)
+			var out syncBuffer
+			o := newGRPCObserver(t, &out)
+			if n := len(o.GRPCServerOptions()); n != tt.wantOptions {
+				t.Errorf("%d server options, want %d", n, tt.wantOptions)
+			}
+			client := startGRPC(t, o, panicHealth{health.NewServer()})
+			if _, err := client.Check(context.Background(), &healthpb.HealthCheckRequest{}); status.Code(err) != codes.Internal {
+				t.Fatalf("err = %v, want the recovered panic's Internal", err)
+			}
+			var line map[string]any
+			for deadline := time.Now().Add(5 * time.Second); line == nil && time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+				line = out.Find(t, "msg", "grpc server call")
+			}
+			if line == nil || line["panic"] != true || line["trace_id"] == nil || line["request_id"] == nil {
+				t.Fatalf("access line = %v", line)
+			}
+			want := `rpc_server_call_duration_seconds_count{error_type="INTERNAL",rpc_method="grpc.health.v1.Health/Check",rpc_response_status_code="INTERNAL",rpc_system_name="grpc"} 1`
+			if m := scrapeGRPC(t, o); !strings.Contains(m, want) {
+				t.Errorf("metrics lack %s:\n%s", want, m)
+			}
+		})
+	}
+}
+
+// The package-level server options follow the default Observer's setting as they are
+// built: the interceptors alone while an Observer with InterceptorsOnly is the default.
+func TestGRPCServerOptionsInterceptorsOnly(t *testing.T) {
+	if n := len(observe.GRPCServerOptions()); n != 3 {
+		t.Errorf("before Init: %d server options, want 3", n)
+	}
+	var cfg observe.Config
+	cfg.Service = "grpc-test"
+	cfg.Logging.Output = io.Discard
+	cfg.Metrics.DisableHostCollector = true
+	cfg.Tracing.Exporter = "none"
+	cfg.GRPC.InterceptorsOnly = true
+	o, err := observe.Init(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(observe.GRPCServerOptions()); n != 2 {
+		t.Errorf("with InterceptorsOnly: %d server options, want 2", n)
+	}
+	// A server built from them records its calls through the default Observer.
+	lis := bufconn.Listen(1 << 16)
+	srv := grpc.NewServer(observe.GRPCServerOptions()...)
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	srv.Stop()
+	<-done
+	want := `rpc_server_call_duration_seconds_count{error_type="",rpc_method="grpc.health.v1.Health/Check",rpc_response_status_code="OK",rpc_system_name="grpc"} 1`
+	if m := scrapeGRPC(t, o); !strings.Contains(m, want) {
+		t.Errorf("metrics lack %s:\n%s", want, m)
+	}
+	if err := o.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(observe.GRPCServerOptions()); n != 3 {
+		t.Errorf("after Shutdown: %d server options, want 3", n)
+	}
+}

@@ -470,6 +470,9 @@ var settings = []setting{
 	{Var: EnvGRPCSpans, Field: "GRPC.DisableSpans", Default: "`true`",
 		Doc:   "`false` starts no gRPC spans and leaves trace propagation to other instrumentation (otelgrpc); metrics, access lines and recovery stay",
 		Parse: boolean(func(c *Config) *bool { return &c.GRPC.DisableSpans }, true)},
+	{Var: EnvGRPCInterceptorsOnly, Field: "GRPC.InterceptorsOnly", Default: "`false`",
+		Doc:   "`true` gives servers vigil's interceptors without its stats handler: ~2 µs and 18 allocations less per call, but calls grpc-go answers before any interceptor (unknown methods, undecodable or oversized requests) are not recorded",
+		Parse: boolean(func(c *Config) *bool { return &c.GRPC.InterceptorsOnly }, false)},
 
 	// Databases (db.go).
 	{Var: "VIGIL_DB_SLOW_QUERY", Field: "DB.SlowQuery", Default: "`500ms`",

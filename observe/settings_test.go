@@ -136,6 +136,7 @@ func TestSettingsEveryVariable(t *testing.T) {
 		"VIGIL_GRPC_SKIP":                        {good: "none", bad: "has space"}, // the rule is the middleware's
 		"VIGIL_GRPC_ACCESS_LOG":                  {good: "false", bad: "sometimes"},
 		"VIGIL_GRPC_SPANS":                       {good: "false", bad: "sometimes"},
+		"VIGIL_GRPC_INTERCEPTORS_ONLY":           {good: "true", bad: "sometimes"},
 		"VIGIL_DB_SLOW_QUERY":                    {good: "0", bad: "slowly"},
 		"VIGIL_DB_COMMENT":                       {good: "true", bad: "sometimes"},
 		"VIGIL_CONSOLE":                          {good: "true", bad: "sometimes"},
