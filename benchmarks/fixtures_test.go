@@ -164,6 +164,9 @@ type vigilSinks struct {
 	// seriesLimit, when set, is Metrics.SeriesLimit (the scale benchmarks raise it above
 	// their route count).
 	seriesLimit int
+	// grpcInterceptorsOnly is GRPC.InterceptorsOnly: servers get vigil's interceptors
+	// without its stats handler.
+	grpcInterceptorsOnly bool
 }
 
 // newObserver builds a vigil Observer that writes nothing anywhere real: logs to
@@ -204,6 +207,7 @@ func newObserver(tb testing.TB, sinks vigilSinks) *observe.Observer {
 			SeriesLimit:             sinks.seriesLimit,
 		},
 	}
+	cfg.GRPC.InterceptorsOnly = sinks.grpcInterceptorsOnly
 	if sinks.otlpMetrics != "" {
 		cfg.OTelMetrics.Exporter = "otlp"
 		cfg.OTelMetrics.BaseEndpoint = sinks.otlpMetrics

@@ -115,14 +115,25 @@ func peerGRPC(tb testing.TB) grpcStack {
 
 // vigilGRPC is vigil's server telemetry with every part on, exactly as an Observer
 // builds it (Observer.GRPCServerOptions).
-func vigilGRPC(tb testing.TB) grpcStack {
+func vigilGRPC(tb testing.TB) grpcStack { return vigilGRPCWith(tb, false) }
+
+// vigilGRPCInterceptors is vigilGRPC with GRPC.InterceptorsOnly: the same telemetry from
+// the interceptors alone, without grpc-go's stats-handler dispatch (and without
+// recording calls grpc-go answers before any interceptor).
+func vigilGRPCInterceptors(tb testing.TB) grpcStack { return vigilGRPCWith(tb, true) }
+
+func vigilGRPCWith(tb testing.TB, interceptorsOnly bool) grpcStack {
 	tb.Helper()
 	spans := &spanSink{}
 	out, logs := logSink(tb)
-	sinks := vigilSinks{spans: spans, logs: out}
+	sinks := vigilSinks{spans: spans, logs: out, grpcInterceptorsOnly: interceptorsOnly}
 	o := newObserver(tb, sinks)
+	impl := "vigil"
+	if interceptorsOnly {
+		impl = "vigil+interceptors"
+	}
 	return grpcStack{
-		impl: "vigil",
+		impl: impl,
 		opts: o.GRPCServerOptions(),
 		check: func(tb testing.TB) {
 			checkSeries(tb, o.Registry().Prometheus(), "rpc_server_call_duration_seconds")
@@ -179,6 +190,7 @@ var grpcBuilders = []struct {
 	{"otelgrpc+grpc-middleware", peerGRPC},
 	{"floor", floorGRPCStack},
 	{"vigil", vigilGRPC},
+	{"vigil+interceptors", vigilGRPCInterceptors},
 }
 
 // BenchmarkGRPCUnary makes one unary call over bufconn to a server with each stack; the
@@ -227,7 +239,7 @@ func TestGRPCStacksDoTheWork(t *testing.T) {
 			if resp.GetUsername() != "bench" {
 				t.Fatalf("response %v", resp)
 			}
-			if (s.impl == "vigil" || s.impl == "floor") && len(hdr.Get("x-request-id")) == 0 {
+			if (s.impl == "vigil" || s.impl == "vigil+interceptors" || s.impl == "floor") && len(hdr.Get("x-request-id")) == 0 {
 				t.Errorf("%s: no x-request-id in the response headers %v", s.impl, hdr)
 			}
 			if s.check != nil {
