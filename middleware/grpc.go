@@ -57,8 +57,10 @@ type GRPCConfig struct {
 	// without the server stats handler: the unary and the stream interceptor then record
 	// the whole call (span, request scope, request-id echo, metrics, access line, panic
 	// recovery), the same series, span attributes and lines as the stats handler does.
-	// It saves grpc-go's dispatch of events to a stats handler, about 2 µs and 18
-	// allocations per call. What is given up: calls grpc-go answers before any
+	// It saves grpc-go's dispatch of events to a stats handler: 20 allocations (1.5 KB)
+	// per call, and about a tenth of vigil's CPU cost per call (the dispatch's own cost,
+	// less that of the tagging the stats handler did on the transport's reader goroutine,
+	// which then runs on the call's own, younger goroutine). What is given up: calls grpc-go answers before any
 	// interceptor runs are not recorded at all, neither counted nor traced nor logged:
 	// unknown methods and services (the _OTHER series, unless a
 	// grpc.UnknownServiceHandler takes them, which the stream interceptor records),

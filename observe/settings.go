@@ -471,7 +471,7 @@ var settings = []setting{
 		Doc:   "`false` starts no gRPC spans and leaves trace propagation to other instrumentation (otelgrpc); metrics, access lines and recovery stay",
 		Parse: boolean(func(c *Config) *bool { return &c.GRPC.DisableSpans }, true)},
 	{Var: EnvGRPCInterceptorsOnly, Field: "GRPC.InterceptorsOnly", Default: "`false`",
-		Doc:   "`true` gives servers vigil's interceptors without its stats handler: ~2 µs and 18 allocations less per call, but calls grpc-go answers before any interceptor (unknown methods, undecodable or oversized requests) are not recorded",
+		Doc:   "`true` gives servers vigil's interceptors without its stats handler: 20 allocations and about a tenth of its CPU less per call, but calls grpc-go answers before any interceptor (unknown methods, undecodable or oversized requests) are not recorded",
 		Parse: boolean(func(c *Config) *bool { return &c.GRPC.InterceptorsOnly }, false)},
 
 	// Databases (db.go).
