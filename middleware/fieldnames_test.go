@@ -168,20 +168,22 @@ func TestHTTPClientLineNamesFactsAsTheSpan(t *testing.T) {
 }
 
 func TestGRPCLinesNameFactsAsTheSpans(t *testing.T) {
-	e := newEnv(t, nil)
-	_, err := e.client.UnaryCall(context.Background(), &testpb.SimpleRequest{
-		ResponseStatus: &testpb.EchoStatus{Code: int32(codes.Unavailable), Message: "db down"}})
-	if status.Code(err) != codes.Unavailable {
-		t.Fatal(err)
-	}
-	name := "grpc.testing.TestService/UnaryCall"
-	for _, side := range []struct {
-		kind trace.SpanKind
-		msg  string
-	}{{trace.SpanKindServer, "grpc server call"}, {trace.SpanKindClient, "grpc client call"}} {
-		sp := e.waitSpan(t, side.kind, name)
-		sameFacts(t, side.msg, e.logLine(t, side.msg, "UnaryCall"), sp.Attributes)
-	}
+	forModes(t, func(t *testing.T, m grpcMode) {
+		e := newEnv(t, m.with(nil))
+		_, err := e.client.UnaryCall(context.Background(), &testpb.SimpleRequest{
+			ResponseStatus: &testpb.EchoStatus{Code: int32(codes.Unavailable), Message: "db down"}})
+		if status.Code(err) != codes.Unavailable {
+			t.Fatal(err)
+		}
+		name := "grpc.testing.TestService/UnaryCall"
+		for _, side := range []struct {
+			kind trace.SpanKind
+			msg  string
+		}{{trace.SpanKindServer, "grpc server call"}, {trace.SpanKindClient, "grpc client call"}} {
+			sp := e.waitSpan(t, side.kind, name)
+			sameFacts(t, side.msg, e.logLine(t, side.msg, "UnaryCall"), sp.Attributes)
+		}
+	})
 }
 
 // otherInstrumentation stands in for otelgrpc's stats handlers: it starts its own

@@ -90,47 +90,49 @@ func TestGRPCAccessLineEitherPath(t *testing.T) {
 // The handler's context is the call's: request_id and route from the call's one
 // context value, attributes the handler adds on top, and the span's trace ids.
 func TestGRPCHandlerContextScope(t *testing.T) {
-	logs := &logBuffer{}
-	var logger *slog.Logger
-	e := newEnv(t, func(c *middleware.GRPCConfig) {
-		var err error
-		if logger, err = logging.New(logging.Config{Output: logs, Level: slog.LevelDebug, Service: "test"}); err != nil {
+	forModes(t, func(t *testing.T, m grpcMode) {
+		logs := &logBuffer{}
+		var logger *slog.Logger
+		e := newEnv(t, m.with(func(c *middleware.GRPCConfig) {
+			var err error
+			if logger, err = logging.New(logging.Config{Output: logs, Level: slog.LevelDebug, Service: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			c.Logger = logger
+		}), grpc.UnknownServiceHandler(func(_ any, ss grpc.ServerStream) error {
+			ctx := logging.WithAttrs(ss.Context(), slog.String("user", "u-42"))
+			logger.InfoContext(ctx, "in handler", slog.String("request_id_seen", middleware.RequestID(ctx)))
+			if err := ss.RecvMsg(&testpb.Empty{}); err != nil {
+				return err
+			}
+			return ss.SendMsg(&testpb.Empty{})
+		}))
+		e.logs = logs
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "x-request-id", "req-abc.1")
+		if err := e.conn.Invoke(ctx, "/some.Service/Call", &testpb.Empty{}, &testpb.Empty{}); err != nil {
 			t.Fatal(err)
 		}
-		c.Logger = logger
-	}, grpc.UnknownServiceHandler(func(_ any, ss grpc.ServerStream) error {
-		ctx := logging.WithAttrs(ss.Context(), slog.String("user", "u-42"))
-		logger.InfoContext(ctx, "in handler", slog.String("request_id_seen", middleware.RequestID(ctx)))
-		if err := ss.RecvMsg(&testpb.Empty{}); err != nil {
-			return err
-		}
-		return ss.SendMsg(&testpb.Empty{})
-	}))
-	e.logs = logs
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-request-id", "req-abc.1")
-	if err := e.conn.Invoke(ctx, "/some.Service/Call", &testpb.Empty{}, &testpb.Empty{}); err != nil {
-		t.Fatal(err)
-	}
-	var line map[string]any
-	eventually(t, "the handler's line", func() bool {
-		for _, l := range e.logs.Lines(t) {
-			if l["msg"] == "in handler" {
-				line = l
-				return true
+		var line map[string]any
+		eventually(t, "the handler's line", func() bool {
+			for _, l := range e.logs.Lines(t) {
+				if l["msg"] == "in handler" {
+					line = l
+					return true
+				}
+			}
+			return false
+		})
+		access := e.logLine(t, "grpc server call", "_OTHER")
+		for k, want := range map[string]any{
+			"request_id": "req-abc.1", "request_id_seen": "req-abc.1", "route": "/some.Service/Call",
+			"user": "u-42", "trace_id": access["trace_id"], "span_id": access["span_id"],
+		} {
+			if line[k] != want || want == nil {
+				t.Errorf("handler line %s = %v, want %v (line %v)", k, line[k], want, line)
 			}
 		}
-		return false
-	})
-	access := e.logLine(t, "grpc server call", "_OTHER")
-	for k, want := range map[string]any{
-		"request_id": "req-abc.1", "request_id_seen": "req-abc.1", "route": "/some.Service/Call",
-		"user": "u-42", "trace_id": access["trace_id"], "span_id": access["span_id"],
-	} {
-		if line[k] != want || want == nil {
-			t.Errorf("handler line %s = %v, want %v (line %v)", k, line[k], want, line)
+		if _, ok := access["user"]; ok {
+			t.Errorf("the access line has the handler's attribute: %v", access)
 		}
-	}
-	if _, ok := access["user"]; ok {
-		t.Errorf("the access line has the handler's attribute: %v", access)
-	}
+	})
 }

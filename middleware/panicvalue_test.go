@@ -139,47 +139,58 @@ func eventMessage(e sdktrace.Event) string {
 func TestGRPCHandlerPanicsWithHostileValue(t *testing.T) {
 	for _, tt := range panicValues() {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &logtest.Buffer{}
-			logger, err := logging.New(logging.Config{Output: logs})
-			if err != nil {
-				t.Fatal(err)
-			}
-			exp := tracetest.NewInMemoryExporter()
-			tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-			t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-			g, err := middleware.NewGRPC(middleware.GRPCConfig{TracerProvider: tp, Logger: logger})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, sp := tp.Tracer("test").Start(context.Background(), "call")
-			_, err = g.UnaryServerInterceptor()(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/pkg.Svc/M"},
-				func(context.Context, any) (any, error) { panic(tt.v()) })
-			sp.End()
-			if status.Code(err) != codes.Internal {
-				t.Errorf("err = %v, want Internal", err)
-			}
-			var lines []map[string]any
-			for _, l := range logs.Lines(t) {
-				if l["msg"] == "panic recovered" {
-					lines = append(lines, l)
+			forModes(t, func(t *testing.T, m grpcMode) {
+				logs := &logtest.Buffer{}
+				logger, err := logging.New(logging.Config{Output: logs})
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if len(lines) != 1 {
-				t.Fatalf("%d panic lines:\n%s", len(lines), logs.String())
-			}
-			if p, _ := lines[0]["panic"].(string); !strings.Contains(p, tt.want) {
-				t.Errorf("panic = %q, want %q", p, tt.want)
-			}
-			if strings.Contains(logs.String(), "SECRET") {
-				t.Errorf("secret logged: %s", logs.String())
-			}
-			spans := exp.GetSpans()
-			if len(spans) != 1 || len(spans[0].Events) != 1 {
-				t.Fatalf("spans %v", spans)
-			}
-			if msg := eventMessage(spans[0].Events[0]); !strings.Contains(msg, tt.want) || strings.Contains(msg, "SECRET") {
-				t.Errorf("exception.message = %q", msg)
-			}
+				exp := tracetest.NewInMemoryExporter()
+				tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+				t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+				cfg := middleware.GRPCConfig{TracerProvider: tp, Logger: logger}
+				m(&cfg)
+				g, err := middleware.NewGRPC(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, sp := tp.Tracer("test").Start(context.Background(), "call")
+				_, err = g.UnaryServerInterceptor()(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/pkg.Svc/M"},
+					func(context.Context, any) (any, error) { panic(tt.v()) })
+				sp.End()
+				if status.Code(err) != codes.Internal {
+					t.Errorf("err = %v, want Internal", err)
+				}
+				var lines []map[string]any
+				for _, l := range logs.Lines(t) {
+					if l["msg"] == "panic recovered" {
+						lines = append(lines, l)
+					}
+				}
+				if len(lines) != 1 {
+					t.Fatalf("%d panic lines:\n%s", len(lines), logs.String())
+				}
+				if p, _ := lines[0]["panic"].(string); !strings.Contains(p, tt.want) {
+					t.Errorf("panic = %q, want %q", p, tt.want)
+				}
+				if strings.Contains(logs.String(), "SECRET") {
+					t.Errorf("secret logged: %s", logs.String())
+				}
+				// The test's span, and with InterceptorsOnly the call's own, its child: one
+				// of them has the exception event.
+				var spans tracetest.SpanStubs
+				for _, s := range exp.GetSpans() {
+					if len(s.Events) > 0 {
+						spans = append(spans, s)
+					}
+				}
+				if len(spans) != 1 || len(spans[0].Events) != 1 {
+					t.Fatalf("spans %v", exp.GetSpans())
+				}
+				if msg := eventMessage(spans[0].Events[0]); !strings.Contains(msg, tt.want) || strings.Contains(msg, "SECRET") {
+					t.Errorf("exception.message = %q", msg)
+				}
+			})
 		})
 	}
 }
