@@ -32,13 +32,7 @@ type Counter struct {
 // values returns a series that is not exported, counts the misuse and logs it once;
 // once the family holds its series limit, new values share one overflow series.
 func (c *Counter) With(values ...string) *Counter {
-	// The common case: a family recording into itself.
-	if atomic.LoadPointer(&c.to) == unsafe.Pointer(c) {
-		if s := c.vec.with(values); atomic.LoadPointer(&c.to) == unsafe.Pointer(c) {
-			return s
-		}
-	}
-	return withVia(c, values)
+	return c.vec.withFor(c, &c.to, values)
 }
 
 // Inc adds 1.
@@ -121,7 +115,7 @@ func addFloat(a *atomic.Uint64, v float64) {
 }
 
 func newCounterVec(f *family) *vec[Counter] {
-	return newVec(f, func(v *vec[Counter], n *node[Counter]) { n.val.vec = v })
+	return newVec(f, func(v *vec[Counter], n *node[Counter]) { n.val.vec = v }, (*Counter).vecOf)
 }
 
 type counterFamily struct{ *vec[Counter] }

@@ -115,22 +115,6 @@ type handle[T any] interface {
 	moveTo(*T) // hands the recorded value over
 }
 
-// withVia is With for every kind: the series for values in the family h records into
-// (its own, or the one Forward points it at). It looks again when the forwarding
-// changed while the series was created: that series may be one the forwarding never saw.
-func withVia[T any, P handle[T]](h *T, values []string) *T {
-	for {
-		t := P(h).redirect()
-		if t == nil {
-			t = h
-		}
-		s := P(t).vecOf().with(values)
-		if t2 := P(h).redirect(); t2 == t || (t2 == nil && t == h) {
-			return s
-		}
-	}
-}
-
 // retarget points every handle of f (the family handle and each series, the overflow
 // series included) at the matching handle of f's definition in dst, or back at itself
 // when dst is nil or the definition fails there. move says whether what a series

@@ -21,13 +21,7 @@ type Gauge struct {
 
 // With returns the series for the label values; see Counter.With.
 func (g *Gauge) With(values ...string) *Gauge {
-	// The common case: a family recording into itself.
-	if atomic.LoadPointer(&g.to) == unsafe.Pointer(g) {
-		if s := g.vec.with(values); atomic.LoadPointer(&g.to) == unsafe.Pointer(g) {
-			return s
-		}
-	}
-	return withVia(g, values)
+	return g.vec.withFor(g, &g.to, values)
 }
 
 // Set sets the gauge to v.
@@ -88,7 +82,7 @@ func (g *Gauge) moveTo(t *Gauge) { t.bits.Store(g.bits.Load()) }
 func (g *Gauge) value() float64 { return math.Float64frombits(g.bits.Load()) }
 
 func newGaugeVec(f *family) *vec[Gauge] {
-	return newVec(f, func(v *vec[Gauge], n *node[Gauge]) { n.val.vec = v })
+	return newVec(f, func(v *vec[Gauge], n *node[Gauge]) { n.val.vec = v }, (*Gauge).vecOf)
 }
 
 type gaugeFamily struct{ *vec[Gauge] }

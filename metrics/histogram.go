@@ -30,13 +30,7 @@ type Histogram struct {
 
 // With returns the series for the label values; see Counter.With.
 func (h *Histogram) With(values ...string) *Histogram {
-	// The common case: a family recording into itself.
-	if atomic.LoadPointer(&h.to) == unsafe.Pointer(h) {
-		if s := h.vec.with(values); atomic.LoadPointer(&h.to) == unsafe.Pointer(h) {
-			return s
-		}
-	}
-	return withVia(h, values)
+	return h.vec.withFor(h, &h.to, values)
 }
 
 // Observe records v.
@@ -181,7 +175,7 @@ func newHistogramVec(f *family) *vec[Histogram] {
 	return newVec(f, func(v *vec[Histogram], n *node[Histogram]) {
 		n.val.vec = v
 		n.val.h.init(f.buckets, f.reg.statsd.samples(f))
-	})
+	}, (*Histogram).vecOf)
 }
 
 type histogramFamily struct{ *vec[Histogram] }

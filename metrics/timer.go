@@ -22,13 +22,7 @@ type Timer struct {
 
 // With returns the series for the label values; see Counter.With.
 func (t *Timer) With(values ...string) *Timer {
-	// The common case: a family recording into itself.
-	if atomic.LoadPointer(&t.to) == unsafe.Pointer(t) {
-		if s := t.vec.with(values); atomic.LoadPointer(&t.to) == unsafe.Pointer(t) {
-			return s
-		}
-	}
-	return withVia(t, values)
+	return t.vec.withFor(t, &t.to, values)
 }
 
 // Observe records d.
@@ -101,7 +95,7 @@ func newTimerVec(f *family) *vec[Timer] {
 	return newVec(f, func(v *vec[Timer], n *node[Timer]) {
 		n.val.vec = v
 		n.val.h.init(f.buckets, f.reg.statsd.samples(f))
-	})
+	}, (*Timer).vecOf)
 }
 
 type timerFamily struct{ *vec[Timer] }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+	"unsafe"
 
 	dto "github.com/prometheus/client_model/go"
 
@@ -53,7 +54,8 @@ type node[T any] struct {
 // hashValues of the series' values; series that share it are chained from the first.
 type vec[T any] struct {
 	*family
-	init func(v *vec[T], n *node[T]) // sets up a new node's value
+	init  func(v *vec[T], n *node[T]) // sets up a new node's value
+	vecOf func(*T) *vec[T]            // the family of another handle of the kind (Registry.Forward's target)
 
 	read atomic.Pointer[map[uint64]*node[T]]
 	full atomic.Bool // at the series cap: unknown values go to overflow without locking
@@ -66,8 +68,8 @@ type vec[T any] struct {
 	discard  node[T] // the target of misuse (wrong label count): never exported
 }
 
-func newVec[T any](f *family, init func(*vec[T], *node[T])) *vec[T] {
-	v := &vec[T]{family: f, init: init}
+func newVec[T any](f *family, init func(*vec[T], *node[T]), vecOf func(*T) *vec[T]) *vec[T] {
+	v := &vec[T]{family: f, init: init, vecOf: vecOf}
 	m := map[uint64]*node[T]{}
 	v.read.Store(&m)
 	v.discard.values = make([]string, len(f.labels))
@@ -76,30 +78,68 @@ func newVec[T any](f *family, init func(*vec[T], *node[T])) *vec[T] {
 }
 
 // with returns the series for values; see Counter.With.
-func (v *vec[T]) with(values []string) *T {
+func (v *vec[T]) with(values []string) *T { return v.withFor(nil, nil, values) }
+
+// withFor is with for the family handle hd, whose forwarding pointer is *to: when hd is
+// forwarded (Registry.Forward), before or after the lookup, the series comes from
+// forwarded, which looks in the family hd records into. A nil hd skips the check. One
+// function, so that each kind's With is one call, inlined where it is used.
+func (v *vec[T]) withFor(hd *T, to *unsafe.Pointer, values []string) *T {
+	if hd != nil && atomic.LoadPointer(to) != unsafe.Pointer(hd) {
+		return v.forwarded(hd, to, values)
+	}
 	if len(values) != len(v.labels) {
 		v.mismatch(len(values))
-		return &v.discard.val
+		return v.own(hd, to, values, &v.discard.val)
 	}
 	if v.redact != nil {
-		return v.withClean(values)
+		return v.own(hd, to, values, v.withClean(values))
 	}
 	// hashValues inlined, with the length bound checked on the way: values over it are
 	// stored truncated, so they are looked up by what clean makes of them.
 	var h uint64 = 14695981039346656037
 	for _, s := range values {
 		if len(s) > limits.LabelValue {
-			return v.withClean(values)
+			return v.own(hd, to, values, v.withClean(values))
 		}
 		h = (h ^ maphash.String(hashSeed, s)) * 1099511628211
 	}
 	if n := v.lookup(h, values); n != nil {
-		return &n.val
+		return v.own(hd, to, values, &n.val)
 	}
 	if v.full.Load() {
-		return v.overflowed()
+		return v.own(hd, to, values, v.overflowed())
 	}
-	return &v.create(values).val
+	return v.own(hd, to, values, &v.create(values).val)
+}
+
+// own returns s unless hd (non-nil) was forwarded while s was found or created: that
+// series may be one the forwarding never saw, so forwarded looks again.
+func (v *vec[T]) own(hd *T, to *unsafe.Pointer, values []string, s *T) *T {
+	if hd == nil || atomic.LoadPointer(to) == unsafe.Pointer(hd) {
+		return s
+	}
+	return v.forwarded(hd, to, values)
+}
+
+// forwarded is With for a handle that records elsewhere: the series for values in the
+// family *to points at (nil: hd's own). It looks again when the forwarding changed
+// while the series was created: that series may be one the forwarding never saw.
+func (v *vec[T]) forwarded(hd *T, to *unsafe.Pointer, values []string) *T {
+	for {
+		t := (*T)(atomic.LoadPointer(to))
+		if t == nil {
+			t = hd
+		}
+		tv := v
+		if t != hd {
+			tv = v.vecOf(t)
+		}
+		s := tv.with(values)
+		if t2 := (*T)(atomic.LoadPointer(to)); t2 == t || (t2 == nil && t == hd) {
+			return s
+		}
+	}
 }
 
 // lookup returns the series with values (of hash h) in the read map, or nil.
