@@ -45,7 +45,11 @@ old_sha=$(git rev-parse --verify "$REF^{commit}")
 old_ref="\`$(git rev-parse --short "$old_sha")\` ($(git log -1 --format=%s "$old_sha" | cut -c1-100))"
 if [ -n "$OVERLAY" ]; then old_ref="$old_ref, with the working tree's benchmarks/{${OVERLAY// /,}} laid over it"; fi
 new_ref="\`$(git rev-parse --short HEAD)\`"
-if [ -n "$(git status --porcelain -- .. 2>/dev/null)" ]; then new_ref="$new_ref with the working tree's uncommitted changes"; fi
+# Uncommitted changes to tracked files other than documents (RESULTS.md, this script's own
+# output) are part of what is measured: say so.
+if [ -n "$(git status --porcelain --untracked-files=no -- .. ':(exclude)*.md' 2>/dev/null)" ]; then
+	new_ref="$new_ref with the working tree's uncommitted changes"
+fi
 
 work=$(mktemp -d)
 wt="$work/old"

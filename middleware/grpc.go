@@ -59,9 +59,10 @@ type GRPCConfig struct {
 	// recovery), the same series, span attributes and lines as the stats handler does.
 	// It saves grpc-go's dispatch of events to a stats handler: 20 allocations (1.5 KB)
 	// per call, and about a tenth of vigil's CPU cost per call (the dispatch's own cost,
-	// less that of the tagging the stats handler did on the transport's reader goroutine,
-	// which then runs on the call's own, younger goroutine). What is given up: calls grpc-go answers before any
-	// interceptor runs are not recorded at all, neither counted nor traced nor logged:
+	// less that of the tagging the stats handler did on the transport's reader
+	// goroutine, which then runs on the call's own, younger goroutine). What is given
+	// up: calls grpc-go answers before any interceptor runs are not recorded at all,
+	// neither counted nor traced nor logged:
 	// unknown methods and services (the _OTHER series, unless a
 	// grpc.UnknownServiceHandler takes them, which the stream interceptor records),
 	// requests it cannot decode, messages over the size limit, and calls a tap handle
