@@ -63,25 +63,7 @@ func panicValues() []struct {
 func TestHandlerPanicsWithHostileValue(t *testing.T) {
 	for _, tt := range panicValues() {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := sentrytest.NewServer(t)
-			logs := &logtest.Buffer{}
-			logger, err := logging.New(logging.Config{Output: logs})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep, err := verrors.New(verrors.Config{DSN: srv.DSN(), Logger: logger})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				defer cancel()
-				_ = rep.Shutdown(ctx)
-			})
-			s := newStack(t, func(c *middleware.HTTPConfig) {
-				c.Logger = logger
-				c.Capture = rep.Capture
-			})
+			s, srv, logs, _ := newReportingStack(t)
 			h := s.h.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(tt.v()) }))
 
 			rec := httptest.NewRecorder()
@@ -132,6 +114,32 @@ func eventMessage(e sdktrace.Event) string {
 		}
 	}
 	return ""
+}
+
+// newReportingStack is newStack whose panics a real Reporter sends to a Sentry envelope
+// server, logging to logs; rep is there for its slog bridge.
+func newReportingStack(t *testing.T) (s *stack, srv *sentrytest.Server, logs *logtest.Buffer, rep *verrors.Reporter) {
+	t.Helper()
+	srv = sentrytest.NewServer(t)
+	logs = &logtest.Buffer{}
+	logger, err := logging.New(logging.Config{Output: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = verrors.New(verrors.Config{DSN: srv.DSN(), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = rep.Shutdown(ctx)
+	})
+	s = newStack(t, func(c *middleware.HTTPConfig) {
+		c.Logger = logger
+		c.Capture = rep.Capture
+	})
+	return s, srv, logs, rep
 }
 
 // TestGRPCHandlerPanicsWithHostileValue calls the unary interceptor directly, under a

@@ -1,7 +1,6 @@
 package middleware_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,9 +13,6 @@ import (
 	"github.com/getsentry/sentry-go"
 
 	verrors "github.com/vigil-go/vigil/errors"
-	"github.com/vigil-go/vigil/internal/logtest"
-	"github.com/vigil-go/vigil/internal/sentrytest"
-	"github.com/vigil-go/vigil/logging"
 	"github.com/vigil-go/vigil/middleware"
 )
 
@@ -93,25 +89,7 @@ func TestMiddlewareAllocations(t *testing.T) {
 // error scope: the user it set, the records it logged (as breadcrumbs) and the request,
 // scrubbed.
 func TestRequestScopeReachesEvents(t *testing.T) {
-	srv := sentrytest.NewServer(t)
-	logs := &logtest.Buffer{}
-	logger, err := logging.New(logging.Config{Output: logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := verrors.New(verrors.Config{DSN: srv.DSN(), Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = rep.Shutdown(ctx)
-	})
-	s := newStack(t, func(c *middleware.HTTPConfig) {
-		c.Logger = logger
-		c.Capture = rep.Capture
-	})
+	s, srv, _, rep := newReportingStack(t)
 	bridge := slog.New(rep.Handler())
 	h := s.h.Handler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		_ = verrors.SetUser(r.Context(), verrors.User{ID: "u-42"})
