@@ -261,8 +261,8 @@ vigil_metrics_series{metric="req_total"} 4
 	}
 }
 
-func TestManySeriesPromotion(t *testing.T) {
-	// Exercises the dirty map, its promotion and lookups through both maps.
+func TestManySeriesGrowth(t *testing.T) {
+	// Exercises the table's growth (eight doublings) and lookups after each.
 	r, _ := newTestRegistry(t, Config{})
 	c := must[*Counter](t)(r.Counter("n_total", "", "i"))
 	keys := make([]string, 1500)

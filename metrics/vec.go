@@ -24,7 +24,7 @@ var hashSeed = maphash.MakeSeed()
 
 // hashValues mixes the label values into the index key: each value's runtime hash
 // (AES-based where the CPU has it), combined in order so that ("a","b") and ("b","a")
-// differ. Two value lists may still share a hash; the index chains them and compares
+// differ. Two value lists may still share a hash; the index keeps both and compares
 // the values, so the hash only has to be cheap and well spread. (A string-keyed map of
 // the values joined costs more: building the key copies them, then the map hashes and
 // compares it.)
@@ -40,38 +40,56 @@ func hashValues(values []string) uint64 {
 // bound series is a pointer into the node and With returns it without allocating.
 type node[T any] struct {
 	values []string
-	next   atomic.Pointer[node[T]]          // same hash, other values (rare): the chain lookups walk
+	hash   uint64                           // hashValues(values): where the index holds it
 	labels atomic.Pointer[[]*dto.LabelPair] // the exposition's label pairs, made at the first scrape
 	val    T
 	stat   statLine // StatsD encoding; empty when StatsD is off
 }
 
-// vec is the series index of a family. Lookups read an immutable map through an atomic
-// pointer, so With on an existing series takes no lock and allocates nothing. New series
-// go into a dirty map under mu, which is promoted to the read map after enough misses
-// (the scheme of sync.Map, with uint64 keys so nothing is boxed): a new series costs
-// O(1) amortized, the copies paid for by the lookups they make lock-free. The key is
-// hashValues of the series' values; series that share it are chained from the first.
+// vec is the series index of a family: an open-addressing table of its series, read
+// through an atomic pointer, so With on an existing series takes no lock, calls nothing
+// but the hash and allocates nothing. Series are never removed, so the table only
+// grows: a new series is stored into a free slot under mu, and when that would make the
+// table more than half full, a table twice the size replaces it (readers still holding
+// the old one find every series it had; a series they miss is looked up again under
+// mu). A new series costs O(1) amortized.
 type vec[T any] struct {
 	*family
 	init  func(v *vec[T], n *node[T]) // sets up a new node's value
 	vecOf func(*T) *vec[T]            // the family of another handle of the kind (Registry.Forward's target)
 
-	read atomic.Pointer[map[uint64]*node[T]]
+	tab  atomic.Pointer[table[T]]
 	full atomic.Bool // at the series cap: unknown values go to overflow without locking
 
 	mu       sync.Mutex
-	dirty    map[uint64]*node[T] // nil right after promotion; then a superset of read
-	misses   int
 	nodes    []*node[T] // every exported series, in creation order
 	overflow atomic.Pointer[node[T]]
 	discard  node[T] // the target of misuse (wrong label count): never exported
 }
 
+// table holds a family's series by hash, probed linearly from the hash's low bits. At
+// most half its slots are used, so every probe ends at an empty slot.
+type table[T any] struct {
+	mask  uint64
+	slots []atomic.Pointer[node[T]]
+}
+
+func newTable[T any](size int) *table[T] {
+	return &table[T]{mask: uint64(size - 1), slots: make([]atomic.Pointer[node[T]], size)}
+}
+
+// place stores n in the first free slot of its probe sequence. Only under vec.mu.
+func (t *table[T]) place(n *node[T]) {
+	i := n.hash & t.mask
+	for t.slots[i].Load() != nil {
+		i = (i + 1) & t.mask
+	}
+	t.slots[i].Store(n)
+}
+
 func newVec[T any](f *family, init func(*vec[T], *node[T]), vecOf func(*T) *vec[T]) *vec[T] {
 	v := &vec[T]{family: f, init: init, vecOf: vecOf}
-	m := map[uint64]*node[T]{}
-	v.read.Store(&m)
+	v.tab.Store(newTable[T](8))
 	v.discard.values = make([]string, len(f.labels))
 	init(v, &v.discard)
 	return v
@@ -103,6 +121,12 @@ func (v *vec[T]) withFor(hd *T, to *unsafe.Pointer, values []string) *T {
 			return v.own(hd, to, values, v.withClean(values))
 		}
 		h = (h ^ maphash.String(hashSeed, s)) * 1099511628211
+	}
+	// The series' first slot, holding the very strings it was made with (values from
+	// the same literals or table, the common case), is checked here without a call.
+	t := v.tab.Load()
+	if n := t.slots[h&t.mask].Load(); n != nil && n.hash == h && sameStrings(n.values, values) {
+		return v.own(hd, to, values, &n.val)
 	}
 	if n := v.lookup(h, values); n != nil {
 		return v.own(hd, to, values, &n.val)
@@ -142,14 +166,48 @@ func (v *vec[T]) forwarded(hd *T, to *unsafe.Pointer, values []string) *T {
 	}
 }
 
-// lookup returns the series with values (of hash h) in the read map, or nil.
+// lookup returns the series with values (of hash h) in the table, or nil.
 func (v *vec[T]) lookup(h uint64, values []string) *node[T] {
-	for n := (*v.read.Load())[h]; n != nil; n = n.next.Load() {
-		if slices.Equal(n.values, values) {
+	t := v.tab.Load()
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		n := t.slots[i].Load()
+		if n == nil {
+			return nil
+		}
+		if n.hash == h && sameValues(n.values, values) {
 			return n
 		}
 	}
-	return nil
+}
+
+// sameStrings reports whether a and b hold the very same strings: the same bytes in
+// memory, not only equal ones.
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i, x := range a {
+		if len(x) != len(b[i]) || unsafe.StringData(x) != unsafe.StringData(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameValues reports whether a and b are the same values. Strings that share their
+// bytes (a label value from the same literal or table as the series was made with, the
+// common case) are equal without a call to compare them.
+func sameValues(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i, x := range a {
+		y := b[i]
+		if len(x) != len(y) || (unsafe.StringData(x) != unsafe.StringData(y) && x != y) {
+			return false
+		}
+	}
+	return true
 }
 
 // withClean is with for values that clean changes.
@@ -209,38 +267,26 @@ func (v *vec[T]) create(values []string) *node[T] {
 func (v *vec[T]) insert(h uint64, values []string) *node[T] {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	read := *v.read.Load()
-	if v.dirty != nil {
-		read = v.dirty
-	}
-	var last *node[T]
-	for n := read[h]; n != nil; n = n.next.Load() {
-		if slices.Equal(n.values, values) {
-			v.miss()
-			return n
-		}
-		last = n
+	if n := v.lookup(h, values); n != nil { // the table is complete under mu
+		return n
 	}
 	if len(v.nodes) >= v.limit {
 		v.full.Store(true)
-		v.promote()
 		return v.overflowNode(true)
 	}
 	n := v.newNode(slices.Clone(values))
+	n.hash = h
 	v.nodes = append(v.nodes, n)
-	if last != nil {
-		// Readers of either map reach the new node through the chain, which both share.
-		last.next.Store(n)
-	} else {
-		if v.dirty == nil {
-			v.dirty = make(map[uint64]*node[T], len(read)+1)
-			for k, x := range read {
-				v.dirty[k] = x
-			}
+	t := v.tab.Load()
+	if 2*len(v.nodes) > len(t.slots) {
+		t = newTable[T](2 * len(t.slots))
+		for _, x := range v.nodes {
+			t.place(x)
 		}
-		v.dirty[h] = n
+		v.tab.Store(t)
+	} else {
+		t.place(n)
 	}
-	v.miss()
 	return n
 }
 
@@ -251,24 +297,6 @@ func (v *vec[T]) newNode(values []string) *node[T] {
 		n.stat = v.reg.statsd.line(v.family, values)
 	}
 	return n
-}
-
-// miss counts a lookup that needed the lock; once they cost as much as a copy, the
-// dirty map becomes the read map.
-func (v *vec[T]) miss() {
-	v.misses++
-	if v.dirty != nil && v.misses >= len(v.dirty) {
-		v.promote()
-	}
-}
-
-func (v *vec[T]) promote() {
-	if v.dirty != nil {
-		d := v.dirty
-		v.read.Store(&d)
-		v.dirty = nil
-	}
-	v.misses = 0
 }
 
 func (v *vec[T]) overflowed() *T { return &v.overflowNode(true).val }

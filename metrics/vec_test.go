@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -98,9 +100,9 @@ func TestManySeries(t *testing.T) {
 	}
 }
 
-// Series whose values share a hash are chained: each is found, none replaces another,
-// and both are exported. The hash is forced, as real collisions of the 64-bit seeded
-// hash cannot be made on purpose.
+// Series whose values share a hash each get a slot: each is found, none replaces
+// another, and all are exported, through the growth of the table too. The hash is
+// forced, as real collisions of the 64-bit seeded hash cannot be made on purpose.
 func TestSeriesHashCollision(t *testing.T) {
 	r, _ := newTestRegistry(t, Config{})
 	c, err := r.Counter("collide_total", "Collide.", "a", "b")
@@ -108,15 +110,12 @@ func TestSeriesHashCollision(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := c.vec
-	const h = 42
-	lists := [][]string{{"x", "1"}, {"y", "2"}, {"z", "3"}}
+	const h = 7 // the first table's last slot: the probe wraps to its start
+	lists := [][]string{{"x", "1"}, {"y", "2"}, {"z", "3"}, {"u", "4"}, {"v", "5"}, {"s", "6"}}
 	var nodes []*node[Counter]
 	for _, values := range lists {
 		nodes = append(nodes, v.insert(h, values))
 	}
-	v.mu.Lock()
-	v.promote() // the chain must be walked in the read map, as With walks it
-	v.mu.Unlock()
 	for i, values := range lists {
 		if n := v.lookup(h, values); n != nodes[i] {
 			t.Errorf("lookup %q: got another series", values)
@@ -126,10 +125,49 @@ func TestSeriesHashCollision(t *testing.T) {
 		}
 		nodes[i].val.Add(float64(i + 1))
 	}
+	if n := len(v.tab.Load().slots); n <= 8 {
+		t.Errorf("the table has %d slots for %d series: it never grew", n, len(lists))
+	}
 	if n := v.lookup(h, []string{"w", "4"}); n != nil {
 		t.Error("lookup of absent values found a series")
 	}
 	if n := testutil.CollectAndCount(counterFamily{c.vec}); n != len(lists) {
 		t.Errorf("%d series exported, want %d", n, len(lists))
+	}
+}
+
+// Lookups that race the table's growth find every series exactly once: each goroutine
+// adds its own series and bumps a shared set while the table doubles under them, and no
+// increment lands in a second series of the same values.
+func TestSeriesTableGrowthRace(t *testing.T) {
+	r, _ := newTestRegistry(t, Config{SeriesLimit: 10000})
+	c, err := r.Counter("grow_total", "Grow.", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, own, shared = 4, 500, 20
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range own {
+				// Fresh strings each time: found by value, not by the strings they were made with.
+				c.With("w" + strconv.Itoa(w) + "-" + strconv.Itoa(i)).Inc()
+				c.With("shared-" + strconv.Itoa(i%shared)).Inc()
+			}
+		})
+	}
+	wg.Wait()
+	if n := testutil.CollectAndCount(counterFamily{c.vec}); n != workers*own+shared {
+		t.Fatalf("%d series, want %d", n, workers*own+shared)
+	}
+	for i := range shared {
+		if got := c.With("shared-" + strconv.Itoa(i)).value(); got != workers*own/shared {
+			t.Errorf("shared-%d = %v, want %d", i, got, workers*own/shared)
+		}
+	}
+	for w := range workers {
+		if got := c.With("w" + strconv.Itoa(w) + "-" + strconv.Itoa(own-1)).value(); got != 1 {
+			t.Errorf("w%d-%d = %v, want 1", w, own-1, got)
+		}
 	}
 }
