@@ -25,12 +25,18 @@ type seriesCache[K comparable, V any] struct {
 	misses int
 }
 
-func (c *seriesCache[K, V]) load(k K) (v V, ok bool) {
+func (c *seriesCache[K, V]) load(k K) (V, bool) {
 	if m := c.read.Load(); m != nil {
-		if v, ok = (*m)[k]; ok {
+		if v, ok := (*m)[k]; ok {
 			return v, true
 		}
 	}
+	return c.loadDirty(k)
+}
+
+// loadDirty is load for a key the read map lacks: apart from load, which is inlined
+// where it is used.
+func (c *seriesCache[K, V]) loadDirty(k K) (v V, ok bool) {
 	if !c.dirty.Load() {
 		return v, false
 	}

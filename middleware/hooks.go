@@ -79,7 +79,14 @@ func (g *hookGuard) panicked(ctx context.Context, hook int, v any) {
 // callRoute runs the route function with its panics contained, in MetricsOnly mode
 // (routeValue.call is the full middleware's): a panicking Route hook counts as "no route
 // matched", so the request is still recorded.
-func (h *HTTP) callRoute(r *http.Request) (route string) {
+func (h *HTTP) callRoute(r *http.Request) string {
+	if h.muxRoute {
+		return muxRoute(r)
+	}
+	return h.callUserRoute(r)
+}
+
+func (h *HTTP) callUserRoute(r *http.Request) (route string) {
 	defer func() {
 		if v := recover(); v != nil {
 			h.hooks.panicked(r.Context(), hookRoute, v)

@@ -79,6 +79,9 @@ func (v *routeValue) current() string {
 	if v.req == nil {
 		return ""
 	}
+	if v.h.muxRoute {
+		return limits.Truncate(muxRoute(v.req), limits.LabelValue)
+	}
 	return limits.Truncate(v.call(v.h.route, v.req), limits.LabelValue)
 }
 
@@ -123,8 +126,21 @@ func SetRoute(ctx context.Context, route string) bool {
 	return false
 }
 
+// slotsMade is set once a full (not MetricsOnly) middleware has put a route slot into a
+// request's context. Until then no context holds one, and routeSlot answers without
+// looking: a MetricsOnly middleware, which makes no context of its own, asks on every
+// request whether an outer middleware records it (serveNested).
+var slotsMade atomic.Bool
+
 // routeSlot returns the route of the instrumented request whose context ctx is, or nil.
 func routeSlot(ctx context.Context) *routeValue {
+	if !slotsMade.Load() {
+		return nil
+	}
+	return findSlot(ctx)
+}
+
+func findSlot(ctx context.Context) *routeValue {
 	attrs := ctxattrs.From(ctx)
 	for i := len(attrs) - 1; i >= 0; i-- {
 		if attrs[i].Key != attrRoute || attrs[i].Value.Kind() != slog.KindLogValuer {

@@ -43,6 +43,7 @@ type HTTP struct {
 	lines       *logging.Lines // the access lines' encoder; nil: through logger as records
 	capture     CaptureFunc
 	route       func(*http.Request) string // the user's, or muxRoute
+	muxRoute    bool                       // route is muxRoute, which cannot panic: no recover needed
 	hooks       *hookGuard
 	skip        []string
 	idHeader    string // canonical form, for direct map access
@@ -87,7 +88,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		h.prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
 	if h.route == nil {
-		h.route = muxRoute
+		h.route, h.muxRoute = muxRoute, true
 	}
 	if h.hooks, err = newHookGuard(cfg.Registry, cfg.Logger, h.matcher); err != nil {
 		return nil, err
@@ -147,7 +148,8 @@ type serverRequest struct {
 
 func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := s.h
-	if h.serveNested(s.next, w, r) { // a vigil middleware further out records it
+	// A vigil middleware further out records it? Not before any has made a route slot.
+	if slotsMade.Load() && h.serveNested(s.next, w, r) {
 		return
 	}
 	if h.metricsOnly {
@@ -186,6 +188,9 @@ func (s *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.route.h = h
 	st.parent = ctx
 	st.attrs.Init(ctxattrs.From(ctx), slog.String(attrRequestID, id), slog.Any(attrRoute, &st.route))
+	if !slotsMade.Load() {
+		slotsMade.Store(true)
+	}
 	r2 := r.WithContext(st)
 	st.route.req = r2
 	st.route.mountAt(r2)
