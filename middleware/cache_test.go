@@ -1,8 +1,12 @@
 package middleware
 
 import (
+	"net/http"
 	"sync"
 	"testing"
+	"unsafe"
+
+	"github.com/vigil-go/vigil/metrics"
 )
 
 // The cache finds every key it stored, from any goroutine, holds at most
@@ -67,6 +71,42 @@ func BenchmarkSeriesCacheWarm(b *testing.B) {
 			if _, ok := c.load(i); !ok {
 				c.store(i, i)
 			}
+		}
+	}
+}
+
+// The hot slots of serverSeriesFor are found by where a route's bytes are, and trusted
+// only for the same method, status and route text: a router that builds its routes in
+// one reused buffer (the same bytes in memory, other text) gets each route's own series,
+// and another status or method on the same route string gets its own.
+func TestServerHotSlotsCheckTheKey(t *testing.T) {
+	reg, err := metrics.New(metrics.Config{DisableGoCollector: true, DisableProcessCollector: true, DisableHostCollector: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := newHTTPMetrics(reg, DefaultDurationBuckets, DefaultSizeBuckets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := []byte("/orders/{id}")
+	route := unsafe.String(&buf[0], len(buf)) // a router's reused buffer
+	get := methodIndex(http.MethodGet)
+	first := m.serverSeriesFor(serverKey{route: route, method: get, status: 200})
+	if again := m.serverSeriesFor(serverKey{route: route, method: get, status: 200}); again != first {
+		t.Fatal("the same key resolved to another series")
+	}
+	copy(buf, "/refund/{id}")
+	moved := m.serverSeriesFor(serverKey{route: route, method: get, status: 200})
+	if moved == first || moved.route != "/refund/{id}" || first.route != "/orders/{id}" {
+		t.Errorf("after the buffer changed: series %q (first %q), want a series of its own for /refund/{id}", moved.route, first.route)
+	}
+	for _, k := range []serverKey{
+		{route: route, method: get, status: 404},
+		{route: route, method: methodIndex(http.MethodPost), status: 200},
+	} {
+		s := m.serverSeriesFor(k)
+		if s == moved || s.status != k.status || s.method != k.method || s.route != "/refund/{id}" {
+			t.Errorf("key %+v resolved to the series of %q %d %d", k, s.route, s.method, s.status)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/vigil-go/vigil/metrics"
 )
@@ -33,6 +34,7 @@ type httpMetrics struct {
 	active            *metrics.Gauge
 	activeBy          [numMethods]atomic.Pointer[metrics.Gauge]
 	server            seriesCache[serverKey, *serverSeries]
+	serverHot         [serverHotSlots]atomic.Pointer[serverSeries]
 
 	clientSeries seriesCache[clientKey, *metrics.Timer]
 }
@@ -48,6 +50,8 @@ type serverKey struct {
 // resolves labels, exemplar series and span name with one lookup.
 type serverSeries struct {
 	route             string
+	method            uint8
+	status            uint16
 	spanName          string
 	duration          *metrics.Timer
 	reqSize, respSize *metrics.Histogram
@@ -120,15 +124,37 @@ func (m *httpMetrics) activeGauge(mi uint8) *metrics.Gauge {
 	return m.activeBy[mi].Load()
 }
 
-// serverSeriesFor returns the bound series for a finished request.
+// serverHotSlots is the size of httpMetrics.serverHot.
+const serverHotSlots = 64
+
+// serverSeriesFor returns the bound series for a finished request. Routers hand over
+// the same route string for every request of a route (http.ServeMux's pattern, a
+// router's table), so the place of its bytes in memory picks a slot of serverHot, whose
+// series is checked against the key by value (method, status, route text) and returned
+// without hashing the key. A slot is taken once, by the first series to need it;
+// another key on the same slot takes the cache, as every key did before.
 func (m *httpMetrics) serverSeriesFor(k serverKey) *serverSeries {
+	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(k.route))))
+	slot := &m.serverHot[(p>>4^p>>10^uint64(k.method)<<1^uint64(k.status)*0x9e37)%serverHotSlots]
+	if s := slot.Load(); s != nil && s.method == k.method && s.status == k.status && s.route == k.route {
+		return s
+	}
+	s := m.serverSeriesSlow(k)
+	if slot.Load() == nil {
+		slot.CompareAndSwap(nil, s)
+	}
+	return s
+}
+
+// serverSeriesSlow is serverSeriesFor through the cache.
+func (m *httpMetrics) serverSeriesSlow(k serverKey) *serverSeries {
 	if s, ok := m.server.load(k); ok {
 		return s
 	}
 	// Keys outlive the request: copy strings a router may have built in a reused buffer.
 	k.route = strings.Clone(k.route)
 	method, code := methodNames[k.method], int(k.status)
-	s := &serverSeries{route: k.route, spanName: httpSpanName(method, k.route)}
+	s := &serverSeries{route: k.route, method: k.method, status: k.status, spanName: httpSpanName(method, k.route)}
 	if m.duration != nil {
 		labels := []string{method, k.route, statusCode(code), statusClass(code)}
 		s.duration = m.duration.With(labels...)
