@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -486,12 +487,13 @@ func (r *Reporter) buildEvent(p *pending) *sentry.Event {
 	}
 	// What sentry-go's environment integration would add, which the client leaves out
 	// (newClient): the same keys, without looking each up first.
-	ev.Contexts["runtime"] = sentry.Context{
-		"name": "go", "version": goVersion, "go_maxprocs": runtime.GOMAXPROCS(0),
-		"go_numroutines": runtime.NumGoroutine(), "go_numcgocalls": runtime.NumCgoCall(),
-	}
-	ev.Contexts["os"] = sentry.Context{"name": runtime.GOOS}
-	ev.Contexts["device"] = sentry.Context{"arch": runtime.GOARCH, "num_cpu": runtime.NumCPU()}
+	// Each event gets maps of its own (hooks may change them), cloned from templates:
+	// a small map's clone is one copy, where a literal hashes and inserts every key.
+	rt := maps.Clone(envRuntime)
+	rt["go_maxprocs"], rt["go_numroutines"], rt["go_numcgocalls"] = runtime.GOMAXPROCS(0), runtime.NumGoroutine(), runtime.NumCgoCall()
+	ev.Contexts["runtime"] = rt
+	ev.Contexts["os"] = maps.Clone(envOS)
+	ev.Contexts["device"] = maps.Clone(envDevice)
 
 	if p.user != nil {
 		ev.User = sentry.User{ID: p.user.ID, Username: p.user.Username, Email: p.user.Email, IPAddress: p.user.IPAddress}
@@ -508,6 +510,15 @@ func (r *Reporter) buildEvent(p *pending) *sentry.Event {
 
 // goVersion is runtime.Version() boxed once, not on every event.
 var goVersion any = runtime.Version()
+
+// The templates of the environment contexts (envKeys), cloned for every event and never
+// written: the values fixed for the process are in them; the runtime context's others
+// are set on the clone.
+var (
+	envRuntime = sentry.Context{"name": "go", "version": goVersion, "go_maxprocs": 0, "go_numroutines": 0, "go_numcgocalls": int64(0)}
+	envOS      = sentry.Context{"name": runtime.GOOS}
+	envDevice  = sentry.Context{"arch": runtime.GOARCH, "num_cpu": runtime.NumCPU()}
+)
 
 // transactionName is "METHOD route" for HTTP (as sentry-go's middleware names it), the
 // route alone otherwise (gRPC's full method).
