@@ -7,7 +7,6 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"reflect"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -190,28 +189,18 @@ func addEnvironment(ev *sentry.Event) {
 	if ev.Contexts == nil {
 		ev.Contexts = make(map[string]sentry.Context, 3)
 	}
-	get := func(name string) sentry.Context {
-		c := ev.Contexts[name]
+	for _, e := range envContexts {
+		c := ev.Contexts[e.name]
 		if c == nil {
-			c = sentry.Context{}
-			ev.Contexts[name] = c
+			ev.Contexts[e.name] = e.instance()
+			continue
 		}
-		return c
-	}
-	fill := func(c sentry.Context, key string, v func() any) {
-		if _, ok := c[key]; !ok {
-			c[key] = v()
+		for k, v := range e.instance() {
+			if _, ok := c[k]; !ok {
+				c[k] = v
+			}
 		}
 	}
-	dev, os, rt := get("device"), get("os"), get("runtime")
-	fill(dev, "arch", func() any { return runtime.GOARCH })
-	fill(dev, "num_cpu", func() any { return runtime.NumCPU() })
-	fill(os, "name", func() any { return runtime.GOOS })
-	fill(rt, "name", func() any { return "go" })
-	fill(rt, "version", func() any { return goVersion })
-	fill(rt, "go_numroutines", func() any { return runtime.NumGoroutine() })
-	fill(rt, "go_maxprocs", func() any { return runtime.GOMAXPROCS(0) })
-	fill(rt, "go_numcgocalls", func() any { return runtime.NumCgoCall() })
 }
 
 // beforeSend is the client's BeforeSend: a panic already reported in the same request

@@ -487,13 +487,9 @@ func (r *Reporter) buildEvent(p *pending) *sentry.Event {
 	}
 	// What sentry-go's environment integration would add, which the client leaves out
 	// (newClient): the same keys, without looking each up first.
-	// Each event gets maps of its own (hooks may change them), cloned from templates:
-	// a small map's clone is one copy, where a literal hashes and inserts every key.
-	rt := maps.Clone(envRuntime)
-	rt["go_maxprocs"], rt["go_numroutines"], rt["go_numcgocalls"] = runtime.GOMAXPROCS(0), runtime.NumGoroutine(), runtime.NumCgoCall()
-	ev.Contexts["runtime"] = rt
-	ev.Contexts["os"] = maps.Clone(envOS)
-	ev.Contexts["device"] = maps.Clone(envDevice)
+	for _, e := range envContexts {
+		ev.Contexts[e.name] = e.instance()
+	}
 
 	if p.user != nil {
 		ev.User = sentry.User{ID: p.user.ID, Username: p.user.Username, Email: p.user.Email, IPAddress: p.user.IPAddress}
@@ -511,14 +507,37 @@ func (r *Reporter) buildEvent(p *pending) *sentry.Event {
 // goVersion is runtime.Version() boxed once, not on every event.
 var goVersion any = runtime.Version()
 
-// The templates of the environment contexts (envKeys), cloned for every event and never
-// written: the values fixed for the process are in them; the runtime context's others
-// are set on the clone.
-var (
-	envRuntime = sentry.Context{"name": "go", "version": goVersion, "go_maxprocs": 0, "go_numroutines": 0, "go_numcgocalls": int64(0)}
-	envOS      = sentry.Context{"name": runtime.GOOS}
-	envDevice  = sentry.Context{"arch": runtime.GOARCH, "num_cpu": runtime.NumCPU()}
-)
+// envContexts are the device, os and runtime contexts every event carries (buildEvent,
+// and addEnvironment for the hub's events): the keys sentry-go's environment
+// integration writes. Each is a template holding the values fixed for the process,
+// never written, and its keys (envSensitive, envUnchanged).
+var envContexts = [...]envContext{
+	newEnvContext("device", sentry.Context{"arch": runtime.GOARCH, "num_cpu": runtime.NumCPU()}),
+	newEnvContext("os", sentry.Context{"name": runtime.GOOS}),
+	newEnvContext("runtime", sentry.Context{"name": "go", "version": goVersion,
+		"go_maxprocs": 0, "go_numroutines": 0, "go_numcgocalls": int64(0)}), // set per event
+}
+
+type envContext struct {
+	name string
+	tmpl sentry.Context
+	keys []string
+}
+
+func newEnvContext(name string, tmpl sentry.Context) envContext {
+	return envContext{name: name, tmpl: tmpl, keys: slices.Sorted(maps.Keys(tmpl))}
+}
+
+// instance returns the context for one event: a map of its own (hooks may change it),
+// cloned from the template (a small map's clone is one copy, where a literal hashes and
+// inserts every key), with the runtime's changing values set.
+func (e *envContext) instance() sentry.Context {
+	c := maps.Clone(e.tmpl)
+	if e.name == "runtime" {
+		c["go_maxprocs"], c["go_numroutines"], c["go_numcgocalls"] = runtime.GOMAXPROCS(0), runtime.NumGoroutine(), runtime.NumCgoCall()
+	}
+	return c
+}
 
 // transactionName is "METHOD route" for HTTP (as sentry-go's middleware names it), the
 // route alone otherwise (gRPC's full method).
@@ -640,21 +659,10 @@ func (r *Reporter) scrubEvent(ev *sentry.Event, built *sending) {
 	}
 }
 
-// envKeys are the keys of the device, os and runtime contexts every event carries
-// (buildEvent, addEnvironment).
-var envKeys = [...]struct {
-	name string
-	keys []string
-}{
-	{"device", []string{"arch", "num_cpu"}},
-	{"os", []string{"name"}},
-	{"runtime", []string{"name", "version", "go_maxprocs", "go_numroutines", "go_numcgocalls"}},
-}
-
-// envSensitive reports whether the policy redacts any key of envKeys (a configured
+// envSensitive reports whether the policy redacts any key of envContexts (a configured
 // name such as "version"); the Reporter asks once, in New.
 func envSensitive(m *scrub.Matcher) bool {
-	for _, e := range envKeys {
+	for _, e := range envContexts {
 		if m.Sensitive(e.name) || slices.ContainsFunc(e.keys, m.Sensitive) {
 			return true
 		}
@@ -662,12 +670,12 @@ func envSensitive(m *scrub.Matcher) bool {
 	return false
 }
 
-// envUnchanged reports whether c, the context called name, is one of envKeys' with
+// envUnchanged reports whether c, the context called name, is one of envContexts' with
 // exactly its keys and no nested map, which scrubMap would leave as it is when
 // envSensitive is false: a handful of lookups instead of iterating and classifying
 // every key. Whatever a hook added or nested makes it false, and c is scrubbed.
 func envUnchanged(name string, c map[string]any) bool {
-	for _, e := range envKeys {
+	for _, e := range envContexts {
 		if e.name != name {
 			continue
 		}
