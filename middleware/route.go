@@ -140,6 +140,7 @@ func routeSlot(ctx context.Context) *routeValue {
 	return findSlot(ctx)
 }
 
+// findSlot is routeSlot once a slot may exist.
 func findSlot(ctx context.Context) *routeValue {
 	attrs := ctxattrs.From(ctx)
 	for i := len(attrs) - 1; i >= 0; i-- {

@@ -55,9 +55,9 @@ func NoRoute(h http.Handler) http.Handler {
 // untouched, so the request is counted, traced and logged once. It reports false, doing
 // nothing, when no vigil middleware is further out, or when r is another request made
 // with the recorded one's context (a batch handler dispatching sub-requests), which is
-// recorded on its own.
+// recorded on its own. Its caller has checked slotsMade.
 func (h *HTTP) serveNested(next http.Handler, w http.ResponseWriter, r *http.Request) bool {
-	v := routeSlot(r.Context())
+	v := findSlot(r.Context())
 	if v == nil || !v.publish(r, h.route) {
 		return false
 	}
