@@ -248,9 +248,8 @@
 // records the calls grpc-go answers before any interceptor runs: unknown methods (the
 // _OTHER series, unless a grpc.UnknownServiceHandler takes them), requests it cannot
 // decode or that exceed its size limit, and calls a tap handle or grpc-go itself
-// rejects. Durations then start
-// when the interceptor runs, after a unary request was decoded. The client side keeps
-// its stats handler.
+// rejects. Durations then start when the interceptor runs, after a unary request was
+// decoded. The client side keeps its stats handler.
 //
 // Spans and metrics follow one generation of OpenTelemetry's RPC semantic conventions,
 // v1.43.0, the one otelgrpc records by default since v0.70 (OTEL_SEMCONV_STABILITY_OPT_IN

@@ -30,9 +30,9 @@ type GRPCConfig struct {
 	DurationBuckets []float64
 	// InterceptorsOnly gives servers the two interceptors alone, without vigil's stats
 	// handler (also VIGIL_GRPC_INTERCEPTORS_ONLY=true): 20 allocations and about a tenth
-	// of vigil's CPU less per call, but calls grpc-go answers before any interceptor runs (unknown methods,
-	// the _OTHER series; requests it cannot decode or over the size limit) are not
-	// recorded at all. See middleware.GRPCConfig.InterceptorsOnly.
+	// of vigil's CPU less per call, but calls grpc-go answers before any interceptor
+	// runs (unknown methods, the _OTHER series; requests it cannot decode or over the
+	// size limit) are not recorded at all. See middleware.GRPCConfig.InterceptorsOnly.
 	InterceptorsOnly bool
 }
 
