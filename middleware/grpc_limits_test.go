@@ -114,16 +114,7 @@ func TestGRPCLongMethodNameBounded(t *testing.T) {
 	if v, _ := attrOf(s, "rpc.method_original"); len(v.AsString()) > limits.LabelValue {
 		t.Errorf("rpc.method_original: %d bytes", len(v.AsString()))
 	}
-	var line map[string]any
-	eventually(t, "the server line", func() bool {
-		for _, l := range e.logs.Lines(t) {
-			if l["msg"] == "grpc server call" {
-				line = l
-				return true
-			}
-		}
-		return false
-	})
+	line := e.msgLine(t, "grpc server call")
 	for _, k := range []string{"rpc.method_original", "route"} {
 		if v, _ := line[k].(string); v == "" || len(v) > limits.LabelValue {
 			t.Errorf("server line %s: %d bytes, want 1..%d", k, len(v), limits.LabelValue)

@@ -112,16 +112,7 @@ func TestGRPCHandlerContextScope(t *testing.T) {
 		if err := e.conn.Invoke(ctx, "/some.Service/Call", &testpb.Empty{}, &testpb.Empty{}); err != nil {
 			t.Fatal(err)
 		}
-		var line map[string]any
-		eventually(t, "the handler's line", func() bool {
-			for _, l := range e.logs.Lines(t) {
-				if l["msg"] == "in handler" {
-					line = l
-					return true
-				}
-			}
-			return false
-		})
+		line := e.msgLine(t, "in handler")
 		access := e.logLine(t, "grpc server call", "_OTHER")
 		for k, want := range map[string]any{
 			"request_id": "req-abc.1", "request_id_seen": "req-abc.1", "route": "/some.Service/Call",

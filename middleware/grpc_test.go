@@ -244,12 +244,28 @@ func (e *env) waitSpan(t *testing.T, kind trace.SpanKind, name string) tracetest
 	return s
 }
 
+// logLine waits for the line with msg about method (its full name or a suffix).
 func (e *env) logLine(t *testing.T, msg, method string) map[string]any {
 	t.Helper()
+	return e.waitLine(t, "log line "+msg+" "+method, func(l map[string]any) bool {
+		m, _ := l["rpc.method"].(string)
+		return l["msg"] == msg && (m == method || strings.HasSuffix(m, "/"+method))
+	})
+}
+
+// msgLine waits for the first line with msg.
+func (e *env) msgLine(t *testing.T, msg string) map[string]any {
+	t.Helper()
+	return e.waitLine(t, "log line "+msg, func(l map[string]any) bool { return l["msg"] == msg })
+}
+
+// waitLine waits for the first logged line that match accepts, and returns it.
+func (e *env) waitLine(t *testing.T, what string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
 	var line map[string]any
-	eventually(t, "log line "+msg+" "+method, func() bool {
+	eventually(t, what, func() bool {
 		for _, l := range e.logs.Lines(t) {
-			if m, _ := l["rpc.method"].(string); l["msg"] == msg && (m == method || strings.HasSuffix(m, "/"+method)) {
+			if match(l) {
 				line = l
 				return true
 			}
@@ -797,16 +813,7 @@ func TestGRPCNoCaptureFuncLogsPanicWithStack(t *testing.T) {
 		if status.Code(err) != codes.Internal {
 			t.Fatal(err)
 		}
-		var line map[string]any
-		eventually(t, "the panic line", func() bool {
-			for _, l := range e.logs.Lines(t) {
-				if l["msg"] == "panic recovered" {
-					line = l
-					return true
-				}
-			}
-			return false
-		})
+		line := e.msgLine(t, "panic recovered")
 		md, _ := line["metadata"].(map[string]any)
 		if line["panic"] != "boom: secret internals" || !strings.Contains(line["stack"].(string), "grpc_test.go") || md["cookie"] != "[REDACTED]" {
 			t.Errorf("panic line = %v", line)
