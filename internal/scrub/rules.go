@@ -106,8 +106,11 @@ const (
 // words splits name into lower-case words and returns them joined (n) together with
 // where each word starts (start[i] is true when a word begins at n[i]; start[len(n)] is
 // true). Words break at every byte that is not an ASCII letter or digit, between a lower-
-// case letter or digit and an upper-case letter ("apiKey", "oauth2Token"), and before the
-// last capital of an acronym that a lower-case letter follows ("APIKey", "XAuthToken").
+// case letter and an upper-case letter ("apiKey"), and before a capital that a lower-case
+// letter follows ("APIKey", "XAuthToken", "DB2Password"). After digits a capital begins a
+// word only where case marks words at all: a lower-case letter came before the digits
+// ("oauth2Token", "oauth2TOKEN") or follows the capital. An all-capital name splits as its
+// lower-case spelling does ("DB0PASS" as "db0pass"), since its case carries no words.
 func words(n []byte, start []bool, name string) ([]byte, []bool) {
 	const (
 		sep = iota
@@ -115,7 +118,7 @@ func words(n []byte, start []bool, name string) ([]byte, []bool) {
 		upper
 		digit
 	)
-	prev := sep
+	prev, letter := sep, sep // letter: the class of the last letter in this run
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		var cl int
@@ -127,18 +130,23 @@ func words(n []byte, start []bool, name string) ([]byte, []bool) {
 		case '0' <= c && c <= '9':
 			cl = digit
 		default:
-			prev = sep
+			prev, letter = sep, sep
 			continue
 		}
+		nextLower := i+1 < len(name) && 'a' <= name[i+1] && name[i+1] <= 'z'
 		begins := prev == sep ||
-			cl == upper && (prev == lower || prev == digit) ||
-			cl == upper && prev == upper && i+1 < len(name) && 'a' <= name[i+1] && name[i+1] <= 'z'
+			cl == upper && prev == lower ||
+			cl == upper && prev == digit && (letter == lower || nextLower) ||
+			cl == upper && prev == upper && nextLower
 		if cl == upper {
 			c += 'a' - 'A'
 		}
 		n = append(n, c)
 		start = append(start, begins)
 		prev = cl
+		if cl != digit {
+			letter = cl
+		}
 	}
 	return n, append(start, true)
 }

@@ -137,6 +137,12 @@ func TestWords(t *testing.T) {
 		"XAuthToken":           "x auth token",
 		"apiKey":               "api key",
 		"oauth2Token":          "oauth2 token",
+		"oauth2TOKEN":          "oauth2 token",
+		"DB2Password":          "db2 password",
+		"DB0PASS":              "db0pass", // all capitals: split as "db0pass" is
+		"db0pass":              "db0pass",
+		"2FA":                  "2fa",
+		"v2Api":                "v2 api",
 		"X-Amz-Security-Token": "x amz security token",
 		"JSESSIONID":           "jsessionid",
 		"gen_ai.usage.tokens":  "gen ai usage tokens",
