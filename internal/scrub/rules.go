@@ -135,9 +135,7 @@ func words(n []byte, start []bool, name string) ([]byte, []bool) {
 		}
 		nextLower := i+1 < len(name) && 'a' <= name[i+1] && name[i+1] <= 'z'
 		begins := prev == sep ||
-			cl == upper && prev == lower ||
-			cl == upper && prev == digit && (letter == lower || nextLower) ||
-			cl == upper && prev == upper && nextLower
+			cl == upper && (prev == lower || nextLower || prev == digit && letter == lower)
 		if cl == upper {
 			c += 'a' - 'A'
 		}
