@@ -8,7 +8,8 @@
 // Sensitive decides by name: the value of a sensitive key is replaced by Redacted and the
 // key kept. A name is split into lower-case words at every byte that is not an ASCII
 // letter or digit and at camelCase boundaries ("APIKey" is api, key; "XAuthToken" is x,
-// auth, token), and words are compared joined, so "api_key", "apiKey", "API-Key" and
+// auth, token; an all-capital "DB0PASS" has none, and is the one word db0pass, as
+// "db0pass" is), and words are compared joined, so "api_key", "apiKey", "API-Key" and
 // "apikey" are one name. The built-in terms come in three classes:
 //
 //   - anywhere: unambiguous terms that match anywhere in the joined name, even inside a
