@@ -455,6 +455,26 @@ func TestTrustSecrets(t *testing.T) {
 			redacted: map[string][]string{"logs": {"password"}, "sentry": {"password"}},
 		},
 		{
+			// "pass" and "pin" are secrets only as whole words: the word rule must split
+			// "DB2Pass" and "smtp2PIN" after the digit, in every sink alike.
+			name: "names with digits and capitals: DB2Pass, smtp2PIN, DB2_PASS",
+			handler: func(o *observe.Observer, s string) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					ctx, span := o.Start(r.Context(), "connect")
+					span.SetAttributes(attribute.String("DB2Pass", s), attribute.String("smtp2PIN", s))
+					span.End()
+					o.Logger().InfoContext(ctx, "connect", "DB2Pass", s, "smtp2PIN", s, "DB2_PASS", s, "db2_host", "db1")
+					o.Capture(ctx, errors.New("connect failed"), slog.String("DB2Pass", s), slog.String("smtp2PIN", s))
+				}
+			},
+			drive: func(t *testing.T, e *secretEnv, s string) { e.get(t, "/connect", nil) },
+			redacted: map[string][]string{
+				"logs": {"DB2Pass", "smtp2PIN", "DB2_PASS"}, "spans": {"DB2Pass", "smtp2PIN"},
+				"sentry": {"DB2Pass", "smtp2PIN"},
+			},
+			visible: map[string][]string{"logs": {"db1"}},
+		},
+		{
 			name: "nested groups api_key at depth",
 			handler: func(o *observe.Observer, s string) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
